@@ -1,0 +1,197 @@
+//! Typed commands on top of [`Client::command`]: status queries, reconfiguration and
+//! enabling/disabling protocols.
+
+use std::path::Path;
+
+use super::client::Client;
+use super::error::BirdError;
+use super::parse::{
+    ConfigureOutcome, ConfigureStatus, ParseError, ProtocolDetails, ProtocolRow, ProtocolToggle,
+    RouteCount, Status, parse_configure, parse_configure_status, parse_show_protocols,
+    parse_show_protocols_all, parse_show_route_count, parse_show_status, parse_toggle,
+};
+use super::reply::Reply;
+
+/// Reply code of `No protocols match`.
+const NO_PROTOCOLS_MATCH: u16 = 8003;
+
+/// What a quoted command argument is, for error messages.
+#[derive(Clone, Copy)]
+enum Argument {
+    FileName,
+    Protocol,
+}
+
+impl Argument {
+    fn empty(self) -> &'static str {
+        match self {
+            Argument::FileName => "file name is empty",
+            Argument::Protocol => "protocol name or pattern is empty",
+        }
+    }
+
+    fn has_quote(self) -> &'static str {
+        match self {
+            Argument::FileName => "file name contains '\"', which BIRD strings cannot hold",
+            Argument::Protocol => {
+                "protocol name or pattern contains '\"', which BIRD strings cannot hold"
+            }
+        }
+    }
+}
+
+/// Wraps `value` in double quotes for a BIRD command; BIRD strings cannot contain `"`.
+fn quote(client: &Client, argument: Argument, value: &str) -> Result<String, BirdError> {
+    let invalid = |reason| BirdError::InvalidCommand {
+        path: client.path().to_path_buf(),
+        command: value.chars().take(80).collect(),
+        reason,
+    };
+    if value.is_empty() {
+        return Err(invalid(argument.empty()));
+    }
+    if value.contains('"') {
+        return Err(invalid(argument.has_quote()));
+    }
+    Ok(format!("\"{value}\""))
+}
+
+fn quote_path(client: &Client, file: &Path) -> Result<String, BirdError> {
+    let Some(file) = file.to_str() else {
+        return Err(BirdError::InvalidCommand {
+            path: client.path().to_path_buf(),
+            command: file.to_string_lossy().chars().take(80).collect(),
+            reason: "file name is not valid UTF-8",
+        });
+    };
+    quote(client, Argument::FileName, file)
+}
+
+impl Client {
+    /// Turns a parser result into the client's error type, naming the command.
+    fn parsed<T>(&self, command: &str, result: Result<T, ParseError>) -> Result<T, BirdError> {
+        result.map_err(|error| match error {
+            ParseError::ErrorReply { code, message } => BirdError::CommandFailed {
+                path: self.path().to_path_buf(),
+                command: command.to_string(),
+                code,
+                message,
+            },
+            source => BirdError::Parse {
+                path: self.path().to_path_buf(),
+                command: command.to_string(),
+                source,
+            },
+        })
+    }
+
+    /// Sends a command and parses its reply.
+    async fn query<T>(
+        &mut self,
+        command: &str,
+        parse: impl FnOnce(&Reply) -> Result<T, ParseError>,
+    ) -> Result<T, BirdError> {
+        let reply = self.command(command).await?;
+        self.parsed(command, parse(&reply))
+    }
+
+    /// Sends a `configure …` command; an 8xxx/9xxx answer is [`ConfigureOutcome::Error`].
+    async fn reconfigure(&mut self, command: &str) -> Result<ConfigureOutcome, BirdError> {
+        let reply = self.command(command).await?;
+        Ok(parse_configure(&reply))
+    }
+
+    /// `show status`.
+    pub async fn show_status(&mut self) -> Result<Status, BirdError> {
+        self.query("show status", parse_show_status).await
+    }
+
+    /// `show protocols`.
+    pub async fn show_protocols(&mut self) -> Result<Vec<ProtocolRow>, BirdError> {
+        self.query("show protocols", parse_show_protocols).await
+    }
+
+    /// `show protocols all ["pattern"]`. The pattern is a protocol name or a shell pattern
+    /// (`peer_*`); one that matches nothing gives an empty list.
+    pub async fn show_protocols_all(
+        &mut self,
+        pattern: Option<&str>,
+    ) -> Result<Vec<ProtocolDetails>, BirdError> {
+        let command = match pattern {
+            Some(pattern) => format!(
+                "show protocols all {}",
+                quote(self, Argument::Protocol, pattern)?
+            ),
+            None => "show protocols all".to_string(),
+        };
+        let reply = self.command(&command).await?;
+        if reply.final_code() == NO_PROTOCOLS_MATCH {
+            return Ok(Vec::new());
+        }
+        self.parsed(&command, parse_show_protocols_all(&reply))
+    }
+
+    /// `show route count`.
+    pub async fn show_route_count(&mut self) -> Result<RouteCount, BirdError> {
+        self.query("show route count", parse_show_route_count).await
+    }
+
+    /// `configure`: reload the file BIRD was started with (`-c`).
+    pub async fn configure(&mut self) -> Result<ConfigureOutcome, BirdError> {
+        self.reconfigure("configure").await
+    }
+
+    /// `configure "file"`: switch to `file` (used this once; later reloads use `-c` again).
+    pub async fn configure_file(&mut self, file: &Path) -> Result<ConfigureOutcome, BirdError> {
+        let command = format!("configure {}", quote_path(self, file)?);
+        self.reconfigure(&command).await
+    }
+
+    /// `configure check ["file"]`: parse only; [`ConfigureOutcome::Ok`] or an `8002` error
+    /// with `file:line:col message`. Without a file, checks the `-c` file.
+    pub async fn configure_check(
+        &mut self,
+        file: Option<&Path>,
+    ) -> Result<ConfigureOutcome, BirdError> {
+        let command = match file {
+            Some(file) => format!("configure check {}", quote_path(self, file)?),
+            None => "configure check".to_string(),
+        };
+        self.reconfigure(&command).await
+    }
+
+    /// `configure timeout N`: apply the `-c` file now and revert unless
+    /// [`Client::configure_confirm`] follows within `secs` seconds.
+    pub async fn configure_timeout(&mut self, secs: u32) -> Result<ConfigureOutcome, BirdError> {
+        self.reconfigure(&format!("configure timeout {secs}")).await
+    }
+
+    /// `configure confirm`: stop the undo timer.
+    pub async fn configure_confirm(&mut self) -> Result<ConfigureOutcome, BirdError> {
+        self.reconfigure("configure confirm").await
+    }
+
+    /// `configure undo`: return to the previous config kept in memory (one level). The running
+    /// config then differs from the file on disk.
+    pub async fn configure_undo(&mut self) -> Result<ConfigureOutcome, BirdError> {
+        self.reconfigure("configure undo").await
+    }
+
+    /// `configure status` (BIRD 2.0+): is an undo pending?
+    pub async fn configure_status(&mut self) -> Result<ConfigureStatus, BirdError> {
+        self.query("configure status", parse_configure_status).await
+    }
+
+    /// `disable "protocol"`. The name may also be a shell pattern; `8003 No protocols match`
+    /// is a [`BirdError::CommandFailed`].
+    pub async fn disable(&mut self, protocol: &str) -> Result<Vec<ProtocolToggle>, BirdError> {
+        let command = format!("disable {}", quote(self, Argument::Protocol, protocol)?);
+        self.query(&command, parse_toggle).await
+    }
+
+    /// `enable "protocol"`, as [`Client::disable`].
+    pub async fn enable(&mut self, protocol: &str) -> Result<Vec<ProtocolToggle>, BirdError> {
+        let command = format!("enable {}", quote(self, Argument::Protocol, protocol)?);
+        self.query(&command, parse_toggle).await
+    }
+}

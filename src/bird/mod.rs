@@ -1,0 +1,42 @@
+//! Everything perch says to and hears from BIRD.
+//!
+//! This module owns:
+//!
+//! * the control-socket protocol: framing of reply lines into [`reply::Reply`] values
+//!   ([`reply`]) and an async session over the UNIX socket with time limits and typed errors
+//!   ([`client`], [`error`]);
+//! * typed commands (`show status`, `show protocols [all]`, `show route count`, the
+//!   `configure` family, `enable`/`disable`), implemented on [`Client`];
+//! * pure parsers of BIRD's text output into serializable values ([`parse`]);
+//! * installing rendered config files and asking BIRD to load them (the `install` module).
+//!
+//! It must not: render config (templates live elsewhere), read the clock in parsers (callers
+//! pass the UTC offset or a reference time), send commands BIRD never answers (`quit`, `exit`,
+//! `help`), keep using a session after a timeout, or hold more than one command in flight on a
+//! session.
+
+pub mod check;
+pub mod client;
+mod commands;
+pub mod error;
+pub mod parse;
+pub mod reply;
+
+// ---- config install ----------------------------------------------------------------------
+// `pub mod install;` is declared here: staging rendered files, `configure check`, atomic
+// replace, `configure`.
+// -------------------------------------------------------------------------------------------
+
+pub use client::{Client, DEFAULT_COMMAND_TIMEOUT, MAX_COMMAND_LEN, validate_command};
+pub use error::BirdError;
+
+#[cfg(test)]
+mod client_tests;
+#[cfg(test)]
+mod commands_tests;
+#[cfg(test)]
+mod fake_bird;
+#[cfg(test)]
+mod live_bird_tests;
+#[cfg(test)]
+mod test_fixtures;

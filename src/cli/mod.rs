@@ -1,0 +1,84 @@
+//! The command line: clap definitions turned into typed settings, one file per family of
+//! subcommands. Each subcommand returns `Result<ExitCode, CliError>`; `main` prints the error.
+
+pub mod common;
+pub mod plan;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+/// A command failure: the message (lowercase, names the input) and the exit code.
+#[derive(Debug)]
+pub struct CliError {
+    pub message: String,
+    pub code: u8,
+}
+
+impl CliError {
+    /// Exit code 1: the command could not do its job.
+    pub fn failed(message: impl Into<String>) -> CliError {
+        CliError {
+            message: message.into(),
+            code: 1,
+        }
+    }
+}
+
+impl<E: std::error::Error> From<E> for CliError {
+    fn from(e: E) -> CliError {
+        CliError::failed(e.to_string())
+    }
+}
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "perch",
+    version,
+    about = "A BGP control-plane sidecar for BIRD 2 that reads Calico v3 BGP resources",
+    long_about = "perch reads Calico v3 BGP resources (Node, BGPConfiguration, BGPPeer, IPPool, \
+BGPFilter, CalicoNodeStatus, block affinities) from etcd in Calico's own key layout, or from a \
+directory of YAML files, plans this node's BGP sessions exactly as Calico does, renders BIRD 2 \
+config from tera templates, installs it safely and reports peering status.\n\n\
+Start with `perch plan --resources examples/cluster --node node-1` to see a node's sessions, \
+and `perch plan … --explain` to see why each BGPPeer does or does not apply.",
+    after_help = "Exit codes: 0 success, 1 failure (unreadable input, rejected config, …), 2 usage error."
+)]
+pub struct Cli {
+    /// Log filter, e.g. `info`, `debug`, `perch=debug` (tracing env-filter syntax).
+    #[arg(long, global = true, env = "PERCH_LOG", default_value = "info")]
+    pub log: String,
+    /// Log format.
+    #[arg(
+        long,
+        global = true,
+        env = "PERCH_LOG_FORMAT",
+        value_enum,
+        default_value = "text"
+    )]
+    pub log_format: LogFormat,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Show this node's planned BGP sessions (the peer list perch renders).
+    Plan(plan::PlanArgs),
+    /// Render this node's BIRD config (to stdout or a directory), optionally checked by `bird -p`.
+    Render(plan::RenderArgs),
+}
+
+/// Runs the parsed command.
+pub async fn run(cli: Cli) -> Result<ExitCode, CliError> {
+    match cli.command {
+        Command::Plan(a) => plan::plan(a).await,
+        Command::Render(a) => plan::render(a).await,
+    }
+}

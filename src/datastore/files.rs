@@ -1,0 +1,147 @@
+//! The file datastore: a YAML/JSON file or a directory of them (the embedded default, for
+//! trying perch without etcd), and the mounted secrets directory.
+
+use std::path::{Path, PathBuf};
+
+use thiserror::Error;
+
+use crate::resources::decode::{Decoded, decode_documents};
+use crate::resources::{Secret, Secrets, Warning};
+use crate::snapshot::{Event, Snapshot};
+
+/// A file that cannot be read or parsed as a whole.
+#[derive(Debug, Error)]
+pub enum FileError {
+    #[error("{path}: {message}")]
+    Read { path: String, message: String },
+    #[error("{path}: document {document}: {message}")]
+    Parse {
+        path: String,
+        document: usize,
+        message: String,
+    },
+}
+
+/// The resource files under `path`: the file itself, or the `.yaml`, `.yml` and `.json`
+/// files in the directory and its subdirectories (hidden entries skipped), sorted.
+pub fn resource_files(path: &Path) -> Result<Vec<PathBuf>, FileError> {
+    let meta = std::fs::metadata(path).map_err(|e| FileError::Read {
+        path: path.display().to_string(),
+        message: e.to_string(),
+    })?;
+    if !meta.is_dir() {
+        return Ok(vec![path.to_owned()]);
+    }
+    let mut out = Vec::new();
+    let mut stack = vec![path.to_owned()];
+    while let Some(dir) = stack.pop() {
+        let entries = std::fs::read_dir(&dir).map_err(|e| FileError::Read {
+            path: dir.display().to_string(),
+            message: e.to_string(),
+        })?;
+        for entry in entries.flatten() {
+            let name = entry.file_name().to_string_lossy().into_owned();
+            if name.starts_with('.') {
+                continue;
+            }
+            let p = entry.path();
+            if p.is_dir() {
+                stack.push(p);
+            } else if [".yaml", ".yml", ".json"]
+                .iter()
+                .any(|ext| name.ends_with(ext))
+            {
+                out.push(p);
+            }
+        }
+    }
+    out.sort();
+    Ok(out)
+}
+
+/// Reads every resource under `path` as upsert / undecodable events.
+pub fn read_events(path: &Path) -> Result<Vec<Event>, FileError> {
+    let mut events = Vec::new();
+    for file in resource_files(path)? {
+        let shown = file.display().to_string();
+        let text = std::fs::read_to_string(&file).map_err(|e| FileError::Read {
+            path: shown.clone(),
+            message: e.to_string(),
+        })?;
+        let decoded = decode_documents(&text, &shown).map_err(|e| FileError::Parse {
+            path: shown.clone(),
+            document: e.document,
+            message: e.message,
+        })?;
+        for d in decoded {
+            events.push(match d {
+                Decoded::Resource(r) => Event::Upsert(r),
+                Decoded::Skipped(Warning { resource, message }) => {
+                    let id = resource.split_once('/').and_then(|(k, n)| {
+                        crate::resources::Kind::from_kind_field(k)
+                            .map(|k| crate::resources::ResourceId::new(k, n))
+                    });
+                    Event::Undecodable {
+                        key: resource,
+                        id,
+                        message,
+                    }
+                }
+            });
+        }
+    }
+    Ok(events)
+}
+
+/// Loads a snapshot from `path` (and secrets from `secrets_dir`, if given).
+pub fn load_snapshot(path: &Path, secrets_dir: Option<&Path>) -> Result<Snapshot, FileError> {
+    let mut s = Snapshot::new();
+    for e in read_events(path)? {
+        s.apply(e);
+    }
+    if let Some(dir) = secrets_dir {
+        s.apply(Event::Secrets(read_secrets(dir)?));
+    }
+    Ok(s)
+}
+
+/// Reads mounted secrets: `<dir>/<secret name>/<key>` files, as a Kubernetes Secret volume
+/// per secret lays them out. One trailing newline is dropped from each value.
+pub fn read_secrets(dir: &Path) -> Result<Secrets, FileError> {
+    let mut out = Secrets::new();
+    let read_err = |p: &Path, e: std::io::Error| FileError::Read {
+        path: p.display().to_string(),
+        message: e.to_string(),
+    };
+    let entries = match std::fs::read_dir(dir) {
+        Ok(e) => e,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(out),
+        Err(e) => return Err(read_err(dir, e)),
+    };
+    for secret in entries.flatten() {
+        let name = secret.file_name().to_string_lossy().into_owned();
+        let path = secret.path();
+        if name.starts_with('.') || !path.is_dir() {
+            continue;
+        }
+        for key in std::fs::read_dir(&path)
+            .map_err(|e| read_err(&path, e))?
+            .flatten()
+        {
+            let key_name = key.file_name().to_string_lossy().into_owned();
+            let kp = key.path();
+            if key_name.starts_with('.') || !kp.is_file() {
+                continue;
+            }
+            let mut value = std::fs::read_to_string(&kp).map_err(|e| read_err(&kp, e))?;
+            if value.ends_with('\n') {
+                value.pop();
+                if value.ends_with('\r') {
+                    value.pop();
+                }
+            }
+            out.insert(name.clone(), key_name, Secret::new(value));
+        }
+    }
+    Ok(out)
+}

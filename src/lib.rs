@@ -1,0 +1,29 @@
+//! perch: a confd-style BGP control-plane sidecar for BIRD 2 that reads Calico v3 BGP
+//! resources (from etcd, in Calico's own key layout, or from a directory of YAML files),
+//! plans this node's BGP sessions with Calico's semantics, renders BIRD config from tera
+//! templates, installs it safely and reports peering status.
+//!
+//! # Layout
+//!
+//! ```text
+//! etcd / YAML files ──► datastore ──events──► snapshot ──Arc<Snapshot>──► plan ──Plan──► render ──text──► bird
+//!   (list+watch)        (I/O)                 (pure)                       (pure)        (pure view +     (atomic write,
+//!                                                                                         tera)            check, configure)
+//!                                                                status ◄── bird replies (pure parsers) ◄──┘
+//!                                                                (HTTP, metrics, CalicoNodeStatus)
+//! ```
+//!
+//! - [`resources`]: Calico v3 types, AS numbers, keys, decoding and validation (pure).
+//! - [`selector`]: Calico's selector grammar (pure).
+//! - [`snapshot`]: the cluster as the planner sees it; `apply(event)` (pure).
+//! - [`plan`]: `plan(&Snapshot, node) → Plan` and explanations (pure).
+//! - [`render`]: `Plan` → typed view → tera → BIRD config text (pure, plus template loading).
+
+pub mod bird;
+pub mod cli;
+pub mod datastore;
+pub mod plan;
+pub mod render;
+pub mod resources;
+pub mod selector;
+pub mod snapshot;

@@ -1,0 +1,494 @@
+//! BGPPeer resources → Global_/Node_ sessions: the two forward passes (global BGPPeers, then
+//! node-scoped ones) and the reverse pass, with Calico's key rules: one session per
+//! (address, port) where port 179 and no port share a key; the first writer wins; a
+//! node-specific key is dropped when a global one exists (deviation 1 fixes the order).
+
+use std::collections::BTreeMap;
+use std::net::IpAddr;
+
+use super::cluster::{Cluster, NodeInfo};
+use super::{Direction, Family, NextHop, OriginDetail, Peer, PeerType};
+use crate::resources::addr::{ip_for_name, parse_peer_ip};
+use crate::resources::{AsNumber, BgpPeer, Secret, SecretKeyRef, Warning};
+
+/// One peering a BGPPeer asks for, before key rules and rendering decisions.
+#[derive(Debug, Clone)]
+struct Candidate<'a> {
+    bgp_peer: &'a str,
+    direction: Direction,
+    remote_node: Option<&'a str>,
+    ip: IpAddr,
+    port: Option<u16>,
+    as_number: AsNumber,
+    local_as: Option<AsNumber>,
+    rr_cluster_id: Option<String>,
+    calico_node: bool,
+    allow_local_as: i64,
+    ttl: u8,
+    reachable_by: Option<IpAddr>,
+    filters: &'a [String],
+    keep_next_hop: bool,
+    next_hop_mode: Option<&'a str>,
+    password: Option<Secret>,
+    source_none: bool,
+    restart_time: Option<i64>,
+    keepalive: Option<i64>,
+}
+
+/// Calico's peer key: address and port, where 179 and "no port" are the same key.
+type Key = (IpAddr, Option<u16>);
+
+fn key(c: &Candidate<'_>) -> Key {
+    (c.ip, c.port.filter(|p| *p != 179))
+}
+
+/// Emitted candidates: the winner of each key first, then the ones it beat.
+#[derive(Default)]
+struct Emitted<'a> {
+    global: BTreeMap<Key, Vec<Candidate<'a>>>,
+    node: BTreeMap<Key, Vec<Candidate<'a>>>,
+}
+
+impl<'a> Emitted<'a> {
+    fn emit(&mut self, global: bool, c: Candidate<'a>) {
+        let k = key(&c);
+        if global {
+            self.global.entry(k).or_default().push(c);
+        } else if let Some(winners) = self.global.get_mut(&k) {
+            winners.push(c);
+        } else {
+            self.node.entry(k).or_default().push(c);
+        }
+    }
+}
+
+/// What the passes need from a BGPPeer, checked once.
+struct Usable<'a> {
+    peer: &'a BgpPeer,
+    global: bool,
+    password: Option<Secret>,
+}
+
+/// Global_ and Node_ sessions of `node`.
+pub(super) fn plan_explicit(
+    cluster: &Cluster<'_>,
+    node: &str,
+    warnings: &mut Vec<Warning>,
+) -> Vec<Peer> {
+    let mut usable = Vec::new();
+    for pass_global in [true, false] {
+        for bp in cluster.snapshot.bgp_peers.values() {
+            let s = &bp.spec;
+            let global = s.node.as_deref().unwrap_or("").is_empty()
+                && s.node_selector.as_deref().unwrap_or("").is_empty();
+            if global != pass_global {
+                continue;
+            }
+            let id = format!("BGPPeer/{}", bp.metadata.name);
+            if s.local_workload_selector
+                .as_deref()
+                .is_some_and(|v| !v.is_empty())
+            {
+                warnings.push(Warning::new(
+                    &id,
+                    "localWorkloadSelector peering is not supported by perch; skipped",
+                ));
+                continue;
+            }
+            if s.peer_ip.as_deref().is_some_and(|v| !v.is_empty()) && s.as_number.is_none() {
+                warnings.push(Warning::new(
+                    &id,
+                    "peerIP without asNumber; skipped (Calico would render AS 0)",
+                ));
+                continue;
+            }
+            let password = match s.password.as_ref().and_then(|p| p.secret_key_ref.as_ref()) {
+                Some(r) => match resolve_password(cluster, r, &id, warnings) {
+                    Ok(p) => p,
+                    Err(()) => continue,
+                },
+                None => None,
+            };
+            usable.push(Usable {
+                peer: bp,
+                global,
+                password,
+            });
+        }
+    }
+
+    let mut emitted = Emitted::default();
+    for u in &usable {
+        forward(cluster, node, u, &mut emitted);
+    }
+    for u in &usable {
+        reverse(cluster, node, u, &mut emitted);
+    }
+
+    let Some(me) = cluster.node(node) else {
+        return Vec::new();
+    };
+    let mut peers = Vec::new();
+    for (global, map) in [(true, &emitted.global), (false, &emitted.node)] {
+        for candidates in map.values() {
+            let mut built = candidates
+                .iter()
+                .map(|c| (c, build(cluster, me, c, global)));
+            let Some((winner_c, Some(mut winner))) = built.next() else {
+                continue;
+            };
+            for (c, p) in built {
+                let Some(p) = p else { continue };
+                let origin = format!("BGPPeer/{}", c.bgp_peer);
+                if winner.same_session(&p) {
+                    if !winner.origin.contains(&origin) {
+                        winner.origin.push(origin);
+                    }
+                    let detail = OriginDetail {
+                        bgp_peer: c.bgp_peer.to_owned(),
+                        direction: c.direction,
+                    };
+                    if !winner.origin_detail.contains(&detail) {
+                        winner.origin_detail.push(detail);
+                    }
+                } else if c.bgp_peer != winner_c.bgp_peer {
+                    warnings.push(Warning::new(
+                        origin,
+                        format!(
+                            "{} peering with {} conflicts with BGPPeer {:?} ({} {}), which wins{}",
+                            dir_word(c.direction),
+                            peer_text(&p),
+                            winner_c.bgp_peer,
+                            dir_word(winner_c.direction),
+                            winner.name,
+                            if global && c.direction == Direction::Reverse {
+                                " (global peerings come first)"
+                            } else {
+                                ""
+                            },
+                        ),
+                    ));
+                }
+            }
+            peers.push(winner);
+        }
+    }
+    peers
+}
+
+fn dir_word(d: Direction) -> &'static str {
+    match d {
+        Direction::Forward => "its",
+        Direction::Reverse => "its reverse",
+    }
+}
+
+fn peer_text(p: &Peer) -> String {
+    match p.port {
+        Some(port) => format!("{} port {port}", p.peer_ip),
+        None => p.peer_ip.to_string(),
+    }
+}
+
+/// Forward pass: the BGPPeer's local side includes `node`; its remote side becomes peers.
+fn forward<'a>(cluster: &Cluster<'a>, node: &str, u: &Usable<'a>, out: &mut Emitted<'a>) {
+    let s = &u.peer.spec;
+    let local = if u.global {
+        true
+    } else if let Some(sel) = s.node_selector.as_deref().filter(|v| !v.is_empty()) {
+        cluster.node_matches(sel, node)
+    } else {
+        s.node.as_deref() == Some(node)
+    };
+    if !local {
+        return;
+    }
+    if let Some(sel) = s.peer_selector.as_deref().filter(|v| !v.is_empty()) {
+        for name in cluster.nodes_matching(sel).iter() {
+            if let Some(n) = cluster.node(name) {
+                for c in node_as_peers(cluster, n, true, true, u, Direction::Forward) {
+                    out.emit(u.global, c);
+                }
+            }
+        }
+        return;
+    }
+    let Some(Ok(addr)) = s.peer_ip.as_deref().map(parse_peer_ip) else {
+        return;
+    };
+    let Some(as_number) = s.as_number else { return };
+    let mut port = addr.port;
+    if port.is_none()
+        && let Some(first) = nodes_with_ip_port_as(cluster, &addr.ip, as_number, None).first()
+    {
+        port = cluster.listen_port(first);
+    }
+    let mut c = base_candidate(u, Direction::Forward, addr.ip, port, as_number);
+    c.local_as = s.local_as_number;
+    c.calico_node = !cluster.nodes_with_ip(&addr.ip).is_empty();
+    c.allow_local_as = s.num_allowed_local_as_numbers.unwrap_or(0);
+    c.reachable_by = s.reachable_by.as_deref().and_then(|g| g.parse().ok());
+    out.emit(u.global, c);
+}
+
+/// Reverse pass: `node` is on the BGPPeer's remote side; its local side becomes Node_ peers.
+fn reverse<'a>(cluster: &Cluster<'a>, node: &str, u: &Usable<'a>, out: &mut Emitted<'a>) {
+    let s = &u.peer.spec;
+    if s.reverse_peering.as_deref() == Some("Manual") {
+        return;
+    }
+    let (is_remote, v4, v6) = if let Some(sel) =
+        s.peer_selector.as_deref().filter(|v| !v.is_empty())
+    {
+        (cluster.node_matches(sel, node), true, true)
+    } else {
+        let Some(Ok(addr)) = s.peer_ip.as_deref().map(parse_peer_ip) else {
+            return;
+        };
+        let Some(as_number) = s.as_number else { return };
+        let hit = nodes_with_ip_port_as(cluster, &addr.ip, as_number, addr.port).contains(&node);
+        (hit, addr.ip.is_ipv4(), addr.ip.is_ipv6())
+    };
+    if !is_remote {
+        return;
+    }
+    let locals = if let Some(sel) = s.node_selector.as_deref().filter(|v| !v.is_empty()) {
+        cluster.nodes_matching(sel)
+    } else if let Some(n) = s.node.as_deref().filter(|v| !v.is_empty()) {
+        std::rc::Rc::new(cluster.node(n).map(|i| i.name).into_iter().collect())
+    } else {
+        cluster.nodes_matching("all()")
+    };
+    for name in locals.iter() {
+        if let Some(n) = cluster.node(name) {
+            for c in node_as_peers(cluster, n, v4, v6, u, Direction::Reverse) {
+                out.emit(false, c);
+            }
+        }
+    }
+}
+
+/// Calico's `nodesWithIPPortAndAS`, with parsed addresses (deviation 3) and the effective
+/// listen port compared when a port is given (deviation 5).
+fn nodes_with_ip_port_as<'a>(
+    cluster: &Cluster<'a>,
+    ip: &IpAddr,
+    as_number: AsNumber,
+    port: Option<u16>,
+) -> Vec<&'a str> {
+    cluster
+        .nodes_with_ip(ip)
+        .iter()
+        .copied()
+        .filter(|n| cluster.node_as(n) == as_number)
+        .filter(|n| port.is_none_or(|p| cluster.listen_port(n).unwrap_or(179) == p))
+        .collect()
+}
+
+/// Calico's `nodeAsBGPPeers`: a Calico node as the remote end, per requested family.
+fn node_as_peers<'a>(
+    cluster: &Cluster<'a>,
+    n: &NodeInfo<'a>,
+    v4: bool,
+    v6: bool,
+    u: &Usable<'a>,
+    direction: Direction,
+) -> Vec<Candidate<'a>> {
+    let mut out = Vec::new();
+    for (want, addr) in [(v4, n.ipv4), (v6, n.ipv6)] {
+        let Some(addr) = addr.filter(|_| want) else {
+            continue;
+        };
+        let mut c = base_candidate(
+            u,
+            direction,
+            addr.ip,
+            cluster.listen_port(n.name),
+            cluster.node_as(n.name),
+        );
+        c.remote_node = Some(n.name);
+        c.rr_cluster_id = n.rr_cluster_id.clone();
+        // Deviation 7: reverse peerings do not inherit reachableBy.
+        if direction == Direction::Forward {
+            c.reachable_by = u
+                .peer
+                .spec
+                .reachable_by
+                .as_deref()
+                .and_then(|g| g.parse().ok());
+        }
+        out.push(c);
+    }
+    out
+}
+
+fn base_candidate<'a>(
+    u: &Usable<'a>,
+    direction: Direction,
+    ip: IpAddr,
+    port: Option<u16>,
+    as_number: AsNumber,
+) -> Candidate<'a> {
+    let s = &u.peer.spec;
+    let next_hop_mode = s.next_hop_mode.as_deref().filter(|m| !m.is_empty());
+    Candidate {
+        bgp_peer: &u.peer.metadata.name,
+        direction,
+        remote_node: None,
+        ip,
+        port,
+        as_number,
+        local_as: None,
+        rr_cluster_id: None,
+        calico_node: false,
+        allow_local_as: 0,
+        ttl: s.ttl_security.unwrap_or(0).clamp(0, 255) as u8,
+        reachable_by: None,
+        filters: &s.filters,
+        keep_next_hop: s.keep_original_next_hop.unwrap_or(false) && next_hop_mode.is_none(),
+        next_hop_mode,
+        password: u.password.clone(),
+        source_none: s.source_address.as_deref() == Some("None"),
+        restart_time: s.max_restart_time.as_ref().map(|d| d.rounded_seconds()),
+        keepalive: s.keepalive_time.as_ref().map(|d| d.rounded_seconds()),
+    }
+}
+
+/// Turns a candidate into a session of `me`, or None when it is not rendered (our own
+/// address, or a family this node has no address in).
+fn build(
+    cluster: &Cluster<'_>,
+    me: &NodeInfo<'_>,
+    c: &Candidate<'_>,
+    global: bool,
+) -> Option<Peer> {
+    let my_ip = me.ip_like(&c.ip)?;
+    if my_ip == c.ip {
+        return None;
+    }
+    let my_as = cluster.node_as(me.name);
+    let local_as = c.local_as.unwrap_or(my_as);
+    let internal = c.as_number == local_as;
+    let rr_client = internal && me.rr_cluster_id.is_some() && c.rr_cluster_id != me.rr_cluster_id;
+    let next_hop = match c.next_hop_mode {
+        Some("Self") => Some(NextHop::SelfAddress),
+        Some("Keep") => Some(NextHop::Keep),
+        Some(_) => None,
+        None if c.keep_next_hop && !internal => Some(NextHop::Keep),
+        None => None,
+    };
+    let existing: Vec<String> = c
+        .filters
+        .iter()
+        .filter(|f| cluster.snapshot.bgp_filters.contains_key(*f))
+        .cloned()
+        .collect();
+    let prefix = if global { "Global" } else { "Node" };
+    let name = match c.port {
+        Some(p) => format!("{prefix}_{}_port_{p}", ip_for_name(&c.ip)),
+        None => format!("{prefix}_{}", ip_for_name(&c.ip)),
+    };
+    Some(Peer {
+        name,
+        peer_type: if global {
+            PeerType::GlobalPeer
+        } else {
+            PeerType::NodePeer
+        },
+        family: Family::of(&c.ip),
+        peer_ip: c.ip,
+        port: c.port,
+        as_number: c.as_number,
+        local_as_number: local_as,
+        // Global section only, and only towards Calico nodes: Calico compares address text.
+        passive: global && c.calico_node && c.ip.to_string() > my_ip.to_string(),
+        route_reflector_client: rr_client,
+        route_reflector_cluster_id: if rr_client {
+            me.rr_cluster_id.clone()
+        } else {
+            None
+        },
+        source_address: (!c.source_none).then_some(my_ip),
+        next_hop,
+        ttl_security: (c.ttl > 0).then_some(c.ttl),
+        graceful_restart_time: c.restart_time,
+        allow_local_as: (c.allow_local_as > 0).then_some(c.allow_local_as),
+        has_password: c.password.is_some(),
+        filters: existing,
+        origin: vec![format!("BGPPeer/{}", c.bgp_peer)],
+        internal,
+        reachable_by: c.reachable_by,
+        keepalive_time: c.keepalive,
+        local_as_override: c.local_as.is_some(),
+        origin_detail: vec![OriginDetail {
+            bgp_peer: c.bgp_peer.to_owned(),
+            direction: c.direction,
+        }],
+        remote_node: c.remote_node.map(str::to_owned),
+        password: c.password.clone(),
+    })
+}
+
+/// Deviation 4: an explicit peering to the same address and port as a mesh one replaces it.
+pub(super) fn drop_mesh_duplicates(
+    mesh: &mut Vec<Peer>,
+    explicit: &[Peer],
+    warnings: &mut Vec<Warning>,
+) {
+    mesh.retain(|m| {
+        let port_key = |p: &Peer| p.port.filter(|p| *p != 179);
+        match explicit
+            .iter()
+            .find(|e| e.peer_ip == m.peer_ip && port_key(e) == port_key(m))
+        {
+            Some(e) => {
+                warnings.push(Warning::new(
+                    &e.origin[0],
+                    format!(
+                        "{} replaces the node-to-node mesh session {} to the same neighbor",
+                        e.name, m.name
+                    ),
+                ));
+                false
+            }
+            None => true,
+        }
+    });
+}
+
+/// Looks up a BGP password. Ok(None) when the secret is missing (a warning says so);
+/// Err when its value cannot be written safely into BIRD config (the peering is skipped).
+pub(super) fn resolve_password(
+    cluster: &Cluster<'_>,
+    r: &SecretKeyRef,
+    owner: &str,
+    warnings: &mut Vec<Warning>,
+) -> Result<Option<Secret>, ()> {
+    let Some(secret) = cluster.snapshot.secrets.get(&r.name, &r.key) else {
+        warnings.push(Warning::new(
+            owner,
+            format!(
+                "password secret {:?} key {:?} not found; peering without a password",
+                r.name, r.key
+            ),
+        ));
+        return Ok(None);
+    };
+    let v = secret.expose();
+    if v.is_empty()
+        || v.len() > 80
+        || !v
+            .bytes()
+            .all(|b| (0x20..0x7f).contains(&b) && b != b'"' && b != b'\\')
+    {
+        warnings.push(Warning::new(
+            owner,
+            format!(
+                "password secret {:?} key {:?} must be 1-80 printable ASCII characters without '\"' or '\\\\'; peering skipped",
+                r.name, r.key
+            ),
+        ));
+        return Err(());
+    }
+    Ok(Some(secret.clone()))
+}

@@ -1,0 +1,217 @@
+//! `plan(&Snapshot, node) → Plan`: this node's BGP sessions, as Calico v3.31 computes them.
+//!
+//! Owns: the node-to-node mesh, global and node-specific BGPPeers (by `node`, `nodeSelector`,
+//! `peerIP`, `peerSelector`), the reverse pass that keeps peerings symmetric, route-reflector
+//! rules, AS resolution, passive sides, ports, and every per-session option; plus the
+//! deliberate deviations listed in the plan contract. Every peer records its origin.
+//! Must not: do I/O, read the clock or the environment, or format BIRD config.
+//!
+//! Layout: [`cluster`] derives per-node facts (addresses, AS, labels, ports) from the
+//! snapshot; [`explicit`] runs the BGPPeer passes; [`mesh`] adds the mesh; [`explain`]
+//! answers "why does this peer exist / why does this BGPPeer add nothing here".
+
+pub mod cluster;
+pub mod explain;
+mod explicit;
+mod mesh;
+pub mod router_id;
+
+use std::net::IpAddr;
+
+use serde::Serialize;
+
+use crate::resources::{AsNumber, Secret, Warning};
+use crate::snapshot::Snapshot;
+
+pub use cluster::Cluster;
+pub use router_id::RouterIdOverride;
+
+/// Options that come from the node's environment rather than the datastore.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PlanOptions {
+    /// `CALICO_ROUTER_ID`: an IPv4 address or `hash`.
+    pub router_id: Option<RouterIdOverride>,
+}
+
+/// This node's peer list and the settings BIRD needs around it (the `perch plan` contract).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Plan {
+    pub node: String,
+    #[serde(rename = "routerID")]
+    pub router_id: Option<String>,
+    pub as_number: AsNumber,
+    pub listen_port: Option<u16>,
+    pub mesh_enabled: bool,
+    pub peers: Vec<Peer>,
+    pub warnings: Vec<Warning>,
+    /// This node's BGP addresses (extra fields, allowed by the contract).
+    pub ipv4_address: Option<IpAddr>,
+    pub ipv6_address: Option<IpAddr>,
+    /// This node's route-reflector cluster ID, when it is a route reflector.
+    #[serde(rename = "routeReflectorClusterID")]
+    pub route_reflector_cluster_id: Option<String>,
+    /// Whether the node exists in the datastore.
+    pub node_found: bool,
+}
+
+/// The peer type, named as CalicoNodeStatus names it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+pub enum PeerType {
+    NodeMesh,
+    GlobalPeer,
+    NodePeer,
+}
+
+impl PeerType {
+    /// The words `calicoctl node status` prints.
+    pub fn describe(self) -> &'static str {
+        match self {
+            PeerType::NodeMesh => "node-to-node mesh",
+            PeerType::GlobalPeer => "global",
+            PeerType::NodePeer => "node specific",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+pub enum Family {
+    IPv4,
+    IPv6,
+}
+
+impl Family {
+    pub fn of(ip: &IpAddr) -> Family {
+        if ip.is_ipv4() {
+            Family::IPv4
+        } else {
+            Family::IPv6
+        }
+    }
+}
+
+/// `nextHop` values.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum NextHop {
+    #[serde(rename = "self")]
+    SelfAddress,
+    Keep,
+}
+
+/// Whether a BGPPeer produced a peering directly or by the reverse (symmetry) pass.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Direction {
+    Forward,
+    Reverse,
+}
+
+/// One contributor to a peer: `{"bgpPeer": "x", "direction": "reverse"}`.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct OriginDetail {
+    pub bgp_peer: String,
+    pub direction: Direction,
+}
+
+/// One BGP session of this node.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Peer {
+    pub name: String,
+    #[serde(rename = "type")]
+    pub peer_type: PeerType,
+    pub family: Family,
+    #[serde(rename = "peerIP")]
+    pub peer_ip: IpAddr,
+    pub port: Option<u16>,
+    pub as_number: AsNumber,
+    #[serde(rename = "localASNumber")]
+    pub local_as_number: AsNumber,
+    pub passive: bool,
+    pub route_reflector_client: bool,
+    #[serde(rename = "routeReflectorClusterID")]
+    pub route_reflector_cluster_id: Option<String>,
+    pub source_address: Option<IpAddr>,
+    pub next_hop: Option<NextHop>,
+    pub ttl_security: Option<u8>,
+    pub graceful_restart_time: Option<i64>,
+    #[serde(rename = "allowLocalAS")]
+    pub allow_local_as: Option<i64>,
+    pub has_password: bool,
+    pub filters: Vec<String>,
+    pub origin: Vec<String>,
+    /// Extra fields (allowed by the contract):
+    /// whether the session is iBGP (neighbor AS = local AS).
+    pub internal: bool,
+    /// A gateway to reach the peer through (`reachableBy`): BIRD gets a static route.
+    pub reachable_by: Option<IpAddr>,
+    /// `keepaliveTime` in seconds.
+    pub keepalive_time: Option<i64>,
+    /// Whether `local as` is set on this session (a `localASNumber` override).
+    #[serde(rename = "localASOverride")]
+    pub local_as_override: bool,
+    pub origin_detail: Vec<OriginDetail>,
+    /// The Calico node at the other end, when the peer is one.
+    pub remote_node: Option<String>,
+    /// The password itself: never serialized, only rendered.
+    #[serde(skip)]
+    pub password: Option<Secret>,
+}
+
+impl Peer {
+    /// Whether `other` is the same session with the same options (origins aside).
+    pub fn same_session(&self, other: &Peer) -> bool {
+        let strip = |p: &Peer| {
+            let mut p = p.clone();
+            p.origin.clear();
+            p.origin_detail.clear();
+            p
+        };
+        strip(self) == strip(other)
+    }
+}
+
+/// Plans `node`'s sessions. Never fails: problems become warnings.
+pub fn plan(snapshot: &Snapshot, node: &str, options: &PlanOptions) -> Plan {
+    let cluster = Cluster::new(snapshot);
+    plan_in(&cluster, node, options)
+}
+
+/// Plans `node` against an already-derived cluster (reuse it to plan many nodes).
+pub fn plan_in(cluster: &Cluster<'_>, node: &str, options: &PlanOptions) -> Plan {
+    let mut warnings: Vec<Warning> = cluster.snapshot.skipped.values().cloned().collect();
+    warnings.extend(cluster.warnings.iter().cloned());
+    let me = cluster.node(node);
+    let my_rr = me.and_then(|n| n.rr_cluster_id.clone());
+    let my_as = cluster.node_as(node);
+    let mesh_enabled = cluster.mesh_enabled() && my_rr.is_none();
+
+    let mut explicit = explicit::plan_explicit(cluster, node, &mut warnings);
+    let mut peers = mesh::plan_mesh(cluster, node, mesh_enabled, &mut warnings);
+    explicit::drop_mesh_duplicates(&mut peers, &explicit, &mut warnings);
+    peers.append(&mut explicit);
+    peers.sort_by(|a, b| a.name.cmp(&b.name));
+
+    warnings.sort();
+    warnings.dedup();
+    let router_id = router_id::router_id(
+        node,
+        me.and_then(|n| n.ipv4.map(|a| a.ip)),
+        options.router_id.as_ref(),
+    );
+    Plan {
+        node: node.to_owned(),
+        router_id,
+        as_number: my_as,
+        listen_port: cluster.listen_port(node),
+        mesh_enabled,
+        peers,
+        warnings,
+        ipv4_address: me.and_then(|n| n.ipv4.map(|a| a.ip)),
+        ipv6_address: me.and_then(|n| n.ipv6.map(|a| a.ip)),
+        route_reflector_cluster_id: my_rr,
+        node_found: me.is_some(),
+    }
+}

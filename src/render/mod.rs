@@ -1,0 +1,38 @@
+//! Plan → BIRD 2 config text.
+//!
+//! Owns: the render view ([`view`]: every value decided, sorted and made safe for BIRD config
+//! in Rust), and the tera templates that print it ([`templates`]: the built-in ones compiled
+//! into the binary, or an operator's directory). Templates use strict variables: a missing
+//! value is an error, never an empty string.
+//! Must not: plan, touch BIRD, or write files.
+
+pub mod templates;
+pub mod view;
+
+use thiserror::Error;
+
+use crate::plan::Plan;
+use crate::snapshot::Snapshot;
+
+pub use templates::Templates;
+pub use view::{View, build as build_view};
+
+/// The name of the main template (and of the file BIRD reads).
+pub const MAIN_TEMPLATE: &str = "bird.cfg";
+
+#[derive(Debug, Error)]
+pub enum RenderError {
+    #[error("template directory {dir}: {message}")]
+    Load { dir: String, message: String },
+    #[error("template {template}: {message}")]
+    Template { template: String, message: String },
+}
+
+/// Renders `plan` (planned from `snapshot`) with `templates`.
+pub fn render(
+    plan: &Plan,
+    snapshot: &Snapshot,
+    templates: &Templates,
+) -> Result<String, RenderError> {
+    templates.render(&view::build(plan, snapshot))
+}

@@ -1,0 +1,555 @@
+//! The render view: everything a BIRD template prints, decided, sorted and formatted here so
+//! templates stay loops and ifs. Every string in the view is safe to place in BIRD config:
+//! addresses and numbers are printed from parsed values, names are validated resource names,
+//! interface globs and passwords are checked against BIRD's lexer before they get here.
+
+use std::collections::BTreeSet;
+use std::net::IpAddr;
+
+use ipnet::IpNet;
+use serde::Serialize;
+
+use crate::plan::{Family, NextHop, Peer, PeerType, Plan};
+use crate::resources::addr::parse_cidr;
+use crate::resources::validate::{parse_community, valid_interface_glob};
+use crate::resources::{BgpConfigurationSpec, BgpFilterRule, Warning};
+use crate::snapshot::Snapshot;
+
+/// The whole config of one node.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct View {
+    pub node: String,
+    pub router_id: Option<String>,
+    pub as_number: u32,
+    pub listen_port: Option<u16>,
+    /// `debug all;` / `debug { states };` or None.
+    pub debug: Option<String>,
+    /// `-"eth9", ` terms added before Calico's own exclusions in `protocol direct`.
+    pub ignored_interfaces: Vec<String>,
+    pub strict_bind: bool,
+    pub v4: FamilyView,
+    pub v6: FamilyView,
+    pub filter_functions: Vec<FilterFunction>,
+    pub peers: Vec<PeerView>,
+    /// Problems found while building the view (e.g. a community that cannot be printed).
+    #[serde(skip)]
+    pub warnings: Vec<Warning>,
+}
+
+/// Per-family routes and export policy.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct FamilyView {
+    /// `ipv4` / `ipv6` (channel and table suffix names).
+    pub channel: &'static str,
+    /// `4` / `6` (suffix of per-family symbols).
+    pub suffix: &'static str,
+    /// This node's address in this family; None = the family is disabled on this node.
+    pub address: Option<String>,
+    /// Static routes: `route … blackhole;` bodies and `route … via …;` bodies.
+    pub static_routes: Vec<String>,
+    /// Blocks affine to this node, for the aggregation function.
+    pub blocks: Vec<BlockView>,
+    /// Service CIDRs advertised from this node (exported, never programmed into the kernel).
+    pub service_cidrs: Vec<String>,
+    /// Pools whose routes are exported.
+    pub export_pools: Vec<String>,
+    /// Pools with `disableBGPExport`.
+    pub disabled_pools: Vec<String>,
+    /// How each pool's routes are programmed into the kernel.
+    pub kernel_rules: Vec<KernelRule>,
+    /// Communities to attach, per CIDR.
+    pub communities: Vec<CommunityRule>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct BlockView {
+    pub cidr: String,
+    /// Confirmed (or legacy empty state): exported as one aggregate.
+    pub confirmed: bool,
+}
+
+/// `action`: `reject` (another agent programs it), `accept`, or `same_subnet` (accept only
+/// when the BGP next hop is in `network`).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct KernelRule {
+    pub cidr: String,
+    pub action: &'static str,
+    pub network: Option<String>,
+    pub reason: &'static str,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct CommunityRule {
+    pub cidr: String,
+    /// `(a, b)` pairs, printed as `bgp_community.add((a, b));`.
+    pub standard: Vec<String>,
+    /// `(a, b, c)` triples, printed as `bgp_large_community.add((a, b, c));`.
+    pub large: Vec<String>,
+}
+
+/// One BGPFilter function for one direction and family.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct FilterFunction {
+    pub filter: String,
+    /// The quoted BIRD symbol, e.g. `'bgp_my-filter_importFilterV4'`.
+    pub symbol: String,
+    /// Statement lines, e.g. `if ((net ~ 44.0.0.0/16)) then { accept; }`.
+    pub rules: Vec<String>,
+}
+
+/// One `protocol bgp`.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct PeerView {
+    pub name: String,
+    pub peer_type: &'static str,
+    pub origin: String,
+    pub channel: &'static str,
+    pub mesh: bool,
+    pub neighbor: String,
+    pub port: Option<u16>,
+    pub as_number: u32,
+    /// Set only when this session overrides the template's local AS.
+    pub local_as: Option<u32>,
+    pub source_address: Option<String>,
+    pub passive: bool,
+    pub ttl_security: Option<u8>,
+    pub graceful_restart_time: Option<i64>,
+    pub keepalive_time: Option<i64>,
+    pub rr_client: bool,
+    pub rr_cluster_id: Option<String>,
+    /// Checked at planning: printable ASCII without `"` or `\`.
+    pub password: Option<String>,
+    pub next_hop: Option<&'static str>,
+    pub allow_local_as: Option<i64>,
+    pub internal: bool,
+    pub import_calls: Vec<String>,
+    pub export_calls: Vec<String>,
+}
+
+/// Builds the view of `plan` against the snapshot it was planned from.
+pub fn build(plan: &Plan, snapshot: &Snapshot) -> View {
+    let mut warnings = Vec::new();
+    let global = snapshot.bgp_configurations.get("default").map(|c| &c.spec);
+    let node_cfg = snapshot
+        .bgp_configurations
+        .get(&format!("node.{}", plan.node))
+        .map(|c| &c.spec);
+    let log_level = node_cfg
+        .and_then(|c| c.log_severity_screen.as_deref())
+        .or_else(|| global.and_then(|c| c.log_severity_screen.as_deref()))
+        .unwrap_or("Info")
+        .to_ascii_lowercase();
+    let debug = match log_level.as_str() {
+        "debug" => Some("debug all;".to_owned()),
+        "info" => Some("debug { states };".to_owned()),
+        _ => None,
+    };
+    let ignored_interfaces = global
+        .map(|g| {
+            g.ignored_interfaces
+                .iter()
+                .filter(|i| valid_interface_glob(i) && *i != "*")
+                .cloned()
+                .collect()
+        })
+        .unwrap_or_default();
+    let strict_bind = global.and_then(|g| g.bind_mode.as_deref()) == Some("NodeIP");
+
+    let filter_functions = filter_functions(plan, snapshot);
+    let mut peers: Vec<PeerView> = plan
+        .peers
+        .iter()
+        .map(|p| peer_view(p, plan, snapshot, strict_bind))
+        .collect();
+    peers.sort_by(|a, b| a.name.cmp(&b.name));
+
+    let v4 = family_view(
+        Family::IPv4,
+        plan,
+        snapshot,
+        global,
+        node_cfg,
+        &mut warnings,
+    );
+    let v6 = family_view(
+        Family::IPv6,
+        plan,
+        snapshot,
+        global,
+        node_cfg,
+        &mut warnings,
+    );
+    View {
+        node: plan.node.clone(),
+        router_id: plan.router_id.clone(),
+        as_number: plan.as_number.get(),
+        listen_port: plan.listen_port,
+        debug,
+        ignored_interfaces,
+        strict_bind,
+        v4,
+        v6,
+        filter_functions,
+        peers,
+        warnings,
+    }
+}
+
+fn peer_view(p: &Peer, plan: &Plan, snapshot: &Snapshot, strict_bind: bool) -> PeerView {
+    let family = if p.family == Family::IPv4 { "4" } else { "6" };
+    let calls = |import: bool| -> Vec<String> {
+        p.filters
+            .iter()
+            .filter(|f| {
+                snapshot
+                    .bgp_filters
+                    .get(*f)
+                    .is_some_and(|bf| !rules_for(&bf.spec, import, family == "4").is_empty())
+            })
+            .map(|f| function_symbol(f, if import { "import" } else { "export" }, family))
+            .collect()
+    };
+    // bindMode NodeIP binds every session to the node address (BIRD 2 has no separate
+    // listen address), so the source address is then always set.
+    let my_ip = if p.family == Family::IPv4 {
+        plan.ipv4_address
+    } else {
+        plan.ipv6_address
+    };
+    let source_address = if strict_bind {
+        my_ip.or(p.source_address)
+    } else {
+        p.source_address
+    };
+    PeerView {
+        name: p.name.clone(),
+        peer_type: match p.peer_type {
+            PeerType::NodeMesh => "node-to-node mesh",
+            PeerType::GlobalPeer => "global",
+            PeerType::NodePeer => "node specific",
+        },
+        origin: p.origin.join(", "),
+        channel: if p.family == Family::IPv4 {
+            "ipv4"
+        } else {
+            "ipv6"
+        },
+        mesh: p.peer_type == PeerType::NodeMesh,
+        neighbor: p.peer_ip.to_string(),
+        port: p.port,
+        as_number: p.as_number.get(),
+        local_as: p.local_as_override.then_some(p.local_as_number.get()),
+        source_address: source_address.map(|a| a.to_string()),
+        passive: p.passive,
+        ttl_security: p.ttl_security,
+        graceful_restart_time: p.graceful_restart_time,
+        keepalive_time: p.keepalive_time,
+        rr_client: p.route_reflector_client,
+        rr_cluster_id: p.route_reflector_cluster_id.clone(),
+        password: p.password.as_ref().map(|s| s.expose().to_owned()),
+        next_hop: p.next_hop.map(|n| match n {
+            NextHop::SelfAddress => "self",
+            NextHop::Keep => "keep",
+        }),
+        allow_local_as: p.allow_local_as,
+        internal: p.internal,
+        import_calls: calls(true),
+        export_calls: calls(false),
+    }
+}
+
+fn rules_for(spec: &crate::resources::BgpFilterSpec, import: bool, v4: bool) -> &[BgpFilterRule] {
+    match (import, v4) {
+        (true, true) => &spec.import_v4,
+        (false, true) => &spec.export_v4,
+        (true, false) => &spec.import_v6,
+        (false, false) => &spec.export_v6,
+    }
+}
+
+/// The unquoted BIRD symbol of a BGPFilter function (`bgp_<name>_importFilterV4`), with
+/// Calico's rule for names that would exceed BIRD's 64-character symbols: the name is cut
+/// and suffixed with `_` and the first 16 hex digits of its SHA-256.
+pub fn function_name(filter: &str, direction: &str, family: &str) -> String {
+    use sha2::{Digest, Sha256};
+    let fixed = "bgp_".len() + "_".len() + direction.len() + "FilterV".len() + family.len();
+    let max = 64 - fixed;
+    let name = if filter.len() <= max {
+        filter.to_owned()
+    } else {
+        let hash: String = Sha256::digest(filter.as_bytes())
+            .iter()
+            .take(8)
+            .map(|b| format!("{b:02X}"))
+            .collect();
+        format!("{}_{hash}", &filter[..max - 17])
+    };
+    format!("bgp_{name}_{direction}FilterV{family}")
+}
+
+fn function_symbol(filter: &str, direction: &str, family: &str) -> String {
+    format!("'{}'", function_name(filter, direction, family))
+}
+
+fn filter_functions(plan: &Plan, snapshot: &Snapshot) -> Vec<FilterFunction> {
+    // Only the filters this node's sessions call: a function nobody calls is noise.
+    let used: BTreeSet<&String> = plan.peers.iter().flat_map(|p| &p.filters).collect();
+    let mut out = Vec::new();
+    for (family, v4) in [("4", true), ("6", false)] {
+        for name in &used {
+            let Some(f) = snapshot.bgp_filters.get(*name) else {
+                continue;
+            };
+            for (direction, import) in [("import", true), ("export", false)] {
+                let rules = rules_for(&f.spec, import, v4);
+                if rules.is_empty() {
+                    continue;
+                }
+                out.push(FilterFunction {
+                    filter: (*name).clone(),
+                    symbol: function_symbol(name, direction, family),
+                    rules: rules.iter().map(|r| filter_statement(r, v4)).collect(),
+                });
+            }
+        }
+    }
+    out
+}
+
+/// One BGPFilter rule as a BIRD statement, as Calico writes it.
+fn filter_statement(r: &BgpFilterRule, v4: bool) -> String {
+    let action = if r.action == "Accept" {
+        "accept;"
+    } else {
+        "reject;"
+    };
+    let mut conditions = Vec::new();
+    if let Some(net) = r.cidr.as_deref().and_then(parse_cidr).map(|n| n.trunc()) {
+        let op = match r.match_operator.as_deref() {
+            Some("Equal") => "=",
+            Some("NotEqual") => "!=",
+            Some("NotIn") => "!~",
+            _ => "~",
+        };
+        let operand = match &r.prefix_length {
+            Some(pl) => {
+                let max_len = if v4 { 32 } else { 128 };
+                let lo = pl.min.map_or(i64::from(net.prefix_len()), |m| {
+                    m.max(i64::from(net.prefix_len()))
+                });
+                let hi = pl.max.map_or(max_len, |m| m.min(max_len));
+                format!("[ {net}{{{lo},{hi}}} ]")
+            }
+            None => net.to_string(),
+        };
+        conditions.push(format!("(net {op} {operand})"));
+    }
+    if r.source.as_deref() == Some("RemotePeers") {
+        conditions.push("((defined(source))&&(source ~ [ RTS_BGP ]))".into());
+    }
+    if let Some(i) = r.interface.as_deref().filter(|i| valid_interface_glob(i)) {
+        conditions.push(format!("((defined(ifname))&&(ifname ~ \"{i}\"))"));
+    }
+    if conditions.is_empty() {
+        action.to_owned()
+    } else {
+        format!("if ({}) then {{ {action} }}", conditions.join("&&"))
+    }
+}
+
+fn family_view(
+    family: Family,
+    plan: &Plan,
+    snapshot: &Snapshot,
+    global: Option<&BgpConfigurationSpec>,
+    node_cfg: Option<&BgpConfigurationSpec>,
+    warnings: &mut Vec<Warning>,
+) -> FamilyView {
+    let v4 = family == Family::IPv4;
+    let in_family = |net: &IpNet| net.addr().is_ipv4() == v4;
+    let address = if v4 {
+        plan.ipv4_address
+    } else {
+        plan.ipv6_address
+    };
+    let node = snapshot.nodes.get(&plan.node);
+    let network = node
+        .and_then(|n| n.spec.bgp.as_ref())
+        .and_then(|b| {
+            if v4 {
+                b.ipv4_address.as_deref()
+            } else {
+                b.ipv6_address.as_deref()
+            }
+        })
+        .and_then(crate::resources::addr::parse_node_address)
+        .map(|a| a.network);
+
+    // Blocks affine to this node: pending and deleting ones are dropped, as confd does.
+    let mut blocks: Vec<(IpNet, bool)> = snapshot
+        .block_affinities
+        .values()
+        .filter(|a| {
+            a.spec.node == plan.node && a.spec.state != "pending" && a.spec.deleted != "true"
+        })
+        .filter_map(|a| {
+            let net = parse_cidr(&a.spec.cidr)?.trunc();
+            in_family(&net).then_some((net, a.spec.state == "confirmed" || a.spec.state.is_empty()))
+        })
+        .collect();
+    blocks.sort();
+    blocks.dedup_by(|a, b| a.0 == b.0);
+
+    let mut static_routes: Vec<String> = blocks
+        .iter()
+        .filter(|(net, _)| net.prefix_len() != net.max_prefix_len())
+        .map(|(net, _)| format!("{net} blackhole"))
+        .collect();
+
+    // Service CIDR ranges from the default BGPConfiguration (per-service routes need
+    // Kubernetes Services, which perch does not read).
+    let excluded = node.is_some_and(|n| {
+        n.metadata
+            .labels
+            .get("node.kubernetes.io/exclude-from-external-load-balancers")
+            .map(String::as_str)
+            == Some("true")
+    });
+    let mut service_cidrs: Vec<IpNet> = Vec::new();
+    if let Some(g) = global.filter(|_| !excluded) {
+        for list in [
+            &g.service_cluster_ips,
+            &g.service_external_ips,
+            &g.service_load_balancer_ips,
+        ] {
+            service_cidrs.extend(
+                list.iter()
+                    .filter_map(|c| parse_cidr(&c.cidr))
+                    .map(|n| n.trunc())
+                    .filter(in_family),
+            );
+        }
+    }
+    service_cidrs.sort();
+    service_cidrs.dedup();
+    static_routes.extend(service_cidrs.iter().map(|n| format!("{n} blackhole")));
+    for p in plan.peers.iter().filter(|p| p.family == family) {
+        if let Some(gw) = p.reachable_by.filter(|g| g.is_ipv4() == v4) {
+            static_routes.push(format!("{} via {gw}", IpNet::from(p.peer_ip)));
+        }
+    }
+    static_routes.dedup();
+
+    let mut pools: Vec<(IpNet, &crate::resources::IpPoolSpec)> = snapshot
+        .ip_pools
+        .values()
+        .filter_map(|p| Some((parse_cidr(&p.spec.cidr)?.trunc(), &p.spec)))
+        .filter(|(n, _)| in_family(n))
+        .collect();
+    pools.sort_by_key(|(n, _)| *n);
+    let export_pools = pools
+        .iter()
+        .filter(|(_, s)| s.disable_bgp_export != Some(true))
+        .map(|(n, _)| n.to_string())
+        .collect();
+    let disabled_pools = pools
+        .iter()
+        .filter(|(_, s)| s.disable_bgp_export == Some(true))
+        .map(|(n, _)| n.to_string())
+        .collect();
+    let kernel_rules = pools
+        .iter()
+        .map(|(n, s)| {
+            let on = |m: &Option<String>| matches!(m.as_deref(), Some("Always" | "CrossSubnet"));
+            let (action, net, reason) = if on(&s.vxlan_mode) {
+                ("reject", None, "VXLAN pool: Felix programs these routes")
+            } else if s.ipip_mode.as_deref() == Some("CrossSubnet") && network.is_some() {
+                ("same_subnet", network.map(|n| n.to_string()), "IPIP CrossSubnet pool: direct routes within this subnet; Felix programs tunnel routes")
+            } else if on(&s.ipip_mode) {
+                ("reject", None, "IPIP pool: Felix programs tunnel routes (BIRD 2 has no krt_tunnel)")
+            } else {
+                ("accept", None, "unencapsulated pool")
+            };
+            KernelRule { cidr: n.to_string(), action, network: net, reason }
+        })
+        .collect();
+
+    let communities = communities(v4, global, node_cfg, warnings);
+    let suffix = if v4 { "4" } else { "6" };
+    FamilyView {
+        channel: if v4 { "ipv4" } else { "ipv6" },
+        suffix,
+        address: address.map(|a: IpAddr| a.to_string()),
+        static_routes,
+        blocks: blocks
+            .into_iter()
+            .map(|(n, confirmed)| BlockView {
+                cidr: n.to_string(),
+                confirmed,
+            })
+            .collect(),
+        service_cidrs: service_cidrs.iter().map(ToString::to_string).collect(),
+        export_pools,
+        disabled_pools,
+        kernel_rules,
+        communities,
+    }
+}
+
+/// `prefixAdvertisements`: the node's own BGPConfiguration when it has any, else the default's.
+fn communities(
+    v4: bool,
+    global: Option<&BgpConfigurationSpec>,
+    node_cfg: Option<&BgpConfigurationSpec>,
+    warnings: &mut Vec<Warning>,
+) -> Vec<CommunityRule> {
+    let source = node_cfg
+        .filter(|c| !c.prefix_advertisements.is_empty())
+        .or(global);
+    let Some(cfg) = source else { return Vec::new() };
+    let named = |name: &str| {
+        cfg.communities
+            .iter()
+            .chain(global.map(|g| g.communities.as_slice()).unwrap_or(&[]))
+            .find(|c| c.name == name)
+            .map(|c| c.value.clone())
+    };
+    let mut out = Vec::new();
+    for pa in &cfg.prefix_advertisements {
+        let Some(net) = parse_cidr(&pa.cidr) else {
+            continue;
+        };
+        if net.addr().is_ipv4() != v4 {
+            continue;
+        }
+        let mut standard = BTreeSet::new();
+        let mut large = BTreeSet::new();
+        for c in &pa.communities {
+            let value = named(c).unwrap_or_else(|| c.clone());
+            match parse_community(&value).as_deref() {
+                Some([a, b]) => {
+                    standard.insert((*a, *b));
+                }
+                Some([a, b, c]) => {
+                    large.insert((*a, *b, *c));
+                }
+                _ => warnings.push(Warning::new(
+                    "BGPConfiguration/default",
+                    format!("prefixAdvertisements {}: community {c:?} is not a community value; ignored", pa.cidr),
+                )),
+            }
+        }
+        out.push(CommunityRule {
+            cidr: net.trunc().to_string(),
+            standard: standard
+                .into_iter()
+                .map(|(a, b)| format!("({a}, {b})"))
+                .collect(),
+            large: large
+                .into_iter()
+                .map(|(a, b, c)| format!("({a}, {b}, {c})"))
+                .collect(),
+        });
+    }
+    out
+}

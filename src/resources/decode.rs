@@ -1,0 +1,394 @@
+//! Text → resources: YAML or JSON, one or many documents, `kind: List` and `<Kind>List`.
+//!
+//! Two kinds of failure, handled differently by callers:
+//! - [`DecodeError`]: the text is not YAML/JSON at all (a file that cannot be read as a whole);
+//! - a [`Warning`]: one document or list item is not a resource perch can use; it is skipped
+//!   and named (`BGPPeer "x": spec.asNumber: …`) while the others are kept.
+
+use std::fmt;
+
+use serde::Deserialize;
+use serde::de::{self, DeserializeSeed, MapAccess, SeqAccess, Visitor};
+use serde_json::{Map, Number, Value};
+
+use super::{Kind, Resource, ResourceId, Warning};
+
+/// The text could not be parsed as YAML or JSON.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("document {document}: {message}")]
+pub struct DecodeError {
+    /// 1-based document number within the text.
+    pub document: usize,
+    pub message: String,
+}
+
+/// One YAML/JSON document as a JSON value.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Document {
+    /// 1-based position in the text.
+    pub index: usize,
+    pub value: Value,
+}
+
+/// Parses every document of `text` into JSON values. Empty documents are dropped.
+/// Plain YAML scalars `yes`/`no`/`on`/`off`/`y`/`n` become booleans, as calicoctl's
+/// YAML 1.1 reader makes them; quoted ones stay strings.
+pub fn parse_documents(text: &str) -> Result<Vec<Document>, DecodeError> {
+    let mut out = Vec::new();
+    for (i, doc) in yaml_serde::Deserializer::from_str(text).enumerate() {
+        let seed = YamlValue { source: text };
+        let value = seed.deserialize(doc).map_err(|e| DecodeError {
+            document: i + 1,
+            message: e.to_string(),
+        })?;
+        if !value.is_null() {
+            out.push(Document {
+                index: i + 1,
+                value,
+            });
+        }
+    }
+    Ok(out)
+}
+
+/// What one item of a document became.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Decoded {
+    Resource(Resource),
+    Skipped(Warning),
+}
+
+/// Parses `text` and decodes every resource in it. `origin` names the text in warnings
+/// (a file path); syntax errors are returned as a whole.
+pub fn decode_documents(text: &str, origin: &str) -> Result<Vec<Decoded>, DecodeError> {
+    let mut out = Vec::new();
+    for doc in parse_documents(text)? {
+        for (pos, item) in expand_lists(doc.value).into_iter().enumerate() {
+            let place = if pos == 0 {
+                format!("{origin} document {}", doc.index)
+            } else {
+                format!("{origin} document {} item {pos}", doc.index)
+            };
+            out.push(match decode_resource(&item) {
+                Ok(r) => Decoded::Resource(r),
+                Err(w) => Decoded::Skipped(w.located(&place)),
+            });
+        }
+    }
+    Ok(out)
+}
+
+/// Flattens `kind: List` / `kind: BGPPeerList` documents into their items.
+pub fn expand_lists(value: Value) -> Vec<Value> {
+    let is_list = value
+        .get("kind")
+        .and_then(Value::as_str)
+        .is_some_and(|k| k == "List" || k.ends_with("List"));
+    match value {
+        Value::Object(mut m) if is_list => {
+            let list_kind = m
+                .get("kind")
+                .and_then(Value::as_str)
+                .unwrap_or("")
+                .to_owned();
+            let item_kind = list_kind.strip_suffix("List").unwrap_or("").to_owned();
+            match m.remove("items") {
+                Some(Value::Array(items)) => items
+                    .into_iter()
+                    .map(|mut item| {
+                        // `BGPPeerList` items may omit their kind.
+                        if let Value::Object(o) = &mut item
+                            && !o.contains_key("kind")
+                            && !item_kind.is_empty()
+                        {
+                            o.insert("kind".into(), Value::String(item_kind.clone()));
+                        }
+                        item
+                    })
+                    .collect(),
+                _ => Vec::new(),
+            }
+        }
+        Value::Array(items) => items,
+        other => vec![other],
+    }
+}
+
+/// Why one item could not be decoded, before it is located in a file or key.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ItemError {
+    /// The resource, when its kind and name could be read.
+    pub id: Option<ResourceId>,
+    pub message: String,
+}
+
+impl ItemError {
+    /// A warning naming the resource if known, else `place`.
+    pub fn located(self, place: &str) -> Warning {
+        match self.id {
+            Some(id) => Warning::new(id, self.message),
+            None => Warning::new(place, self.message),
+        }
+    }
+}
+
+impl fmt::Display for ItemError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.id {
+            Some(id) => write!(f, "{}", Warning::new(id, self.message.clone())),
+            None => f.write_str(&self.message),
+        }
+    }
+}
+
+/// Decodes one JSON value (with `kind`) into a typed resource.
+pub fn decode_resource(value: &Value) -> Result<Resource, ItemError> {
+    let kind_text = value.get("kind").and_then(Value::as_str);
+    let name = value
+        .get("metadata")
+        .and_then(|m| m.get("name"))
+        .and_then(Value::as_str)
+        .map(str::to_owned);
+    let Some(kind_text) = kind_text else {
+        return Err(ItemError {
+            id: None,
+            message: "has no kind".into(),
+        });
+    };
+    let Some(kind) = Kind::from_kind_field(kind_text) else {
+        return Err(ItemError {
+            id: None,
+            message: format!(
+                "kind {kind_text:?} is not a Calico BGP resource perch reads; skipped"
+            ),
+        });
+    };
+    let Some(name) = name.filter(|n| !n.is_empty()) else {
+        return Err(ItemError {
+            id: None,
+            message: format!("{kind_text} has no metadata.name"),
+        });
+    };
+    let id = Some(ResourceId::new(kind, name));
+    if let Some(api) = value.get("apiVersion").and_then(Value::as_str)
+        && !(api.starts_with("projectcalico.org/") || api.starts_with("crd.projectcalico.org/"))
+    {
+        return Err(ItemError {
+            id,
+            message: format!("apiVersion {api:?} is not projectcalico.org/v3"),
+        });
+    }
+    fn typed<T: for<'de> Deserialize<'de>>(v: &Value) -> Result<T, String> {
+        serde_path_to_error::deserialize(v).map_err(|e| {
+            let path = e.path().to_string();
+            if path == "." {
+                e.inner().to_string()
+            } else {
+                format!("{path}: {}", e.inner())
+            }
+        })
+    }
+    // Go reads `null` as the zero value: `spec:` with nothing under it is an empty spec.
+    let value = &without_nulls(value.clone());
+    let decoded = match kind {
+        Kind::Node => typed(value).map(Resource::Node),
+        Kind::BgpConfiguration => typed(value).map(Resource::BgpConfiguration),
+        Kind::BgpPeer => typed(value).map(Resource::BgpPeer),
+        Kind::IpPool => typed(value).map(Resource::IpPool),
+        Kind::BgpFilter => typed(value).map(Resource::BgpFilter),
+        Kind::CalicoNodeStatus => typed(value).map(Resource::CalicoNodeStatus),
+        Kind::BlockAffinity => typed(value).map(Resource::BlockAffinity),
+    };
+    decoded.map_err(|message| ItemError { id, message })
+}
+
+/// Drops `null` members of objects, recursively.
+fn without_nulls(v: Value) -> Value {
+    match v {
+        Value::Object(m) => Value::Object(
+            m.into_iter()
+                .filter(|(_, v)| !v.is_null())
+                .map(|(k, v)| (k, without_nulls(v)))
+                .collect(),
+        ),
+        Value::Array(a) => Value::Array(a.into_iter().map(without_nulls).collect()),
+        other => other,
+    }
+}
+
+/// Deserializes any YAML document into a JSON value, resolving YAML 1.1 booleans.
+struct YamlValue<'s> {
+    source: &'s str,
+}
+
+impl YamlValue<'_> {
+    /// Whether `s` borrows from the source text and is not quoted there.
+    fn is_plain(&self, s: &str) -> bool {
+        let start = self.source.as_ptr() as usize;
+        let at = s.as_ptr() as usize;
+        if at <= start || at + s.len() > start + self.source.len() {
+            return false;
+        }
+        let before = self.source.as_bytes()[at - start - 1];
+        before != b'\'' && before != b'"'
+    }
+}
+
+fn yaml11_bool(word: &str) -> Option<bool> {
+    match word {
+        "y" | "Y" | "yes" | "Yes" | "YES" | "on" | "On" | "ON" => Some(true),
+        "n" | "N" | "no" | "No" | "NO" | "off" | "Off" | "OFF" => Some(false),
+        _ => None,
+    }
+}
+
+impl<'de> DeserializeSeed<'de> for YamlValue<'_> {
+    type Value = Value;
+    fn deserialize<D: de::Deserializer<'de>>(self, d: D) -> Result<Value, D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+impl<'de> Visitor<'de> for YamlValue<'_> {
+    type Value = Value;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a YAML or JSON value")
+    }
+    fn visit_bool<E: de::Error>(self, v: bool) -> Result<Value, E> {
+        Ok(Value::Bool(v))
+    }
+    fn visit_i64<E: de::Error>(self, v: i64) -> Result<Value, E> {
+        Ok(Value::Number(v.into()))
+    }
+    fn visit_u64<E: de::Error>(self, v: u64) -> Result<Value, E> {
+        Ok(Value::Number(v.into()))
+    }
+    fn visit_f64<E: de::Error>(self, v: f64) -> Result<Value, E> {
+        Ok(Number::from_f64(v).map_or(Value::Null, Value::Number))
+    }
+    fn visit_borrowed_str<E: de::Error>(self, v: &'de str) -> Result<Value, E> {
+        match yaml11_bool(v) {
+            Some(b) if self.is_plain(v) => Ok(Value::Bool(b)),
+            _ => Ok(Value::String(v.to_owned())),
+        }
+    }
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<Value, E> {
+        Ok(Value::String(v.to_owned()))
+    }
+    fn visit_unit<E: de::Error>(self) -> Result<Value, E> {
+        Ok(Value::Null)
+    }
+    fn visit_none<E: de::Error>(self) -> Result<Value, E> {
+        Ok(Value::Null)
+    }
+    fn visit_some<D: de::Deserializer<'de>>(self, d: D) -> Result<Value, D::Error> {
+        d.deserialize_any(self)
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Value, A::Error> {
+        let mut out = Vec::new();
+        while let Some(v) = seq.next_element_seed(YamlValue {
+            source: self.source,
+        })? {
+            out.push(v);
+        }
+        Ok(Value::Array(out))
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Value, A::Error> {
+        let mut out = Map::new();
+        while let Some(k) = map.next_key_seed(YamlValue {
+            source: self.source,
+        })? {
+            let key = match k {
+                Value::String(s) => s,
+                Value::Bool(b) => b.to_string(),
+                Value::Null => String::new(),
+                other => other.to_string(),
+            };
+            let v = map.next_value_seed(YamlValue {
+                source: self.source,
+            })?;
+            out.insert(key, v);
+        }
+        Ok(Value::Object(out))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn resources(text: &str) -> Vec<Decoded> {
+        decode_documents(text, "t.yaml").unwrap()
+    }
+
+    #[test]
+    fn multi_document_yaml_and_yaml11_labels() {
+        let text = "kind: Node\napiVersion: projectcalico.org/v3\nmetadata:\n  name: a\n  labels:\n    rr: yes\n    q: 'yes'\n    t: true\n---\n---\nkind: BGPPeer\napiVersion: projectcalico.org/v3\nmetadata: {name: p}\nspec: {peerIP: 10.0.0.1, asNumber: '1.10'}\n";
+        let got = resources(text);
+        assert_eq!(got.len(), 2);
+        let Decoded::Resource(Resource::Node(n)) = &got[0] else {
+            panic!("{got:?}")
+        };
+        assert_eq!(n.metadata.labels["rr"], "true");
+        assert_eq!(n.metadata.labels["q"], "yes");
+        assert_eq!(n.metadata.labels["t"], "true");
+        let Decoded::Resource(Resource::BgpPeer(p)) = &got[1] else {
+            panic!()
+        };
+        assert_eq!(p.spec.as_number.unwrap().get(), 65546);
+    }
+
+    #[test]
+    fn lists_and_json() {
+        let text = r#"{"kind":"BGPPeerList","apiVersion":"projectcalico.org/v3","items":[{"metadata":{"name":"a"},"spec":{"peerIP":"10.0.0.1","asNumber":65001}},{"kind":"IPPool","metadata":{"name":"b"},"spec":{"cidr":"10.1.0.0/16"}}]}"#;
+        let got = resources(text);
+        let ids: Vec<_> = got
+            .iter()
+            .map(|d| match d {
+                Decoded::Resource(r) => r.id().to_string(),
+                Decoded::Skipped(w) => w.to_string(),
+            })
+            .collect();
+        assert_eq!(ids, ["BGPPeer/a", "IPPool/b"]);
+        let list = "kind: List\napiVersion: v1\nitems:\n- kind: Node\n  apiVersion: projectcalico.org/v3\n  metadata: {name: n1}\n";
+        assert!(matches!(
+            &resources(list)[0],
+            Decoded::Resource(Resource::Node(_))
+        ));
+    }
+
+    #[test]
+    fn bad_items_are_named_warnings() {
+        let text = "kind: BGPPeer\napiVersion: projectcalico.org/v3\nmetadata: {name: rack1-tor}\nspec: {asNumber: 0}\n---\nkind: Deployment\nmetadata: {name: x}\n---\nkind: Node\n";
+        let got = resources(text);
+        let msgs: Vec<String> = got
+            .iter()
+            .map(|d| match d {
+                Decoded::Skipped(w) => w.to_string(),
+                Decoded::Resource(r) => format!("ok {}", r.id()),
+            })
+            .collect();
+        assert!(
+            msgs[0].starts_with("BGPPeer \"rack1-tor\": spec.asNumber: AS number 0"),
+            "{}",
+            msgs[0]
+        );
+        assert!(
+            msgs[1].contains("t.yaml document 2") && msgs[1].contains("Deployment"),
+            "{}",
+            msgs[1]
+        );
+        assert!(
+            msgs[2].contains("t.yaml document 3") && msgs[2].contains("no metadata.name"),
+            "{}",
+            msgs[2]
+        );
+    }
+
+    #[test]
+    fn syntax_errors_name_the_document() {
+        let err = decode_documents("kind: Node\n---\nmetadata: [\n", "f").unwrap_err();
+        assert_eq!(err.document, 2, "{err}");
+    }
+}

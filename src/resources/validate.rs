@@ -1,0 +1,539 @@
+//! Calico's validation rules (libcalico-go `validator/v3`, `clientv3`), per resource.
+//!
+//! `validate` returns every problem found, each a lowercase sentence naming the field.
+//! Cross-resource checks (a BGPPeer's filters exist, a node's AS resolves) are the planner's.
+
+use std::collections::BTreeSet;
+use std::net::IpAddr;
+
+use super::addr::{parse_cidr, parse_node_address, parse_peer_ip};
+use super::{
+    BgpConfiguration, BgpFilter, BgpFilterRule, BgpPeer, BlockAffinity, CalicoNodeStatus, IpPool,
+    Node, PasswordSource, Resource,
+};
+use crate::selector::Selector;
+
+/// Every problem with `r`; empty when Calico would accept it.
+pub fn validate(r: &Resource) -> Vec<String> {
+    let mut errs = Vec::new();
+    check_name(r.name(), &mut errs);
+    match r {
+        Resource::Node(n) => node(n, &mut errs),
+        Resource::BgpConfiguration(c) => bgp_configuration(c, &mut errs),
+        Resource::BgpPeer(p) => bgp_peer(p, &mut errs),
+        Resource::IpPool(p) => ip_pool(p, &mut errs),
+        Resource::BgpFilter(f) => bgp_filter(f, &mut errs),
+        Resource::CalicoNodeStatus(s) => node_status(s, &mut errs),
+        Resource::BlockAffinity(a) => block_affinity(a, &mut errs),
+    }
+    errs
+}
+
+/// Validates and joins the problems into one message, or Ok.
+pub fn check(r: &Resource) -> Result<(), String> {
+    let errs = validate(r);
+    if errs.is_empty() {
+        Ok(())
+    } else {
+        Err(errs.join("; "))
+    }
+}
+
+/// Resource names: a DNS-1123 subdomain (lowercase letters, digits, `-` and `.`).
+fn check_name(name: &str, errs: &mut Vec<String>) {
+    let ok = !name.is_empty()
+        && name.len() <= 253
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'.')
+        && name.as_bytes()[0].is_ascii_alphanumeric()
+        && name.as_bytes()[name.len() - 1].is_ascii_alphanumeric();
+    if !ok {
+        errs.push(format!(
+            "metadata.name {name:?} must be lowercase letters, digits, '-' and '.', starting and ending with a letter or digit"
+        ));
+    }
+}
+
+fn node(n: &Node, errs: &mut Vec<String>) {
+    let Some(bgp) = &n.spec.bgp else { return };
+    if bgp.ipv4_address.is_none() && bgp.ipv6_address.is_none() {
+        errs.push("spec.bgp must set ipv4Address or ipv6Address".into());
+    }
+    if let Some(a) = &bgp.ipv4_address
+        && !parse_node_address(a).is_some_and(|a| a.ip.is_ipv4())
+    {
+        errs.push(format!(
+            "spec.bgp.ipv4Address {a:?} is not an IPv4 address or CIDR"
+        ));
+    }
+    if let Some(a) = &bgp.ipv6_address
+        && !parse_node_address(a).is_some_and(|a| a.ip.is_ipv6())
+    {
+        errs.push(format!(
+            "spec.bgp.ipv6Address {a:?} is not an IPv6 address or CIDR"
+        ));
+    }
+    if let Some(id) = &bgp.route_reflector_cluster_id
+        && !id.is_empty()
+        && id.parse::<std::net::Ipv4Addr>().is_err()
+    {
+        errs.push(format!(
+            "spec.bgp.routeReflectorClusterID {id:?} must be an IPv4 address"
+        ));
+    }
+}
+
+const DEFAULT_ONLY: [&str; 7] = [
+    "nodeToNodeMeshEnabled",
+    "asNumber",
+    "serviceLoadBalancerIPs",
+    "serviceExternalIPs",
+    "serviceClusterIPs",
+    "nodeMeshPassword",
+    "nodeMeshMaxRestartTime",
+];
+
+fn bgp_configuration(c: &BgpConfiguration, errs: &mut Vec<String>) {
+    let name = c.metadata.name.as_str();
+    let s = &c.spec;
+    let is_default = name == "default";
+    if !is_default && !name.starts_with("node.") {
+        errs.push(format!(
+            "name {name:?} must be \"default\" or \"node.<nodename>\""
+        ));
+    }
+    if !is_default {
+        let set = [
+            s.node_to_node_mesh_enabled.is_some(),
+            s.as_number.is_some(),
+            !s.service_load_balancer_ips.is_empty(),
+            !s.service_external_ips.is_empty(),
+            !s.service_cluster_ips.is_empty(),
+            s.node_mesh_password.is_some(),
+            s.node_mesh_max_restart_time.is_some(),
+        ];
+        for (field, is_set) in DEFAULT_ONLY.iter().zip(set) {
+            if is_set {
+                errs.push(format!(
+                    "spec.{field} may only be set on the \"default\" BGPConfiguration"
+                ));
+            }
+        }
+    }
+    if let Some(level) = &s.log_severity_screen
+        && !["debug", "info", "warning", "error", "fatal", "none"]
+            .contains(&level.to_ascii_lowercase().as_str())
+    {
+        errs.push(format!(
+            "spec.logSeverityScreen {level:?} must be Debug, Info, Warning, Error, Fatal or None"
+        ));
+    }
+    if s.listen_port == Some(0) {
+        errs.push("spec.listenPort must be 1..65535".into());
+    }
+    if let Some(mode) = &s.bind_mode
+        && !["None", "NodeIP"].contains(&mode.as_str())
+    {
+        errs.push(format!("spec.bindMode {mode:?} must be None or NodeIP"));
+    }
+    for (i, iface) in s.ignored_interfaces.iter().enumerate() {
+        if !valid_interface_glob(iface) || iface == "*" {
+            errs.push(format!(
+                "spec.ignoredInterfaces[{i}] {iface:?} must be 1-15 of [a-zA-Z0-9_.*-] and not \"*\""
+            ));
+        }
+    }
+    for (field, list) in [
+        ("serviceLoadBalancerIPs", &s.service_load_balancer_ips),
+        ("serviceExternalIPs", &s.service_external_ips),
+        ("serviceClusterIPs", &s.service_cluster_ips),
+    ] {
+        for (i, c) in list.iter().enumerate() {
+            if !c.cidr.is_empty()
+                && parse_cidr(&c.cidr).is_none()
+                && c.cidr.parse::<IpAddr>().is_err()
+            {
+                errs.push(format!("spec.{field}[{i}].cidr {:?} is not a CIDR", c.cidr));
+            }
+        }
+    }
+    let mut names = BTreeSet::new();
+    for (i, c) in s.communities.iter().enumerate() {
+        if c.name.is_empty() {
+            errs.push(format!("spec.communities[{i}].name is required"));
+        }
+        if !names.insert(c.name.as_str()) {
+            errs.push(format!(
+                "spec.communities[{i}].name {:?} is defined twice",
+                c.name
+            ));
+        }
+        if parse_community(&c.value).is_none() {
+            errs.push(format!(
+                "spec.communities[{i}].value {:?} must be aa:nn (16-bit parts) or aa:nn:mm (32-bit parts)",
+                c.value
+            ));
+        }
+    }
+    let mut used = BTreeSet::new();
+    for (i, pa) in s.prefix_advertisements.iter().enumerate() {
+        if parse_cidr(&pa.cidr).is_none() {
+            errs.push(format!(
+                "spec.prefixAdvertisements[{i}].cidr {:?} is not a CIDR",
+                pa.cidr
+            ));
+        }
+        for c in &pa.communities {
+            if names.contains(c.as_str()) {
+                used.insert(c.as_str());
+            } else if parse_community(c).is_none() {
+                errs.push(format!(
+                    "spec.prefixAdvertisements[{i}]: community {c:?} is neither a defined community name nor a community value"
+                ));
+            }
+        }
+    }
+    for c in &s.communities {
+        if !c.name.is_empty() && !used.contains(c.name.as_str()) {
+            errs.push(format!(
+                "spec.communities: {:?} is not used by any prefixAdvertisement",
+                c.name
+            ));
+        }
+    }
+    if s.node_to_node_mesh_enabled == Some(false) {
+        if s.node_mesh_password.is_some() {
+            errs.push(
+                "spec.nodeMeshPassword is not allowed when nodeToNodeMeshEnabled is false".into(),
+            );
+        }
+        if s.node_mesh_max_restart_time.is_some() {
+            errs.push(
+                "spec.nodeMeshMaxRestartTime is not allowed when nodeToNodeMeshEnabled is false"
+                    .into(),
+            );
+        }
+    }
+    if let Some(p) = &s.node_mesh_password {
+        password(p, "spec.nodeMeshPassword", errs);
+    }
+    if let Some(d) = &s.node_mesh_max_restart_time
+        && d.seconds() < 0.0
+    {
+        errs.push("spec.nodeMeshMaxRestartTime must not be negative".into());
+    }
+}
+
+/// A BGP community value: `aa:nn` (two 16-bit parts) or `aa:nn:mm` (three 32-bit parts).
+pub fn parse_community(text: &str) -> Option<Vec<u32>> {
+    let parts: Vec<&str> = text.split(':').collect();
+    let max: u64 = match parts.len() {
+        2 => 0xffff,
+        3 => 0xffff_ffff,
+        _ => return None,
+    };
+    parts
+        .iter()
+        .map(|p| {
+            if p.is_empty() || !p.bytes().all(|b| b.is_ascii_digit()) || p.len() > 10 {
+                return None;
+            }
+            let v: u64 = p.parse().ok()?;
+            (v <= max).then_some(v as u32)
+        })
+        .collect()
+}
+
+/// Interface names and globs Calico accepts (and BIRD can take inside quotes).
+pub fn valid_interface_glob(s: &str) -> bool {
+    (1..=15).contains(&s.len())
+        && s.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"_.*-".contains(&b))
+}
+
+fn password(p: &PasswordSource, field: &str, errs: &mut Vec<String>) {
+    match &p.secret_key_ref {
+        Some(r) if !r.name.is_empty() && !r.key.is_empty() => {
+            if r.name.contains(['/', '\0'])
+                || r.key.contains(['/', '\0'])
+                || r.name == ".."
+                || r.key == ".."
+            {
+                errs.push(format!(
+                    "{field}.secretKeyRef: name and key must not contain '/'"
+                ));
+            }
+        }
+        _ => errs.push(format!("{field}.secretKeyRef needs a name and a key")),
+    }
+}
+
+fn selector(text: &Option<String>, field: &str, errs: &mut Vec<String>) {
+    if let Some(t) = text
+        && let Err(e) = Selector::parse(t)
+    {
+        errs.push(format!("{field}: {e}"));
+    }
+}
+
+fn bgp_peer(p: &BgpPeer, errs: &mut Vec<String>) {
+    let s = &p.spec;
+    let set = |o: &Option<String>| o.as_deref().is_some_and(|v| !v.is_empty());
+    if set(&s.node) && set(&s.node_selector) {
+        errs.push("spec.node and spec.nodeSelector cannot both be set".into());
+    }
+    if set(&s.peer_ip) && set(&s.peer_selector) {
+        errs.push("spec.peerIP and spec.peerSelector cannot both be set".into());
+    }
+    if set(&s.peer_selector) && s.as_number.is_some() {
+        errs.push("spec.asNumber must not be set with spec.peerSelector (the peers' own AS numbers are used)".into());
+    }
+    if set(&s.local_workload_selector) {
+        if s.as_number.is_none() {
+            errs.push("spec.asNumber is required with spec.localWorkloadSelector".into());
+        }
+        if set(&s.peer_ip) || set(&s.peer_selector) {
+            errs.push(
+                "spec.peerIP and spec.peerSelector must be empty with spec.localWorkloadSelector"
+                    .into(),
+            );
+        }
+    } else if !set(&s.peer_ip) && !set(&s.peer_selector) {
+        errs.push(
+            "one of spec.peerIP, spec.peerSelector or spec.localWorkloadSelector is required"
+                .into(),
+        );
+    }
+    let peer = s
+        .peer_ip
+        .as_deref()
+        .filter(|v| !v.is_empty())
+        .map(parse_peer_ip);
+    if let Some(Err(e)) = &peer {
+        errs.push(format!("spec.peerIP: {e}"));
+    }
+    if let Some(gw) = s.reachable_by.as_deref().filter(|v| !v.is_empty()) {
+        match (gw.parse::<IpAddr>(), &peer) {
+            (Err(_), _) => errs.push(format!("spec.reachableBy {gw:?} is not an IP address")),
+            (Ok(_), None) => errs.push("spec.reachableBy requires spec.peerIP".into()),
+            (Ok(g), Some(Ok(pa))) if g.is_ipv4() != pa.ip.is_ipv4() => {
+                errs.push("spec.reachableBy must be of the same IP family as spec.peerIP".into())
+            }
+            _ => {}
+        }
+    }
+    if s.keep_original_next_hop == Some(true) && s.next_hop_mode.is_some() {
+        errs.push("spec.keepOriginalNextHop cannot be set together with spec.nextHopMode".into());
+    }
+    if let Some(m) = &s.next_hop_mode
+        && !["Auto", "Self", "Keep"].contains(&m.as_str())
+    {
+        errs.push(format!("spec.nextHopMode {m:?} must be Auto, Self or Keep"));
+    }
+    if let Some(a) = &s.source_address
+        && !["UseNodeIP", "None"].contains(&a.as_str())
+    {
+        errs.push(format!(
+            "spec.sourceAddress {a:?} must be UseNodeIP or None"
+        ));
+    }
+    if let Some(r) = &s.reverse_peering
+        && !["Auto", "Manual"].contains(&r.as_str())
+    {
+        errs.push(format!("spec.reversePeering {r:?} must be Auto or Manual"));
+    }
+    if let Some(t) = s.ttl_security
+        && !(0..=255).contains(&t)
+    {
+        errs.push(format!("spec.ttlSecurity {t} must be 0..255"));
+    }
+    if let Some(n) = s.num_allowed_local_as_numbers
+        && !(0..=i64::from(i32::MAX)).contains(&n)
+    {
+        errs.push(format!(
+            "spec.numAllowedLocalASNumbers {n} must not be negative"
+        ));
+    }
+    for (field, d) in [
+        ("maxRestartTime", &s.max_restart_time),
+        ("keepaliveTime", &s.keepalive_time),
+    ] {
+        if let Some(d) = d
+            && d.seconds() < 0.0
+        {
+            errs.push(format!("spec.{field} must not be negative"));
+        }
+    }
+    if let Some(pw) = &s.password {
+        password(pw, "spec.password", errs);
+    }
+    for (i, f) in s.filters.iter().enumerate() {
+        let mut sub = Vec::new();
+        check_name(f, &mut sub);
+        if !sub.is_empty() {
+            errs.push(format!(
+                "spec.filters[{i}] {f:?} is not a valid BGPFilter name"
+            ));
+        }
+    }
+    selector(&s.node_selector, "spec.nodeSelector", errs);
+    selector(&s.peer_selector, "spec.peerSelector", errs);
+    selector(
+        &s.local_workload_selector,
+        "spec.localWorkloadSelector",
+        errs,
+    );
+}
+
+fn ip_pool(p: &IpPool, errs: &mut Vec<String>) {
+    let s = &p.spec;
+    let Some(cidr) = parse_cidr(&s.cidr) else {
+        errs.push(format!("spec.cidr {:?} is not a CIDR", s.cidr));
+        return;
+    };
+    let mode_ok = |m: &Option<String>| {
+        m.as_deref()
+            .is_none_or(|m| ["", "Never", "Always", "CrossSubnet"].contains(&m))
+    };
+    if !mode_ok(&s.ipip_mode) {
+        errs.push(format!(
+            "spec.ipipMode {:?} must be Never, Always or CrossSubnet",
+            s.ipip_mode.as_deref().unwrap_or("")
+        ));
+    }
+    if !mode_ok(&s.vxlan_mode) {
+        errs.push(format!(
+            "spec.vxlanMode {:?} must be Never, Always or CrossSubnet",
+            s.vxlan_mode.as_deref().unwrap_or("")
+        ));
+    }
+    let on = |m: &Option<String>| matches!(m.as_deref(), Some("Always" | "CrossSubnet"));
+    if on(&s.ipip_mode) && on(&s.vxlan_mode) {
+        errs.push("spec.ipipMode and spec.vxlanMode cannot both be enabled".into());
+    }
+    if cidr.addr().is_ipv6() && on(&s.ipip_mode) {
+        errs.push("spec.ipipMode must be Never for an IPv6 pool".into());
+    }
+    if let Some(b) = s.block_size {
+        let ok = if cidr.addr().is_ipv4() {
+            (20..=32).contains(&b)
+        } else {
+            (116..=128).contains(&b)
+        };
+        if !ok {
+            errs.push(format!(
+                "spec.blockSize {b} is out of range (IPv4 20-32, IPv6 116-128)"
+            ));
+        }
+    }
+    selector(&s.node_selector, "spec.nodeSelector", errs);
+}
+
+fn bgp_filter(f: &BgpFilter, errs: &mut Vec<String>) {
+    let s = &f.spec;
+    for (field, rules, v4) in [
+        ("exportV4", &s.export_v4, true),
+        ("importV4", &s.import_v4, true),
+        ("exportV6", &s.export_v6, false),
+        ("importV6", &s.import_v6, false),
+    ] {
+        for (i, r) in rules.iter().enumerate() {
+            filter_rule(r, &format!("spec.{field}[{i}]"), v4, errs);
+        }
+    }
+}
+
+fn filter_rule(r: &BgpFilterRule, at: &str, v4: bool, errs: &mut Vec<String>) {
+    if !["Accept", "Reject"].contains(&r.action.as_str()) {
+        errs.push(format!(
+            "{at}.action {:?} must be Accept or Reject",
+            r.action
+        ));
+    }
+    let cidr = r.cidr.as_deref().filter(|c| !c.is_empty());
+    match (cidr, r.match_operator.as_deref().filter(|m| !m.is_empty())) {
+        (Some(_), None) => errs.push(format!("{at}: matchOperator is required with cidr")),
+        (None, Some(_)) => errs.push(format!("{at}: cidr is required with matchOperator")),
+        (_, Some(op)) if !["Equal", "NotEqual", "In", "NotIn"].contains(&op) => errs.push(format!(
+            "{at}.matchOperator {op:?} must be Equal, NotEqual, In or NotIn"
+        )),
+        _ => {}
+    }
+    let max_len = if v4 { 32 } else { 128 };
+    if let Some(c) = cidr {
+        match parse_cidr(c) {
+            Some(net) if net.addr().is_ipv4() == v4 => {}
+            Some(_) => errs.push(format!(
+                "{at}.cidr {c:?} is not an IPv{} CIDR",
+                if v4 { 4 } else { 6 }
+            )),
+            None => errs.push(format!("{at}.cidr {c:?} is not a CIDR")),
+        }
+    }
+    if let Some(pl) = &r.prefix_length {
+        if cidr.is_none() {
+            errs.push(format!("{at}: prefixLength requires cidr"));
+        }
+        for (name, v) in [("min", pl.min), ("max", pl.max)] {
+            if let Some(v) = v
+                && !(0..=max_len).contains(&v)
+            {
+                errs.push(format!("{at}.prefixLength.{name} {v} must be 0..{max_len}"));
+            }
+        }
+        if let (Some(lo), Some(hi)) = (pl.min, pl.max)
+            && lo > hi
+        {
+            errs.push(format!(
+                "{at}.prefixLength: min {lo} is greater than max {hi}"
+            ));
+        }
+    }
+    if let Some(src) = r.source.as_deref().filter(|s| !s.is_empty())
+        && src != "RemotePeers"
+    {
+        errs.push(format!("{at}.source {src:?} must be RemotePeers"));
+    }
+    if let Some(i) = r.interface.as_deref().filter(|s| !s.is_empty())
+        && !valid_interface_glob(i)
+    {
+        errs.push(format!(
+            "{at}.interface {i:?} must be 1-15 of [a-zA-Z0-9_.*-]"
+        ));
+    }
+}
+
+fn node_status(s: &CalicoNodeStatus, errs: &mut Vec<String>) {
+    if s.spec.node.is_empty() {
+        errs.push("spec.node is required".into());
+    }
+    if s.spec.classes.is_empty() {
+        errs.push("spec.classes is required (Agent, BGP, Routes)".into());
+    }
+    let mut seen = BTreeSet::new();
+    for c in &s.spec.classes {
+        if !["Agent", "BGP", "Routes"].contains(&c.as_str()) {
+            errs.push(format!("spec.classes: {c:?} must be Agent, BGP or Routes"));
+        }
+        if !seen.insert(c) {
+            errs.push(format!("spec.classes: {c:?} is listed twice"));
+        }
+    }
+    match s.spec.update_period_seconds {
+        None => errs.push("spec.updatePeriodSeconds is required".into()),
+        Some(p) if !(0..=86400).contains(&p) => {
+            errs.push(format!("spec.updatePeriodSeconds {p} must be 0..86400"))
+        }
+        _ => {}
+    }
+}
+
+fn block_affinity(a: &BlockAffinity, errs: &mut Vec<String>) {
+    if a.spec.node.is_empty() {
+        errs.push("spec.node is required".into());
+    }
+    if parse_cidr(&a.spec.cidr).is_none() {
+        errs.push(format!("spec.cidr {:?} is not a CIDR", a.spec.cidr));
+    }
+}

@@ -1,0 +1,306 @@
+//! The cluster as the planner sees it, and how datastore events change it.
+//!
+//! Owns: the valid resources by kind and name, the resources that were skipped and why, and
+//! the mounted secrets. `apply` is the only way in; re-lists arrive as `Init`, `InitApply`…,
+//! `InitDone` and are swapped in at once, so a half-listed cluster is never planned.
+//! Must not: do I/O, read clocks, or plan.
+
+use std::collections::BTreeMap;
+
+use crate::resources::validate;
+use crate::resources::{
+    BgpConfiguration, BgpFilter, BgpPeer, BlockAffinity, CalicoNodeStatus, IpPool, Kind, Node,
+    Resource, ResourceId, Secrets, Warning,
+};
+
+/// A change reported by a datastore.
+#[derive(Debug, Clone)]
+pub enum Event {
+    /// A resource was created or updated.
+    Upsert(Resource),
+    /// A resource was deleted.
+    Delete(ResourceId),
+    /// A stored value could not be decoded; `key` is the etcd key or `file document N`.
+    Undecodable {
+        key: String,
+        id: Option<ResourceId>,
+        message: String,
+    },
+    /// The mounted secrets changed (the whole set).
+    Secrets(Secrets),
+    /// A full re-list starts: what follows replaces everything (secrets excepted).
+    Init,
+    /// One item of the re-list (an `Upsert` or `Undecodable`).
+    InitApply(Box<Event>),
+    /// The re-list is complete: swap it in.
+    InitDone,
+}
+
+/// Every resource perch plans from.
+#[derive(Debug, Clone, Default)]
+pub struct Snapshot {
+    pub nodes: BTreeMap<String, Node>,
+    pub bgp_configurations: BTreeMap<String, BgpConfiguration>,
+    pub bgp_peers: BTreeMap<String, BgpPeer>,
+    pub ip_pools: BTreeMap<String, IpPool>,
+    pub bgp_filters: BTreeMap<String, BgpFilter>,
+    pub node_statuses: BTreeMap<String, CalicoNodeStatus>,
+    pub block_affinities: BTreeMap<String, BlockAffinity>,
+    pub secrets: Secrets,
+    /// Resources that were skipped, with why: keyed by `Kind/name` or by key/location.
+    pub skipped: BTreeMap<String, Warning>,
+    /// A re-list in progress.
+    pending: Option<Box<Snapshot>>,
+}
+
+impl Snapshot {
+    pub fn new() -> Snapshot {
+        Snapshot::default()
+    }
+
+    /// Builds a snapshot from resources, as if each were upserted.
+    pub fn from_resources(resources: impl IntoIterator<Item = Resource>) -> Snapshot {
+        let mut s = Snapshot::new();
+        for r in resources {
+            s.apply(Event::Upsert(r));
+        }
+        s
+    }
+
+    /// Whether a re-list has started and not finished.
+    pub fn is_relisting(&self) -> bool {
+        self.pending.is_some()
+    }
+
+    /// Applies one event. Returns whether the visible snapshot changed.
+    pub fn apply(&mut self, event: Event) -> bool {
+        match event {
+            Event::Init => {
+                self.pending = Some(Box::new(Snapshot {
+                    secrets: self.secrets.clone(),
+                    ..Default::default()
+                }));
+                false
+            }
+            Event::InitApply(inner) => {
+                match self.pending.as_mut() {
+                    Some(p) => {
+                        p.apply(*inner);
+                    }
+                    // Items outside a re-list are plain events.
+                    None => {
+                        return self.apply(*inner);
+                    }
+                }
+                false
+            }
+            Event::InitDone => match self.pending.take() {
+                Some(mut p) => {
+                    p.secrets = std::mem::take(&mut self.secrets);
+                    *self = *p;
+                    true
+                }
+                None => false,
+            },
+            Event::Secrets(s) => {
+                if let Some(p) = self.pending.as_mut() {
+                    p.secrets = s.clone();
+                }
+                let changed = self.secrets != s;
+                self.secrets = s;
+                changed
+            }
+            Event::Upsert(r) => self.upsert(r),
+            Event::Delete(id) => self.delete(&id),
+            Event::Undecodable { key, id, message } => {
+                if let Some(id) = &id {
+                    self.remove_valid(id);
+                }
+                let warning = match &id {
+                    Some(id) => Warning::new(id, message),
+                    None => Warning::new(&key, message),
+                };
+                self.skipped
+                    .insert(id.map_or(key, |i| i.to_string()), warning);
+                true
+            }
+        }
+    }
+
+    fn upsert(&mut self, r: Resource) -> bool {
+        let id = r.id();
+        let key = id.to_string();
+        if let Err(why) = validate::check(&r) {
+            self.remove_valid(&id);
+            self.skipped.insert(key, Warning::new(&id, why));
+            return true;
+        }
+        self.skipped.remove(&key);
+        match r {
+            Resource::Node(x) => replace(&mut self.nodes, x.metadata.name.clone(), x),
+            Resource::BgpConfiguration(x) => {
+                replace(&mut self.bgp_configurations, x.metadata.name.clone(), x)
+            }
+            Resource::BgpPeer(x) => replace(&mut self.bgp_peers, x.metadata.name.clone(), x),
+            Resource::IpPool(x) => replace(&mut self.ip_pools, x.metadata.name.clone(), x),
+            Resource::BgpFilter(x) => replace(&mut self.bgp_filters, x.metadata.name.clone(), x),
+            Resource::CalicoNodeStatus(x) => {
+                replace(&mut self.node_statuses, x.metadata.name.clone(), x)
+            }
+            Resource::BlockAffinity(x) => {
+                replace(&mut self.block_affinities, x.metadata.name.clone(), x)
+            }
+        }
+    }
+
+    fn delete(&mut self, id: &ResourceId) -> bool {
+        let was_skipped = self.skipped.remove(&id.to_string()).is_some();
+        self.remove_valid(id) || was_skipped
+    }
+
+    fn remove_valid(&mut self, id: &ResourceId) -> bool {
+        let n = &id.name;
+        match id.kind {
+            Kind::Node => self.nodes.remove(n).is_some(),
+            Kind::BgpConfiguration => self.bgp_configurations.remove(n).is_some(),
+            Kind::BgpPeer => self.bgp_peers.remove(n).is_some(),
+            Kind::IpPool => self.ip_pools.remove(n).is_some(),
+            Kind::BgpFilter => self.bgp_filters.remove(n).is_some(),
+            Kind::CalicoNodeStatus => self.node_statuses.remove(n).is_some(),
+            Kind::BlockAffinity => self.block_affinities.remove(n).is_some(),
+        }
+    }
+
+    /// The resource with this id, if valid and present.
+    pub fn get(&self, id: &ResourceId) -> Option<Resource> {
+        let n = &id.name;
+        Some(match id.kind {
+            Kind::Node => Resource::Node(self.nodes.get(n)?.clone()),
+            Kind::BgpConfiguration => {
+                Resource::BgpConfiguration(self.bgp_configurations.get(n)?.clone())
+            }
+            Kind::BgpPeer => Resource::BgpPeer(self.bgp_peers.get(n)?.clone()),
+            Kind::IpPool => Resource::IpPool(self.ip_pools.get(n)?.clone()),
+            Kind::BgpFilter => Resource::BgpFilter(self.bgp_filters.get(n)?.clone()),
+            Kind::CalicoNodeStatus => {
+                Resource::CalicoNodeStatus(self.node_statuses.get(n)?.clone())
+            }
+            Kind::BlockAffinity => Resource::BlockAffinity(self.block_affinities.get(n)?.clone()),
+        })
+    }
+
+    /// Every valid resource, in [`Kind::ALL`] order then by name.
+    pub fn resources(&self) -> Vec<Resource> {
+        let mut out = Vec::new();
+        out.extend(self.nodes.values().cloned().map(Resource::Node));
+        out.extend(
+            self.bgp_configurations
+                .values()
+                .cloned()
+                .map(Resource::BgpConfiguration),
+        );
+        out.extend(self.ip_pools.values().cloned().map(Resource::IpPool));
+        out.extend(self.bgp_filters.values().cloned().map(Resource::BgpFilter));
+        out.extend(self.bgp_peers.values().cloned().map(Resource::BgpPeer));
+        out.extend(
+            self.node_statuses
+                .values()
+                .cloned()
+                .map(Resource::CalicoNodeStatus),
+        );
+        out.extend(
+            self.block_affinities
+                .values()
+                .cloned()
+                .map(Resource::BlockAffinity),
+        );
+        out
+    }
+
+    /// The number of valid resources.
+    pub fn len(&self) -> usize {
+        self.nodes.len()
+            + self.bgp_configurations.len()
+            + self.bgp_peers.len()
+            + self.ip_pools.len()
+            + self.bgp_filters.len()
+            + self.node_statuses.len()
+            + self.block_affinities.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+fn replace<T: PartialEq>(map: &mut BTreeMap<String, T>, name: String, value: T) -> bool {
+    match map.get(&name) {
+        Some(old) if *old == value => false,
+        _ => {
+            map.insert(name, value);
+            true
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::resources::{Metadata, NodeBgpSpec, NodeSpec};
+
+    fn node(name: &str, ip: &str) -> Resource {
+        Resource::Node(Node {
+            metadata: Metadata {
+                name: name.into(),
+                ..Default::default()
+            },
+            spec: NodeSpec {
+                bgp: Some(NodeBgpSpec {
+                    ipv4_address: Some(ip.into()),
+                    ..Default::default()
+                }),
+                ..Default::default()
+            },
+        })
+    }
+
+    #[test]
+    fn invalid_resources_are_skipped_and_named() {
+        let mut s = Snapshot::new();
+        assert!(s.apply(Event::Upsert(node("a", "10.0.0.1/24"))));
+        assert!(
+            !s.apply(Event::Upsert(node("a", "10.0.0.1/24"))),
+            "same value is no change"
+        );
+        s.apply(Event::Upsert(node("a", "not-an-ip")));
+        assert!(s.nodes.is_empty());
+        let w = &s.skipped["Node/a"];
+        assert!(
+            w.to_string()
+                .starts_with("Node \"a\": spec.bgp.ipv4Address"),
+            "{w}"
+        );
+        s.apply(Event::Upsert(node("a", "10.0.0.2/24")));
+        assert!(s.skipped.is_empty());
+        assert!(s.apply(Event::Delete(ResourceId::new(Kind::Node, "a"))));
+        assert!(s.is_empty());
+    }
+
+    #[test]
+    fn relist_swaps_in_at_once() {
+        let mut s = Snapshot::from_resources([node("old", "10.0.0.1/24")]);
+        s.apply(Event::Init);
+        s.apply(Event::InitApply(Box::new(Event::Upsert(node(
+            "new",
+            "10.0.0.2/24",
+        )))));
+        assert!(
+            s.nodes.contains_key("old") && !s.nodes.contains_key("new"),
+            "half a list is never visible"
+        );
+        assert!(s.is_relisting());
+        assert!(s.apply(Event::InitDone));
+        assert_eq!(s.nodes.keys().collect::<Vec<_>>(), ["new"]);
+        assert!(!s.is_relisting());
+    }
+}
