@@ -1,6 +1,33 @@
-//! Datastores: where resources come from. Both emit the same [`crate::snapshot::Event`]s.
+//! Datastores: where resources come from. Both emit the same [`Update`]s.
 //!
-//! Owns: reading files and etcd, turning keys and documents into events, watching for
-//! changes. Must not: plan or render.
+//! Owns: reading files and etcd, turning keys and documents into [`Event`]s, watching for
+//! changes, reconnecting, re-listing atomically. Must not: plan, render, or touch BIRD.
+//!
+//! A running datastore is a task that sends [`Update`]s on a channel: first a full list
+//! (`Event::Init`, `InitApply`…, `InitDone`, then `Synced`), then changes as they happen; after
+//! a reconnect that cannot resume (etcd compaction) it sends a full list again.
 
 pub mod files;
+
+use crate::snapshot::Event;
+
+/// What a datastore task reports.
+#[derive(Debug, Clone)]
+pub enum Update {
+    /// A change to apply to the snapshot.
+    Event(Event),
+    /// Everything up to this point is a complete, consistent view (after a list, and after
+    /// each batch of watched changes). `revision` is the etcd revision (0 for files).
+    Synced { revision: i64 },
+    /// The datastore is unreachable or failing; the last synced view is still in use.
+    Unavailable { message: String },
+}
+
+/// Which datastore a command reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum DatastoreType {
+    /// A YAML/JSON file or directory (the default).
+    Files,
+    /// etcd v3 in Calico's key layout.
+    Etcdv3,
+}
