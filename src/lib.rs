@@ -21,9 +21,11 @@
 
 pub mod bird;
 pub mod cli;
+pub mod daemon;
 pub mod datastore;
 pub mod plan;
 pub mod render;
 pub mod resources;
 pub mod selector;
 pub mod snapshot;
+pub mod status;

@@ -14,7 +14,7 @@ use crate::resources::{
 };
 
 /// A change reported by a datastore.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub enum Event {
     /// A resource was created or updated.
     Upsert(Resource),

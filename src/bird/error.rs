@@ -16,7 +16,6 @@ pub enum BirdError {
     #[error("bird control socket {}: not found (is BIRD running?)", .path.display())]
     NotFound {
         /// The control socket path.
-        /// The control socket path.
         path: PathBuf,
     },
     /// EACCES: the socket is mode 0660, owned by BIRD's user and group.
@@ -26,7 +25,6 @@ pub enum BirdError {
     )]
     PermissionDenied {
         /// The control socket path.
-        /// The control socket path.
         path: PathBuf,
     },
     /// ECONNREFUSED: a socket file is left behind but nothing listens (e.g. after `kill -9`).
@@ -35,7 +33,6 @@ pub enum BirdError {
         .path.display()
     )]
     ConnectionRefused {
-        /// The control socket path.
         /// The control socket path.
         path: PathBuf,
     },
@@ -68,7 +65,6 @@ pub enum BirdError {
         .path.display()
     )]
     Closed {
-        /// The control socket path.
         /// The control socket path.
         path: PathBuf,
         /// `the greeting` or `reply to "<command>"`.
@@ -121,7 +117,6 @@ pub enum BirdError {
         .path.display()
     )]
     Unusable {
-        /// The control socket path.
         /// The control socket path.
         path: PathBuf,
     },

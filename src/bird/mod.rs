@@ -19,13 +19,9 @@ pub mod check;
 pub mod client;
 mod commands;
 pub mod error;
+pub mod install;
 pub mod parse;
 pub mod reply;
-
-// ---- config install ----------------------------------------------------------------------
-// `pub mod install;` is declared here: staging rendered files, `configure check`, atomic
-// replace, `configure`.
-// -------------------------------------------------------------------------------------------
 
 pub use client::{Client, DEFAULT_COMMAND_TIMEOUT, MAX_COMMAND_LEN, validate_command};
 pub use error::BirdError;

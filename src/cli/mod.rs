@@ -3,6 +3,7 @@
 
 pub mod common;
 pub mod plan;
+pub mod run;
 
 use std::process::ExitCode;
 
@@ -73,6 +74,8 @@ pub enum Command {
     Plan(plan::PlanArgs),
     /// Render this node's BIRD config (to stdout or a directory), optionally checked by `bird -p`.
     Render(plan::RenderArgs),
+    /// Run the sidecar: follow the resources and keep BIRD's config current.
+    Run(run::RunArgs),
 }
 
 /// Runs the parsed command.
@@ -80,5 +83,6 @@ pub async fn run(cli: Cli) -> Result<ExitCode, CliError> {
     match cli.command {
         Command::Plan(a) => plan::plan(a).await,
         Command::Render(a) => plan::render(a).await,
+        Command::Run(a) => run::run(a).await,
     }
 }

@@ -1,9 +1,17 @@
 //! The file datastore: a YAML/JSON file or a directory of them (the embedded default, for
 //! trying perch without etcd), and the mounted secrets directory.
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use thiserror::Error;
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
+use tracing::{info, warn};
+
+use super::Update;
+use super::watch::PathWatch;
 
 use crate::resources::decode::{Decoded, decode_documents};
 use crate::resources::{Secret, Secrets, Warning};
@@ -63,34 +71,135 @@ pub fn resource_files(path: &Path) -> Result<Vec<PathBuf>, FileError> {
 pub fn read_events(path: &Path) -> Result<Vec<Event>, FileError> {
     let mut events = Vec::new();
     for file in resource_files(path)? {
-        let shown = file.display().to_string();
-        let text = std::fs::read_to_string(&file).map_err(|e| FileError::Read {
-            path: shown.clone(),
-            message: e.to_string(),
-        })?;
-        let decoded = decode_documents(&text, &shown).map_err(|e| FileError::Parse {
-            path: shown.clone(),
-            document: e.document,
-            message: e.message,
-        })?;
-        for d in decoded {
-            events.push(match d {
-                Decoded::Resource(r) => Event::Upsert(r),
-                Decoded::Skipped(Warning { resource, message }) => {
-                    let id = resource.split_once('/').and_then(|(k, n)| {
-                        crate::resources::Kind::from_kind_field(k)
-                            .map(|k| crate::resources::ResourceId::new(k, n))
-                    });
-                    Event::Undecodable {
-                        key: resource,
-                        id,
-                        message,
-                    }
-                }
-            });
-        }
+        events.extend(read_file_events(&file)?);
     }
     Ok(events)
+}
+
+/// The events of one file.
+fn read_file_events(file: &Path) -> Result<Vec<Event>, FileError> {
+    let shown = file.display().to_string();
+    let text = std::fs::read_to_string(file).map_err(|e| FileError::Read {
+        path: shown.clone(),
+        message: e.to_string(),
+    })?;
+    let decoded = decode_documents(&text, &shown).map_err(|e| FileError::Parse {
+        path: shown.clone(),
+        document: e.document,
+        message: e.message,
+    })?;
+    Ok(decoded
+        .into_iter()
+        .map(|d| match d {
+            Decoded::Resource(r) => Event::Upsert(r),
+            Decoded::Skipped(Warning { resource, message }) => {
+                let id = resource.split_once('/').and_then(|(k, n)| {
+                    crate::resources::Kind::from_kind_field(k)
+                        .map(|k| crate::resources::ResourceId::new(k, n))
+                });
+                Event::Undecodable {
+                    key: resource,
+                    id,
+                    message,
+                }
+            }
+        })
+        .collect())
+}
+
+/// Follows `path`: a full list at start and after every change (debounced), as
+/// `Init`…`InitDone` + `Synced`. A file that stops parsing keeps its last good resources
+/// (with a warning naming it) so a typo never tears sessions down.
+pub fn spawn_watch(
+    path: PathBuf,
+    tx: mpsc::Sender<Update>,
+    cancel: CancellationToken,
+) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        let mut last_good: BTreeMap<PathBuf, Vec<Event>> = BTreeMap::new();
+        let mut sent: Option<Vec<Event>> = None;
+        let mut generation = 0i64;
+        let mut watch = match PathWatch::new(&path, Duration::from_millis(100)) {
+            Ok(w) => Some(w),
+            Err(e) => {
+                warn!("{e}; re-reading every 5s instead");
+                None
+            }
+        };
+        loop {
+            let events = relist(&path, &mut last_good);
+            if sent.as_ref() != Some(&events) {
+                generation += 1;
+                info!(path = %path.display(), generation, "resources read");
+                let mut batch = vec![Update::Event(Event::Init)];
+                batch.extend(
+                    events
+                        .iter()
+                        .cloned()
+                        .map(|e| Update::Event(Event::InitApply(Box::new(e)))),
+                );
+                batch.push(Update::Event(Event::InitDone));
+                batch.push(Update::Synced {
+                    revision: generation,
+                });
+                for u in batch {
+                    if tx.send(u).await.is_err() {
+                        return;
+                    }
+                }
+                sent = Some(events);
+            }
+            let change = async {
+                match watch.as_mut() {
+                    Some(w) => {
+                        if w.changed().await.is_none() {
+                            std::future::pending::<()>().await;
+                        }
+                    }
+                    None => tokio::time::sleep(Duration::from_secs(5)).await,
+                }
+            };
+            tokio::select! {
+                _ = cancel.cancelled() => return,
+                _ = change => {}
+            }
+        }
+    })
+}
+
+/// Reads every file, keeping the last good events of files that fail to parse.
+fn relist(path: &Path, last_good: &mut BTreeMap<PathBuf, Vec<Event>>) -> Vec<Event> {
+    let files = match resource_files(path) {
+        Ok(f) => f,
+        Err(e) => {
+            warn!("{e}; keeping the resources read before");
+            return last_good.values().flatten().cloned().collect();
+        }
+    };
+    last_good.retain(|f, _| files.contains(f));
+    let mut out = Vec::new();
+    for file in files {
+        match read_file_events(&file) {
+            Ok(events) => {
+                last_good.insert(file.clone(), events.clone());
+                out.extend(events);
+            }
+            Err(e) => {
+                let kept = last_good.get(&file).cloned().unwrap_or_default();
+                warn!(
+                    "{e}; keeping its {} previously read resource(s)",
+                    kept.len()
+                );
+                out.push(Event::Undecodable {
+                    key: file.display().to_string(),
+                    id: None,
+                    message: e.to_string(),
+                });
+                out.extend(kept);
+            }
+        }
+    }
+    out
 }
 
 /// Loads a snapshot from `path` (and secrets from `secrets_dir`, if given).

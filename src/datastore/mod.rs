@@ -8,6 +8,7 @@
 //! a reconnect that cannot resume (etcd compaction) it sends a full list again.
 
 pub mod files;
+pub mod watch;
 
 use crate::snapshot::Event;
 

@@ -1,0 +1,306 @@
+//! Installing rendered config: compare with the running file, stage, validate, swap in
+//! atomically, ask BIRD to `configure`, and put the previous file back if BIRD refuses.
+//!
+//! Touches BIRD only when bytes change (or when the caller forces a `configure`, e.g. after
+//! BIRD restarted). Never leaves a file BIRD refused in place.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use thiserror::Error;
+use tracing::{debug, info, warn};
+
+use super::client::Client;
+use super::error::BirdError;
+use super::parse::ConfigureOutcome;
+
+/// How a staged file is validated before it replaces the running one.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CheckMode {
+    /// `configure check "file"` over the control socket when BIRD is reachable (it checks with
+    /// the daemon's own build), else `bird -p` if the binary exists, else install unchecked.
+    Auto,
+    /// Always `bird -p -c file` with this binary.
+    Binary(String),
+    /// Always `configure check` over the socket; BIRD unreachable = cannot check = not installed.
+    Socket,
+}
+
+/// Where and how to install.
+#[derive(Debug, Clone)]
+pub struct Installer {
+    /// The file BIRD reads (`bird -c PATH`).
+    pub config_path: PathBuf,
+    pub socket: PathBuf,
+    pub check: CheckMode,
+    /// The `bird` binary for `bird -p` (used by `Auto` when the socket is unavailable).
+    pub bird_binary: String,
+    pub command_timeout: Duration,
+}
+
+/// What an install did.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Installed {
+    /// The running file already has these bytes; BIRD was not touched.
+    Unchanged,
+    /// The file was replaced and BIRD reconfigured (`0003`/`0004`/`0005`).
+    Reconfigured { outcome: ConfigureOutcome },
+    /// The file was replaced but BIRD could not be reached; it reads the file when it starts,
+    /// and the caller should `configure` once it is back.
+    InstalledBirdUnreachable { reason: String },
+}
+
+#[derive(Debug, Error)]
+pub enum InstallError {
+    /// The staged config failed validation; the running file is untouched.
+    #[error("config rejected by {checker}: {message}")]
+    Rejected { checker: String, message: String },
+    /// BIRD refused the new file at `configure`; the previous file was put back.
+    #[error("bird refused the new config at configure: {message}; {restored}")]
+    RefusedAtConfigure { message: String, restored: String },
+    #[error("{path}: {message}")]
+    Io { path: String, message: String },
+    /// BIRD reads a different file than the one perch writes.
+    #[error(
+        "bird reads its config from {bird_path}, but perch writes {ours}: start bird with -c {ours}"
+    )]
+    WrongConfigPath { bird_path: String, ours: String },
+}
+
+impl Installer {
+    fn io_err(path: &Path, e: std::io::Error) -> InstallError {
+        InstallError::Io {
+            path: path.display().to_string(),
+            message: e.to_string(),
+        }
+    }
+
+    /// The bytes of the running file, if any.
+    pub fn current(&self) -> Option<Vec<u8>> {
+        std::fs::read(&self.config_path).ok()
+    }
+
+    async fn connect(&self) -> Result<Client, BirdError> {
+        let mut c = Client::connect(&self.socket, self.command_timeout).await?;
+        c.set_command_timeout(self.command_timeout);
+        Ok(c)
+    }
+
+    /// Installs `text`. With `force_configure`, BIRD is asked to `configure` even when the
+    /// file is unchanged (after a BIRD restart or an earlier unreachable attempt).
+    pub async fn install(
+        &self,
+        text: &str,
+        force_configure: bool,
+    ) -> Result<Installed, InstallError> {
+        let previous = self.current();
+        if previous.as_deref() == Some(text.as_bytes()) {
+            if !force_configure {
+                return Ok(Installed::Unchanged);
+            }
+            return self.configure_only().await;
+        }
+        let staged = self.stage(text)?;
+        if let Err(e) = self.validate(&staged).await {
+            let _ = std::fs::remove_file(&staged);
+            return Err(e);
+        }
+        std::fs::rename(&staged, &self.config_path)
+            .map_err(|e| Self::io_err(&self.config_path, e))?;
+        debug!(path = %self.config_path.display(), "installed new config");
+        let mut client = match self.connect().await {
+            Ok(c) => c,
+            Err(e) => {
+                return Ok(Installed::InstalledBirdUnreachable {
+                    reason: e.to_string(),
+                });
+            }
+        };
+        match self.configure(&mut client).await {
+            Ok(outcome) => Ok(Installed::Reconfigured { outcome }),
+            Err(ConfigureFailure::Unreachable(reason)) => {
+                Ok(Installed::InstalledBirdUnreachable { reason })
+            }
+            Err(ConfigureFailure::Other(e)) => Err(e),
+            Err(ConfigureFailure::Refused(message)) => {
+                let restored = self.restore(previous.as_deref(), &mut client).await;
+                Err(InstallError::RefusedAtConfigure { message, restored })
+            }
+        }
+    }
+
+    /// `configure` without changing the file.
+    pub async fn configure_only(&self) -> Result<Installed, InstallError> {
+        let mut client = match self.connect().await {
+            Ok(c) => c,
+            Err(e) => {
+                return Ok(Installed::InstalledBirdUnreachable {
+                    reason: e.to_string(),
+                });
+            }
+        };
+        match self.configure(&mut client).await {
+            Ok(outcome) => Ok(Installed::Reconfigured { outcome }),
+            Err(ConfigureFailure::Unreachable(reason)) => {
+                Ok(Installed::InstalledBirdUnreachable { reason })
+            }
+            Err(ConfigureFailure::Other(e)) => Err(e),
+            Err(ConfigureFailure::Refused(message)) => Err(InstallError::Rejected {
+                checker: "bird configure".into(),
+                message,
+            }),
+        }
+    }
+
+    fn stage(&self, text: &str) -> Result<PathBuf, InstallError> {
+        let dir = self.config_path.parent().unwrap_or(Path::new("."));
+        std::fs::create_dir_all(dir).map_err(|e| Self::io_err(dir, e))?;
+        let name = self
+            .config_path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_else(|| "bird.cfg".into());
+        let staged = dir.join(format!(".{name}.perch-{}", std::process::id()));
+        // Keep the mode the operator gave the running file (it holds BGP passwords); a new
+        // file is world-readable like Calico's, since BIRD reads it as its own user.
+        let mode = std::fs::metadata(&self.config_path)
+            .map(|m| m.permissions())
+            .ok();
+        write_synced(&staged, text.as_bytes(), mode).map_err(|e| Self::io_err(&staged, e))?;
+        Ok(staged)
+    }
+
+    async fn validate(&self, staged: &Path) -> Result<(), InstallError> {
+        let rejected = |checker: &str, message: String| InstallError::Rejected {
+            checker: checker.into(),
+            message,
+        };
+        if matches!(self.check, CheckMode::Auto | CheckMode::Socket) {
+            let answer = match self.connect().await {
+                Ok(mut c) => c.configure_check(Some(staged)).await,
+                Err(e) => Err(e),
+            };
+            match answer {
+                Ok(ConfigureOutcome::Ok) => return Ok(()),
+                Ok(ConfigureOutcome::Error { message, .. }) => {
+                    return Err(rejected("bird configure check", message));
+                }
+                Ok(other) => {
+                    return Err(rejected(
+                        "bird configure check",
+                        format!("unexpected answer {other:?}"),
+                    ));
+                }
+                Err(e) if self.check == CheckMode::Socket => {
+                    return Err(rejected("bird configure check", e.to_string()));
+                }
+                Err(e) => {
+                    debug!("configure check over the socket unavailable ({e}); using bird -p")
+                }
+            }
+        }
+        let bin = match &self.check {
+            CheckMode::Binary(b) => b.clone(),
+            _ => self.bird_binary.clone(),
+        };
+        match super::check::parse_check(&bin, staged).await {
+            Ok(()) => Ok(()),
+            Err(super::check::CheckError::Refused(message)) => {
+                Err(rejected(&format!("{bin} -p"), message))
+            }
+            Err(e @ super::check::CheckError::Spawn { .. }) if self.check == CheckMode::Auto => {
+                warn!("cannot validate the config before installing it (BIRD unreachable and {e})");
+                Ok(())
+            }
+            Err(e) => Err(rejected(&format!("{bin} -p"), e.to_string())),
+        }
+    }
+
+    async fn configure(&self, client: &mut Client) -> Result<ConfigureOutcome, ConfigureFailure> {
+        let reply = client.command("configure").await.map_err(|e| {
+            if e.breaks_connection() {
+                ConfigureFailure::Unreachable(e.to_string())
+            } else {
+                ConfigureFailure::Other(InstallError::Rejected {
+                    checker: "bird configure".into(),
+                    message: e.to_string(),
+                })
+            }
+        })?;
+        // `0002-Reading configuration from PATH` names the file BIRD reads.
+        if let Some(read) = reply
+            .lines_with(2)
+            .next()
+            .and_then(|t| t.strip_prefix("Reading configuration from "))
+        {
+            let ours = self.config_path.display().to_string();
+            let read = Path::new(read.trim());
+            if read.is_absolute() && !same_file(read, &self.config_path) {
+                return Err(ConfigureFailure::Other(InstallError::WrongConfigPath {
+                    bird_path: read.display().to_string(),
+                    ours,
+                }));
+            }
+        }
+        match super::parse::parse_configure(&reply) {
+            ConfigureOutcome::Error { message, .. } => Err(ConfigureFailure::Refused(message)),
+            outcome => {
+                debug!(outcome = ?outcome, "bird configure answered");
+                Ok(outcome)
+            }
+        }
+    }
+
+    async fn restore(&self, previous: Option<&[u8]>, client: &mut Client) -> String {
+        let Some(prev) = previous else {
+            return "there was no previous config to restore; the refused file was removed".into();
+        };
+        let staged = match self.stage(&String::from_utf8_lossy(prev)) {
+            Ok(s) => s,
+            Err(e) => return format!("restoring the previous config failed: {e}"),
+        };
+        if let Err(e) = std::fs::rename(&staged, &self.config_path) {
+            return format!("restoring the previous config failed: {e}");
+        }
+        match self.configure(client).await {
+            Ok(_) => "the previous config was restored and is running".into(),
+            Err(_) => {
+                "the previous config was restored on disk (BIRD kept running the previous config)"
+                    .into()
+            }
+        }
+    }
+}
+
+enum ConfigureFailure {
+    Unreachable(String),
+    Refused(String),
+    Other(InstallError),
+}
+
+fn same_file(a: &Path, b: &Path) -> bool {
+    if a == b {
+        return true;
+    }
+    match (std::fs::canonicalize(a), std::fs::canonicalize(b)) {
+        (Ok(x), Ok(y)) => x == y,
+        _ => false,
+    }
+}
+
+fn write_synced(
+    path: &Path,
+    bytes: &[u8],
+    mode: Option<std::fs::Permissions>,
+) -> std::io::Result<()> {
+    use std::io::Write;
+    use std::os::unix::fs::PermissionsExt;
+    let mut f = std::fs::File::create(path)?;
+    f.write_all(bytes)?;
+    f.sync_all()?;
+    std::fs::set_permissions(
+        path,
+        mode.unwrap_or_else(|| std::fs::Permissions::from_mode(0o644)),
+    )?;
+    Ok(())
+}

@@ -1,0 +1,148 @@
+//! `perch run`: the sidecar daemon.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use clap::{Args, ValueEnum};
+use tokio_util::sync::CancellationToken;
+use tracing::info;
+
+use super::CliError;
+use super::common::{NodeArgs, SourceArgs};
+use crate::bird::install::{CheckMode, Installer};
+use crate::daemon::{Daemon, RunConfig, SourceConfig};
+use crate::resources::duration::GoDuration;
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum CheckArg {
+    /// `configure check` over the socket when BIRD is up, else `bird -p` if installed.
+    Auto,
+    /// Always `bird -p -c` (needs the bird binary next to perch).
+    Bird,
+    /// Always `configure check` over the control socket.
+    Socket,
+}
+
+fn duration(text: &str) -> Result<Duration, String> {
+    let d = GoDuration::parse(text)?;
+    if d.seconds() <= 0.0 {
+        return Err(format!("{text:?} must be positive"));
+    }
+    Ok(Duration::from_secs_f64(d.seconds()))
+}
+
+#[derive(Debug, Args)]
+#[command(after_help = "\
+How it works: perch follows the resources (files watched with inotify, or an etcd watch), plans
+this node's sessions, renders bird.cfg, and when the bytes change writes it next to --config,
+validates it, renames it into place and sends `configure` over BIRD's control socket. If BIRD
+refuses, the previous file is put back. BIRD must run with `-c <--config> -s <--bird-socket>`.
+
+Examples:
+  perch run -r /etc/perch/resources -n node-1 --config /etc/bird/bird.conf
+  DATASTORE_TYPE=etcdv3 ETCD_ENDPOINTS=https://10.0.0.1:2379 NODENAME=node-1 perch run")]
+pub struct RunArgs {
+    #[command(flatten)]
+    pub source: SourceArgs,
+    #[command(flatten)]
+    pub node: NodeArgs,
+    /// The config file BIRD reads (`bird -c`); perch writes it atomically.
+    #[arg(
+        long,
+        env = "PERCH_BIRD_CONFIG",
+        default_value = "/etc/bird/bird.conf",
+        value_name = "FILE"
+    )]
+    pub config: PathBuf,
+    /// BIRD's control socket (`bird -s`).
+    #[arg(
+        long,
+        env = "PERCH_BIRD_SOCKET",
+        default_value = "/run/bird/bird.ctl",
+        value_name = "PATH"
+    )]
+    pub bird_socket: PathBuf,
+    /// How a new config is validated before it replaces the running one.
+    #[arg(long, env = "PERCH_CHECK", value_enum, default_value = "auto")]
+    pub check: CheckArg,
+    /// The bird binary used for `bird -p` checks.
+    #[arg(long, env = "PERCH_BIRD", default_value = "bird", value_name = "PATH")]
+    pub bird: String,
+    /// A directory of templates overriding the built-in ones (watched: edits re-render).
+    #[arg(long, env = "PERCH_TEMPLATES", value_name = "DIR")]
+    pub templates: Option<PathBuf>,
+    /// Re-render from the cached resources this often (repairs drift; no re-list).
+    #[arg(long, env = "PERCH_RESYNC_INTERVAL", default_value = "60s", value_parser = duration)]
+    pub resync_interval: Duration,
+    /// Ask BIRD for its status this often, to notice restarts.
+    #[arg(long, env = "PERCH_BIRD_POLL_INTERVAL", default_value = "2s", value_parser = duration)]
+    pub bird_poll_interval: Duration,
+    /// Time limit for each control-socket command.
+    #[arg(long, env = "PERCH_BIRD_TIMEOUT", default_value = "10s", value_parser = duration)]
+    pub bird_timeout: Duration,
+    /// After the first change, further changes are applied once they pause this long…
+    #[arg(long, env = "PERCH_COALESCE_QUIET", default_value = "200ms", value_parser = duration)]
+    pub coalesce_quiet: Duration,
+    /// …or at the latest this long after the first of them.
+    #[arg(long, env = "PERCH_COALESCE_MAX", default_value = "2s", value_parser = duration)]
+    pub coalesce_max: Duration,
+}
+
+pub async fn run(a: RunArgs) -> Result<ExitCode, CliError> {
+    let node = a.node.node_name()?;
+    let source = match &a.source.resources {
+        Some(p) => SourceConfig::Files(p.clone()),
+        None => {
+            return Err(CliError::failed(
+                "no resources: pass --resources PATH (a YAML/JSON file or directory) or set PERCH_RESOURCES",
+            ));
+        }
+    };
+    let cfg = RunConfig {
+        node: node.clone(),
+        plan_options: a.node.plan_options()?,
+        source,
+        secrets_dir: a.source.secrets_dir.clone(),
+        templates_dir: a.templates.clone(),
+        installer: Installer {
+            config_path: a.config.clone(),
+            socket: a.bird_socket.clone(),
+            check: match a.check {
+                CheckArg::Auto => CheckMode::Auto,
+                CheckArg::Bird => CheckMode::Binary(a.bird.clone()),
+                CheckArg::Socket => CheckMode::Socket,
+            },
+            bird_binary: a.bird.clone(),
+            command_timeout: a.bird_timeout,
+        },
+        resync_interval: a.resync_interval,
+        bird_poll_interval: a.bird_poll_interval,
+        quiet: a.coalesce_quiet,
+        max_delay: a.coalesce_max,
+    };
+    info!(node = %node, config = %a.config.display(), socket = %a.bird_socket.display(), "perch starting");
+    let cancel = CancellationToken::new();
+    let daemon = Daemon::start(cfg, cancel.clone());
+    shutdown_signal().await;
+    info!("shutting down");
+    cancel.cancel();
+    daemon.join().await;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Resolves on SIGTERM or SIGINT.
+pub async fn shutdown_signal() {
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut term = match signal(SignalKind::terminate()) {
+        Ok(s) => s,
+        Err(_) => {
+            let _ = tokio::signal::ctrl_c().await;
+            return;
+        }
+    };
+    tokio::select! {
+        _ = term.recv() => {}
+        _ = tokio::signal::ctrl_c() => {}
+    }
+}

@@ -1,0 +1,96 @@
+//! perch's own Prometheus metrics (apply outcomes and timing, datastore events, revision).
+//! Per-protocol BIRD metrics are produced at scrape time from BIRD's replies (see `http`).
+
+use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
+use prometheus_client::registry::Registry;
+
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct ResultLabel {
+    /// `unchanged`, `reconfigured`, `installed_bird_unreachable`, `rejected`, `render_failed`, `error`.
+    pub result: String,
+}
+
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct KindLabel {
+    pub kind: String,
+}
+
+/// The metrics the daemon updates.
+#[derive(Debug)]
+pub struct Metrics {
+    pub registry: Registry,
+    pub apply: Family<ResultLabel, Counter>,
+    pub apply_duration: Histogram,
+    pub datastore_events: Family<KindLabel, Counter>,
+    pub config_revision: Gauge,
+    pub bird_reconfigures: Counter,
+    pub datastore_up: Gauge,
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        Metrics::new()
+    }
+}
+
+impl Metrics {
+    pub fn new() -> Metrics {
+        let mut registry = Registry::with_prefix("perch");
+        let apply = Family::<ResultLabel, Counter>::default();
+        registry.register(
+            "apply",
+            "Render-and-install attempts by result",
+            apply.clone(),
+        );
+        let apply_duration = Histogram::new(exponential_buckets(0.001, 2.0, 16));
+        registry.register(
+            "apply_duration_seconds",
+            "Time from the start of an apply (plan, render, check, install, configure) to its end",
+            apply_duration.clone(),
+        );
+        let datastore_events = Family::<KindLabel, Counter>::default();
+        registry.register(
+            "datastore_events",
+            "Datastore events applied to the snapshot, by kind",
+            datastore_events.clone(),
+        );
+        let config_revision = Gauge::default();
+        registry.register(
+            "config_revision",
+            "Datastore revision of the config BIRD last accepted (etcd revision; a counter for files)",
+            config_revision.clone(),
+        );
+        let bird_reconfigures = Counter::default();
+        registry.register(
+            "bird_reconfigure",
+            "configure commands BIRD accepted",
+            bird_reconfigures.clone(),
+        );
+        let datastore_up = Gauge::default();
+        registry.register(
+            "datastore_up",
+            "1 when the datastore is reachable and in sync",
+            datastore_up.clone(),
+        );
+        Metrics {
+            registry,
+            apply,
+            apply_duration,
+            datastore_events,
+            config_revision,
+            bird_reconfigures,
+            datastore_up,
+        }
+    }
+
+    /// The registry in Prometheus text exposition format.
+    pub fn encode(&self) -> String {
+        let mut out = String::new();
+        let _ = prometheus_client::encoding::text::encode_registry(&mut out, &self.registry);
+        out
+    }
+}
