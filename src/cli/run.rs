@@ -13,6 +13,8 @@ use super::common::{NodeArgs, SourceArgs};
 use crate::bird::install::{CheckMode, Installer};
 use crate::daemon::{Daemon, RunConfig, SourceConfig};
 use crate::resources::duration::GoDuration;
+use crate::status::cache::BirdCache;
+use crate::status::http::{Readiness, serve};
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
 pub enum CheckArg {
@@ -87,6 +89,23 @@ pub struct RunArgs {
     /// …or at the latest this long after the first of them.
     #[arg(long, env = "PERCH_COALESCE_MAX", default_value = "2s", value_parser = duration)]
     pub coalesce_max: Duration,
+    /// Address of the status endpoint (/status, /plan, /metrics, /livez, /readyz, /); `off` disables it.
+    #[arg(
+        long,
+        env = "PERCH_HTTP_LISTEN",
+        default_value = "127.0.0.1:9099",
+        value_name = "ADDR:PORT|off"
+    )]
+    pub http_listen: String,
+    /// What /readyz requires.
+    #[arg(long, env = "PERCH_READINESS", value_enum, default_value = "config")]
+    pub readiness: Readiness,
+    /// With --readiness calico-bgp: how long after start every session must be Established.
+    #[arg(long, env = "PERCH_READINESS_THRESHOLD", default_value = "30s", value_parser = duration)]
+    pub readiness_threshold: Duration,
+    /// BIRD is asked for status at most this often, however many requests arrive.
+    #[arg(long, env = "PERCH_STATUS_INTERVAL", default_value = "1s", value_parser = duration)]
+    pub status_interval: Duration,
 }
 
 pub async fn run(a: RunArgs) -> Result<ExitCode, CliError> {
@@ -121,13 +140,37 @@ pub async fn run(a: RunArgs) -> Result<ExitCode, CliError> {
         quiet: a.coalesce_quiet,
         max_delay: a.coalesce_max,
     };
+    let listener = match a.http_listen.as_str() {
+        "off" | "" => None,
+        addr => Some(
+            tokio::net::TcpListener::bind(addr)
+                .await
+                .map_err(|e| CliError::failed(format!("--http-listen {addr}: {e}")))?,
+        ),
+    };
     info!(node = %node, config = %a.config.display(), socket = %a.bird_socket.display(), "perch starting");
     let cancel = CancellationToken::new();
     let daemon = Daemon::start(cfg, cancel.clone());
+    let mut http = None;
+    if let Some(listener) = listener {
+        let cache = BirdCache::new(a.bird_socket.clone(), a.bird_timeout, a.status_interval);
+        http = Some(tokio::spawn(serve(
+            listener,
+            daemon.state.clone(),
+            daemon.metrics.clone(),
+            cache,
+            a.readiness,
+            a.readiness_threshold,
+            cancel.clone(),
+        )));
+    }
     shutdown_signal().await;
     info!("shutting down");
     cancel.cancel();
     daemon.join().await;
+    if let Some(h) = http {
+        let _ = h.await;
+    }
     Ok(ExitCode::SUCCESS)
 }
 

@@ -4,5 +4,10 @@
 //! Must not: change BIRD's config or the datastore's resources (CalicoNodeStatus `status`
 //! excepted).
 
+pub mod cache;
+pub mod document;
+pub mod http;
 pub mod metrics;
+pub mod page;
+pub mod peers;
 pub mod time;

@@ -1,0 +1,257 @@
+//! The `/status` document and the Prometheus text of per-protocol metrics, built from the
+//! daemon's state and one BIRD observation. Pure.
+
+use std::collections::BTreeMap;
+use std::fmt::Write;
+
+use serde::Serialize;
+
+use super::cache::BirdView;
+use super::peers::{Drift, PeerStatus, peer_statuses, since_rfc3339};
+use crate::daemon::{ApplyRecord, DaemonState, DatastoreState};
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct BirdSummary {
+    pub reachable: bool,
+    pub version: Option<String>,
+    #[serde(rename = "routerID")]
+    pub router_id: Option<String>,
+    /// When BIRD started (RFC 3339).
+    pub up_since: Option<String>,
+    pub last_reconfiguration: Option<String>,
+    pub graceful_restart_in_progress: bool,
+    pub error: Option<String>,
+    pub observed_at: String,
+}
+
+#[derive(Debug, Clone, Default, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PeerSummary {
+    pub planned: usize,
+    pub established: usize,
+    pub not_established: usize,
+}
+
+/// What `/status` returns.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct StatusDocument {
+    pub node: String,
+    pub ready: bool,
+    pub started_at: String,
+    pub datastore: DatastoreState,
+    pub last_apply: Option<ApplyRecord>,
+    pub last_success: Option<ApplyRecord>,
+    pub applies: u64,
+    pub reconfigures: u64,
+    pub templates: String,
+    pub templates_error: Option<String>,
+    pub bird: BirdSummary,
+    pub summary: PeerSummary,
+    pub peers: Vec<PeerStatus>,
+    pub drift: Drift,
+}
+
+/// Builds the document.
+pub fn status_document(state: &DaemonState, view: &BirdView) -> StatusDocument {
+    let protocols = view.protocols.as_deref().unwrap_or(&[]);
+    let (peers, drift) = match &view.protocols {
+        Ok(_) => peer_statuses(state.plan.as_deref(), protocols, view.utc_offset),
+        // BIRD unreachable: report the plan, without inventing drift.
+        Err(_) => {
+            let (mut p, _) = peer_statuses(state.plan.as_deref(), &[], view.utc_offset);
+            for s in &mut p {
+                s.state = "unknown".into();
+                s.bgp_state = "Unknown".into();
+            }
+            (p, Drift::default())
+        }
+    };
+    let planned: Vec<&PeerStatus> = peers.iter().filter(|p| p.planned).collect();
+    let summary = PeerSummary {
+        planned: planned.len(),
+        established: planned.iter().filter(|p| p.established).count(),
+        not_established: planned.iter().filter(|p| !p.established).count(),
+    };
+    let status = view.status.as_ref().ok();
+    let bird = BirdSummary {
+        reachable: view.reachable(),
+        version: status
+            .and_then(|s| s.version.clone())
+            .or_else(|| view.version.clone()),
+        router_id: status.and_then(|s| s.router_id.clone()),
+        up_since: status
+            .and_then(|s| s.last_reboot.as_deref())
+            .and_then(|t| since_rfc3339(t, view.utc_offset)),
+        last_reconfiguration: status
+            .and_then(|s| s.last_reconfiguration.as_deref())
+            .and_then(|t| since_rfc3339(t, view.utc_offset)),
+        graceful_restart_in_progress: status.is_some_and(|s| s.graceful_restart_in_progress),
+        error: view.status.as_ref().err().cloned(),
+        observed_at: super::time::rfc3339(view.fetched_at),
+    };
+    StatusDocument {
+        node: state.node.clone(),
+        ready: state.ready,
+        started_at: state.started_at.clone(),
+        datastore: state.datastore.clone(),
+        last_apply: state.last_apply.clone(),
+        last_success: state.last_success.clone(),
+        applies: state.applies,
+        reconfigures: state.reconfigures,
+        templates: state.templates.clone(),
+        templates_error: state.templates_error.clone(),
+        bird,
+        summary,
+        peers,
+        drift,
+    }
+}
+
+/// Escapes a Prometheus label value.
+fn label(v: &str) -> String {
+    v.replace('\\', "\\\\")
+        .replace('"', "\\\"")
+        .replace('\n', "\\n")
+}
+
+/// Per-protocol BIRD metrics, named as bird_exporter names them, plus `perch_peers`.
+pub fn bird_metrics(doc: &StatusDocument, view: &BirdView, now_unix: i64) -> String {
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "# HELP bird_socket_query_success Whether the last query of BIRD's control socket succeeded."
+    );
+    let _ = writeln!(out, "# TYPE bird_socket_query_success gauge");
+    let _ = writeln!(
+        out,
+        "bird_socket_query_success {}",
+        u8::from(view.reachable())
+    );
+    if let Ok(protocols) = &view.protocols {
+        type Series = Vec<(String, u64)>;
+        let mut up: Series = Vec::new();
+        let mut counts: BTreeMap<&str, Series> = BTreeMap::new();
+        let mut uptime: Series = Vec::new();
+        for p in protocols {
+            for c in p
+                .channels
+                .iter()
+                .filter(|c| !c.name.is_empty() || p.channels.len() == 1)
+            {
+                let ip_version = match c.name.as_str() {
+                    "ipv4" => "4",
+                    "ipv6" => "6",
+                    _ => "",
+                };
+                let base = format!(
+                    "name=\"{}\",proto=\"{}\",ip_version=\"{}\",import_filter=\"{}\",export_filter=\"{}\"",
+                    label(&p.row.name),
+                    label(&p.row.proto),
+                    ip_version,
+                    label(c.input_filter.as_deref().unwrap_or("")),
+                    label(c.output_filter.as_deref().unwrap_or("")),
+                );
+                let state = p
+                    .bgp
+                    .as_ref()
+                    .and_then(|b| b.state.clone())
+                    .unwrap_or_else(|| p.row.info.trim().to_owned());
+                up.push((
+                    format!("{base},state=\"{}\"", label(&state)),
+                    u64::from(p.row.state == "up"),
+                ));
+                if let Some(r) = &c.routes {
+                    for (metric, v) in [
+                        ("import", r.imported),
+                        ("export", r.exported),
+                        ("filter", r.filtered),
+                        ("preferred", r.preferred),
+                    ] {
+                        counts.entry(metric).or_default().push((base.clone(), v));
+                    }
+                }
+                let since = since_rfc3339(&p.row.since, view.utc_offset)
+                    .and_then(|_| crate::bird::parse::parse_bird_time(&p.row.since))
+                    .and_then(|t| t.to_unix_seconds(view.utc_offset));
+                if let Some(s) = since.filter(|_| p.row.state == "up") {
+                    uptime.push((base, (now_unix - s).max(0) as u64));
+                }
+            }
+        }
+        let series = |out: &mut String, name: &str, help: &str, rows: &Series| {
+            let _ = writeln!(out, "# HELP {name} {help}");
+            let _ = writeln!(out, "# TYPE {name} gauge");
+            for (labels, v) in rows {
+                let _ = writeln!(out, "{name}{{{labels}}} {v}");
+            }
+        };
+        series(
+            &mut out,
+            "bird_protocol_up",
+            "Whether the protocol is up (state label: BGP state).",
+            &up,
+        );
+        for (metric, help) in [
+            ("import", "Routes imported"),
+            ("export", "Routes exported"),
+            ("filter", "Routes filtered on import"),
+            ("preferred", "Imported routes that are preferred"),
+        ] {
+            let rows = counts.get(metric).cloned().unwrap_or_default();
+            series(
+                &mut out,
+                &format!("bird_protocol_prefix_{metric}_count"),
+                help,
+                &rows,
+            );
+        }
+        series(
+            &mut out,
+            "bird_protocol_uptime",
+            "Seconds since the protocol came up.",
+            &uptime,
+        );
+    }
+    let mut by: BTreeMap<(String, String), u64> = BTreeMap::new();
+    for p in doc.peers.iter().filter(|p| p.planned) {
+        let t = p
+            .peer_type
+            .map_or("unknown".to_owned(), |t| format!("{t:?}"));
+        *by.entry((t, p.bgp_state.clone())).or_default() += 1;
+    }
+    let _ = writeln!(
+        out,
+        "# HELP perch_peers Planned BGP sessions by type and BGP state."
+    );
+    let _ = writeln!(out, "# TYPE perch_peers gauge");
+    for ((t, s), n) in by {
+        let _ = writeln!(
+            out,
+            "perch_peers{{type=\"{}\",state=\"{}\"}} {n}",
+            label(&t),
+            label(&s)
+        );
+    }
+    let _ = writeln!(
+        out,
+        "# HELP perch_ready Whether perch is ready (first sync applied and accepted by BIRD)."
+    );
+    let _ = writeln!(out, "# TYPE perch_ready gauge");
+    let _ = writeln!(out, "perch_ready {}", u8::from(doc.ready));
+    let _ = writeln!(
+        out,
+        "# HELP perch_drift Differences between the plan and BIRD, by kind."
+    );
+    let _ = writeln!(out, "# TYPE perch_drift gauge");
+    for (kind, n) in [
+        ("missing_from_bird", doc.drift.missing_from_bird.len()),
+        ("not_in_plan", doc.drift.not_in_plan.len()),
+        ("down_in_bird", doc.drift.down_in_bird.len()),
+        ("mismatched", doc.drift.mismatched.len()),
+    ] {
+        let _ = writeln!(out, "perch_drift{{kind=\"{kind}\"}} {n}");
+    }
+    out
+}
