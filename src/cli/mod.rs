@@ -4,6 +4,7 @@
 pub mod common;
 pub mod plan;
 pub mod run;
+pub mod status;
 
 use std::process::ExitCode;
 
@@ -76,6 +77,8 @@ pub enum Command {
     Render(plan::RenderArgs),
     /// Run the sidecar: follow the resources and keep BIRD's config current.
     Run(run::RunArgs),
+    /// Show this node's BGP sessions as BIRD reports them (like `calicoctl node status`).
+    Status(status::StatusArgs),
 }
 
 /// Runs the parsed command.
@@ -84,5 +87,6 @@ pub async fn run(cli: Cli) -> Result<ExitCode, CliError> {
         Command::Plan(a) => plan::plan(a).await,
         Command::Render(a) => plan::render(a).await,
         Command::Run(a) => run::run(a).await,
+        Command::Status(a) => status::status(a).await,
     }
 }
