@@ -1,4 +1,7 @@
 //! Test support shared by the integration tests.
 #![allow(dead_code)]
 
+pub mod bird;
 pub mod fixtures;
+pub mod netns;
+pub mod perch;

@@ -1,0 +1,307 @@
+//! `perch run` against a real BIRD 2 (in its own network namespace), with the file
+//! datastore: changes reach BIRD, refused configs never replace the running one, BIRD
+//! restarts are noticed and repaired, and an unchanged plan never touches BIRD.
+
+mod support;
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use serde_json::Value;
+use support::bird::{Bird, require_bird, wait_for};
+use support::netns::Netns;
+use support::perch::Perch;
+
+const MINIMAL_BIRD: &str = "router id 10.99.0.1;\nprotocol device {}\n";
+
+const CLUSTER: &str = "\
+kind: BGPConfiguration
+apiVersion: projectcalico.org/v3
+metadata: {name: default}
+spec: {nodeToNodeMeshEnabled: false, asNumber: 64512}
+---
+kind: Node
+apiVersion: projectcalico.org/v3
+metadata: {name: n1, labels: {rack: r1}}
+spec: {bgp: {ipv4Address: 10.99.0.1/24}}
+---
+kind: Node
+apiVersion: projectcalico.org/v3
+metadata: {name: n2}
+spec: {bgp: {ipv4Address: 10.99.0.2/24}}
+";
+
+const TOR_PEER: &str = "\
+kind: BGPPeer
+apiVersion: projectcalico.org/v3
+metadata: {name: tor}
+spec: {peerIP: 10.99.0.254, asNumber: 65001}
+";
+
+struct Setup {
+    _tmp: tempfile::TempDir,
+    dir: PathBuf,
+    ns: Netns,
+    bird: Bird,
+}
+
+fn setup() -> Setup {
+    require_bird();
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().to_owned();
+    std::fs::create_dir_all(dir.join("resources")).unwrap();
+    std::fs::write(dir.join("resources/cluster.yaml"), CLUSTER).unwrap();
+    let ns = Netns::new("pd");
+    ns.add_loopback_address("10.99.0.1/32");
+    let mut bird = Bird::paths(&dir);
+    std::fs::write(&bird.config, MINIMAL_BIRD).unwrap();
+    bird.start(&ns);
+    Setup {
+        _tmp: tmp,
+        dir,
+        ns,
+        bird,
+    }
+}
+
+fn args(s: &Setup, extra: &[&str]) -> Vec<String> {
+    let mut a: Vec<String> = vec![
+        "--resources".into(),
+        s.dir.join("resources").display().to_string(),
+        "--node".into(),
+        "n1".into(),
+        "--config".into(),
+        s.bird.config.display().to_string(),
+        "--bird-socket".into(),
+        s.bird.socket.display().to_string(),
+        "--bird-poll-interval".into(),
+        "200ms".into(),
+    ];
+    a.extend(extra.iter().map(|x| x.to_string()));
+    a
+}
+
+fn result(s: &Value) -> &str {
+    s["lastApply"]["result"].as_str().unwrap_or("")
+}
+
+fn start_perch(s: &Setup, extra: &[&str]) -> Perch {
+    let p = Perch::start(&args(s, extra), &[], s.dir.join("perch.log"));
+    p.wait_status(
+        Duration::from_secs(20),
+        "the first apply accepted by BIRD",
+        |st| st["ready"] == true,
+    );
+    p
+}
+
+fn write(path: &Path, text: &str) {
+    let tmp = path.with_extension("tmp");
+    std::fs::write(&tmp, text).unwrap();
+    std::fs::rename(&tmp, path).unwrap();
+}
+
+#[test]
+fn a_new_bgppeer_becomes_a_bird_protocol() {
+    let s = setup();
+    let perch = start_perch(&s, &[]);
+    assert_eq!(
+        s.bird.bgp_protocols(),
+        Vec::<String>::new(),
+        "no peers planned yet"
+    );
+    write(&s.dir.join("resources/tor.yaml"), TOR_PEER);
+    wait_for(
+        Duration::from_secs(10),
+        "Global_10_99_0_254 in BIRD",
+        || {
+            s.bird
+                .bgp_protocols()
+                .contains(&"Global_10_99_0_254".to_string())
+                .then_some(())
+        },
+    );
+    let st = perch.wait_status(Duration::from_secs(5), "the peer in /status", |st| {
+        st["peers"].as_array().is_some_and(|p| {
+            p.iter()
+                .any(|x| x["name"] == "Global_10_99_0_254" && x["inBird"] == true)
+        })
+    });
+    assert_eq!(result(&st), "reconfigured");
+    assert!(perch.stop(), "perch exits cleanly on SIGTERM");
+}
+
+#[test]
+fn a_config_bird_refuses_leaves_the_previous_one_running() {
+    let s = setup();
+    let templates = s.dir.join("templates");
+    std::fs::create_dir_all(&templates).unwrap();
+    let builtin = include_str!("../templates/bird.cfg");
+    std::fs::write(templates.join("bird.cfg"), builtin).unwrap();
+    write(&s.dir.join("resources/tor.yaml"), TOR_PEER);
+    let perch = start_perch(&s, &["--templates", templates.to_str().unwrap()]);
+    wait_for(Duration::from_secs(10), "the ToR session in BIRD", || {
+        s.bird
+            .bgp_protocols()
+            .contains(&"Global_10_99_0_254".to_string())
+            .then_some(())
+    });
+    let running = std::fs::read(&s.bird.config).unwrap();
+
+    // A template edit that renders something BIRD cannot parse.
+    write(
+        &templates.join("bird.cfg"),
+        &format!("{builtin}\nthis is not bird config;\n"),
+    );
+    let st = perch.wait_status(Duration::from_secs(10), "the rejected apply", |st| {
+        result(st) == "rejected"
+    });
+    let err = st["lastApply"]["error"].as_str().unwrap();
+    assert!(err.contains("syntax error"), "the error says why: {err}");
+    assert_eq!(
+        std::fs::read(&s.bird.config).unwrap(),
+        running,
+        "the running file is untouched"
+    );
+    assert!(
+        s.bird
+            .bgp_protocols()
+            .contains(&"Global_10_99_0_254".to_string()),
+        "BIRD keeps running it"
+    );
+    assert_eq!(
+        st["ready"], true,
+        "still ready: the last good config is running"
+    );
+
+    // Fixing the template recovers.
+    write(&templates.join("bird.cfg"), builtin);
+    perch.wait_status(
+        Duration::from_secs(10),
+        "recovery after the template fix",
+        |st| {
+            matches!(result(st), "reconfigured" | "unchanged") && st["lastApply"]["error"].is_null()
+        },
+    );
+}
+
+#[test]
+fn a_config_refused_at_configure_is_rolled_back() {
+    let s = setup();
+    write(&s.dir.join("resources/tor.yaml"), TOR_PEER);
+    let templates = s.dir.join("templates");
+    std::fs::create_dir_all(&templates).unwrap();
+    let builtin = include_str!("../templates/bird.cfg");
+    std::fs::write(templates.join("bird.cfg"), builtin).unwrap();
+    // `true` as the checker accepts anything, so only BIRD's own `configure` can refuse.
+    let perch = start_perch(
+        &s,
+        &[
+            "--templates",
+            templates.to_str().unwrap(),
+            "--check",
+            "bird",
+            "--bird",
+            "true",
+        ],
+    );
+    let good = std::fs::read(&s.bird.config).unwrap();
+    write(
+        &templates.join("bird.cfg"),
+        &format!("{builtin}\nprotocol nonsense {{}}\n"),
+    );
+    let st = perch.wait_status(Duration::from_secs(10), "the refused configure", |st| {
+        result(st) == "rejected"
+    });
+    let err = st["lastApply"]["error"].as_str().unwrap();
+    assert!(
+        err.contains("refused the new config at configure")
+            && err.contains("previous config was restored"),
+        "{err}"
+    );
+    assert_eq!(
+        std::fs::read(&s.bird.config).unwrap(),
+        good,
+        "the previous file is back"
+    );
+    assert!(
+        s.bird
+            .bgp_protocols()
+            .contains(&"Global_10_99_0_254".to_string())
+    );
+}
+
+#[test]
+fn bird_restart_is_noticed_and_the_config_reapplied() {
+    let mut s = setup();
+    write(&s.dir.join("resources/tor.yaml"), TOR_PEER);
+    let perch = start_perch(&s, &[]);
+    wait_for(Duration::from_secs(10), "the ToR session", || {
+        s.bird
+            .bgp_protocols()
+            .contains(&"Global_10_99_0_254".to_string())
+            .then_some(())
+    });
+    s.bird.kill();
+    perch.wait_status(Duration::from_secs(10), "BIRD reported unreachable", |st| {
+        st["bird"]["reachable"] == false
+    });
+    // BIRD comes back with a stale file (as if someone restored an old one).
+    std::fs::write(&s.bird.config, MINIMAL_BIRD).unwrap();
+    let _ = std::fs::remove_file(&s.bird.socket);
+    let ns = Netns {
+        name: s.ns.name.clone(),
+    };
+    s.bird.start(&ns);
+    std::mem::forget(ns);
+    wait_for(
+        Duration::from_secs(10),
+        "perch re-applying after the restart",
+        || {
+            s.bird
+                .bgp_protocols()
+                .contains(&"Global_10_99_0_254".to_string())
+                .then_some(())
+        },
+    );
+    let st = perch.wait_status(Duration::from_secs(5), "the re-apply reported", |st| {
+        st["lastApply"]["trigger"]
+            .as_str()
+            .is_some_and(|t| t.contains("bird"))
+            && result(st) == "reconfigured"
+            && st["bird"]["reachable"] == true
+    });
+    assert!(st["bird"]["version"].is_string());
+    assert!(
+        perch.log_text().contains("bird is reachable again"),
+        "the log reports it"
+    );
+}
+
+#[test]
+fn an_unchanged_plan_never_reconfigures_bird() {
+    let s = setup();
+    write(&s.dir.join("resources/tor.yaml"), TOR_PEER);
+    let perch = start_perch(&s, &["--resync-interval", "300ms"]);
+    let before = perch.status();
+    let reconfigured_at = s.bird.last_reconfiguration();
+    // A change to the resources that does not change this node's plan.
+    let more = CLUSTER.replace("labels: {rack: r1}", "labels: {rack: r1, unused: x}");
+    write(&s.dir.join("resources/cluster.yaml"), &more);
+    let applies = before["applies"].as_u64().unwrap();
+    let st = perch.wait_status(
+        Duration::from_secs(10),
+        "several more applies (change + resyncs)",
+        |st| st["applies"].as_u64().unwrap() >= applies + 3,
+    );
+    assert_eq!(result(&st), "unchanged");
+    assert_eq!(
+        st["reconfigures"], before["reconfigures"],
+        "perch never sent configure"
+    );
+    assert_eq!(
+        s.bird.last_reconfiguration(),
+        reconfigured_at,
+        "BIRD was not reconfigured"
+    );
+}

@@ -1,0 +1,130 @@
+//! A BIRD 2 daemon for tests, in its own network namespace, stopped by pid on drop.
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Stdio};
+use std::time::{Duration, Instant};
+
+use super::netns::Netns;
+
+pub fn require_bird() {
+    if std::process::Command::new("bird")
+        .arg("--version")
+        .output()
+        .is_err()
+    {
+        panic!(
+            "bird (Debian bird2) is not installed: run the project's test script (.ci/run) which installs it"
+        );
+    }
+}
+
+/// A running BIRD.
+pub struct Bird {
+    pub dir: PathBuf,
+    pub config: PathBuf,
+    pub socket: PathBuf,
+    child: Option<Child>,
+}
+
+impl Bird {
+    /// Paths for a BIRD in `dir`; not started.
+    pub fn paths(dir: &Path) -> Bird {
+        Bird {
+            dir: dir.to_owned(),
+            config: dir.join("bird.conf"),
+            socket: dir.join("bird.ctl"),
+            child: None,
+        }
+    }
+
+    /// Starts `bird -f -c config -s socket` in `ns` and waits for its socket to answer.
+    pub fn start(&mut self, ns: &Netns) {
+        require_bird();
+        let log = std::fs::File::create(self.dir.join("bird.log")).unwrap();
+        let child = ns
+            .command("bird")
+            .args(["-f", "-c"])
+            .arg(&self.config)
+            .arg("-s")
+            .arg(&self.socket)
+            .stdout(Stdio::null())
+            .stderr(log)
+            .spawn()
+            .expect("start bird");
+        self.child = Some(child);
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while Instant::now() < deadline {
+            if std::os::unix::net::UnixStream::connect(&self.socket).is_ok() {
+                return;
+            }
+            if let Some(Ok(Some(status))) = self.child.as_mut().map(|c| c.try_wait()) {
+                panic!(
+                    "bird exited ({status}): {}",
+                    std::fs::read_to_string(self.dir.join("bird.log")).unwrap_or_default()
+                );
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        panic!("bird did not open {} within 10s", self.socket.display());
+    }
+
+    /// Kills BIRD (SIGKILL) and waits for it.
+    pub fn kill(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+
+    /// Runs `birdc -s socket ARGS` and returns its output.
+    pub fn birdc(&self, args: &[&str]) -> String {
+        let out = std::process::Command::new("birdc")
+            .arg("-s")
+            .arg(&self.socket)
+            .args(args)
+            .output()
+            .expect("birdc");
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    /// The BGP protocol names BIRD runs.
+    pub fn bgp_protocols(&self) -> Vec<String> {
+        let mut names: Vec<String> = self
+            .birdc(&["show", "protocols"])
+            .lines()
+            .filter(|l| l.split_whitespace().nth(1) == Some("BGP"))
+            .map(|l| l.split_whitespace().next().unwrap().to_owned())
+            .collect();
+        names.sort();
+        names
+    }
+
+    /// `Last reconfiguration on …` from `show status`.
+    pub fn last_reconfiguration(&self) -> String {
+        self.birdc(&["show", "status"])
+            .lines()
+            .find(|l| l.contains("Last reconfiguration"))
+            .unwrap_or("")
+            .to_owned()
+    }
+}
+
+impl Drop for Bird {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+/// Polls `f` every 50 ms until it returns Some or `timeout` passes.
+pub fn wait_for<T>(timeout: Duration, what: &str, mut f: impl FnMut() -> Option<T>) -> T {
+    let deadline = Instant::now() + timeout;
+    loop {
+        if let Some(v) = f() {
+            return v;
+        }
+        if Instant::now() > deadline {
+            panic!("timed out after {timeout:?} waiting for {what}");
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}

@@ -1,0 +1,132 @@
+//! `perch run` as a child process, and a minimal HTTP client for its status endpoint.
+
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use serde_json::Value;
+
+use super::bird::wait_for;
+
+/// A free loopback TCP port.
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// `GET path` on 127.0.0.1:port; returns (status code, body).
+pub fn http_get(port: u16, path: &str) -> Option<(u16, String)> {
+    let mut s = TcpStream::connect(("127.0.0.1", port)).ok()?;
+    s.set_read_timeout(Some(Duration::from_secs(10))).ok()?;
+    write!(
+        s,
+        "GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n"
+    )
+    .ok()?;
+    let mut raw = Vec::new();
+    s.read_to_end(&mut raw).ok()?;
+    let text = String::from_utf8_lossy(&raw).into_owned();
+    let (head, body) = text.split_once("\r\n\r\n")?;
+    let code = head.split_whitespace().nth(1)?.parse().ok()?;
+    let body = if head
+        .to_ascii_lowercase()
+        .contains("transfer-encoding: chunked")
+    {
+        dechunk(body)
+    } else {
+        body.to_owned()
+    };
+    Some((code, body))
+}
+
+fn dechunk(mut body: &str) -> String {
+    let mut out = String::new();
+    while let Some((size, rest)) = body.split_once("\r\n") {
+        let n = usize::from_str_radix(size.trim(), 16).unwrap_or(0);
+        if n == 0 || rest.len() < n {
+            break;
+        }
+        out.push_str(&rest[..n]);
+        body = rest[n..].trim_start_matches("\r\n");
+    }
+    out
+}
+
+/// A running `perch run`.
+pub struct Perch {
+    pub port: u16,
+    pub log: PathBuf,
+    child: Child,
+}
+
+impl Perch {
+    /// Starts `perch run ARGS --http-listen 127.0.0.1:<free port>` with its log in `log`.
+    pub fn start(args: &[String], envs: &[(&str, &str)], log: PathBuf) -> Perch {
+        let port = free_port();
+        let out = std::fs::File::create(&log).unwrap();
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_perch"));
+        cmd.arg("run")
+            .args(args)
+            .arg("--http-listen")
+            .arg(format!("127.0.0.1:{port}"));
+        for (k, v) in envs {
+            cmd.env(k, v);
+        }
+        let child = cmd
+            .env("PERCH_LOG_FORMAT", "text")
+            .stdout(Stdio::null())
+            .stderr(out)
+            .spawn()
+            .expect("start perch");
+        let p = Perch { port, log, child };
+        wait_for(Duration::from_secs(20), "perch's status endpoint", || {
+            http_get(port, "/livez").filter(|(c, _)| *c == 200)
+        });
+        p
+    }
+
+    /// `/status` as JSON.
+    pub fn status(&self) -> Value {
+        let (_, body) = http_get(self.port, "/status").expect("GET /status");
+        serde_json::from_str(&body).unwrap_or_else(|e| panic!("/status is not JSON ({e}): {body}"))
+    }
+
+    /// Waits until `/status` satisfies `pred`, returning it.
+    pub fn wait_status(
+        &self,
+        timeout: Duration,
+        what: &str,
+        pred: impl Fn(&Value) -> bool,
+    ) -> Value {
+        wait_for(timeout, what, || {
+            let s = http_get(self.port, "/status")
+                .and_then(|(_, b)| serde_json::from_str::<Value>(&b).ok())?;
+            pred(&s).then_some(s)
+        })
+    }
+
+    pub fn log_text(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    /// Sends SIGTERM and waits for a clean exit; returns whether it exited successfully.
+    pub fn stop(mut self) -> bool {
+        let pid = nix::unistd::Pid::from_raw(self.child.id() as i32);
+        let _ = nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGTERM);
+        let ok = self.child.wait().map(|s| s.success()).unwrap_or(false);
+        std::mem::forget(self);
+        ok
+    }
+}
+
+impl Drop for Perch {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
