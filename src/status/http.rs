@@ -110,6 +110,12 @@ async fn metrics_text(State(app): State<App>) -> Response {
         .unwrap_or(0);
     let mut body = app.metrics.encode();
     body.push_str(&bird_metrics(&doc, &view, now));
+    body.push_str("# HELP perch_bird_status_queries Times BIRD was asked for its status by the status endpoints.\n");
+    body.push_str("# TYPE perch_bird_status_queries counter\n");
+    body.push_str(&format!(
+        "perch_bird_status_queries_total {}\n",
+        app.cache.fetches()
+    ));
     body.push_str("# EOF\n");
     (
         [(
