@@ -11,8 +11,7 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
-use support::bird::{Bird, require_bird};
-use support::netns::{Lan, Netns};
+use support::pair::{Pair, perch_cli};
 use support::perch::{Perch, http_get};
 
 const PASSWORD: &str = "s3cr3t-planted-pw";
@@ -56,18 +55,6 @@ metadata: {name: n2-block}
 spec: {node: n2, cidr: 10.244.2.0/26, state: confirmed}
 ";
 
-fn perch_cli(args: &[&str]) -> (bool, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_perch"))
-        .args(args)
-        .output()
-        .unwrap();
-    (
-        out.status.success(),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
-}
-
 fn peer<'a>(st: &'a Value, name: &str) -> &'a Value {
     st["peers"]
         .as_array()
@@ -91,65 +78,19 @@ fn chromium_dom(url: &str, profile: &Path) -> String {
         .arg(format!("--user-data-dir={}", profile.display()))
         .arg(url)
         .output()
-        .unwrap_or_else(|e| panic!("chromium is not installed ({e}): run the project's test script (.ci/run) which installs it"));
+        .unwrap_or_else(|e| {
+            panic!("chromium is not installed ({e}): run the project's test script (.ci/run) which installs it")
+        });
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
 #[test]
 fn status_endpoints_report_real_sessions() {
-    require_bird();
-    let tmp = tempfile::tempdir().unwrap();
-    let dir = tmp.path();
-    std::fs::create_dir_all(dir.join("resources")).unwrap();
-    std::fs::write(dir.join("resources/cluster.yaml"), CLUSTER).unwrap();
-    std::fs::create_dir_all(dir.join("secrets/bgp")).unwrap();
-    std::fs::write(dir.join("secrets/bgp/mesh"), format!("{PASSWORD}\n")).unwrap();
-
-    let lan = Lan::new();
-    let (ns1, ns2) = (Netns::new("ps"), Netns::new("ps"));
-    lan.attach(&ns1, "10.99.0.1/24");
-    lan.attach(&ns2, "10.99.0.2/24");
-    let (d1, d2) = (dir.join("n1"), dir.join("n2"));
-    std::fs::create_dir_all(&d1).unwrap();
-    std::fs::create_dir_all(&d2).unwrap();
-    let (mut b1, mut b2) = (Bird::paths(&d1), Bird::paths(&d2));
-    // n2 runs the config perch renders for it; n1 is served by `perch run`.
-    let res = dir.join("resources");
-    let secrets = dir.join("secrets");
-    let (ok, _, err) = perch_cli(&[
-        "render",
-        "-r",
-        res.to_str().unwrap(),
-        "-n",
-        "n2",
-        "--secrets-dir",
-        secrets.to_str().unwrap(),
-        "--out",
-        d2.to_str().unwrap(),
-    ]);
-    assert!(ok, "{err}");
-    std::fs::rename(d2.join("bird.cfg"), &b2.config).unwrap();
-    std::fs::write(&b1.config, "router id 10.99.0.1;\nprotocol device {}\n").unwrap();
-    b1.start(&ns1);
-    b2.start(&ns2);
-
-    let args: Vec<String> = [
-        "-r",
-        res.to_str().unwrap(),
-        "-n",
-        "n1",
-        "--secrets-dir",
-        secrets.to_str().unwrap(),
-        "--config",
-        b1.config.to_str().unwrap(),
-        "--bird-socket",
-        b1.socket.to_str().unwrap(),
-        "--log",
-        "debug",
-    ]
-    .iter()
-    .map(|s| s.to_string())
-    .collect();
+    let pair = Pair::start(CLUSTER, &[("bgp", "mesh", PASSWORD)]);
+    let dir = pair.dir();
+    let (res, secrets) = (&pair.resources, &pair.secrets);
+    let b1 = &pair.b1;
+    let args = pair.run_args(&["--log", "debug"]);
     let perch = Perch::start(&args, &[], dir.join("perch.log"));
 
     // The mesh session to n2 comes up and carries n2's block; n3 has no BIRD.

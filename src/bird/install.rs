@@ -93,6 +93,17 @@ impl Installer {
         text: &str,
         force_configure: bool,
     ) -> Result<Installed, InstallError> {
+        self.install_with(text, force_configure, None).await
+    }
+
+    /// Like [`Installer::install`]; with `undo_after`, a changed file is applied with
+    /// `configure timeout N`: BIRD reverts it by itself unless [`Installer::confirm`] follows.
+    pub async fn install_with(
+        &self,
+        text: &str,
+        force_configure: bool,
+        undo_after: Option<u32>,
+    ) -> Result<Installed, InstallError> {
         let previous = self.current();
         if previous.as_deref() == Some(text.as_bytes()) {
             if !force_configure {
@@ -116,7 +127,7 @@ impl Installer {
                 });
             }
         };
-        match self.configure(&mut client).await {
+        match self.configure(&mut client, undo_after).await {
             Ok(outcome) => Ok(Installed::Reconfigured { outcome }),
             Err(ConfigureFailure::Unreachable(reason)) => {
                 Ok(Installed::InstalledBirdUnreachable { reason })
@@ -139,7 +150,7 @@ impl Installer {
                 });
             }
         };
-        match self.configure(&mut client).await {
+        match self.configure(&mut client, None).await {
             Ok(outcome) => Ok(Installed::Reconfigured { outcome }),
             Err(ConfigureFailure::Unreachable(reason)) => {
                 Ok(Installed::InstalledBirdUnreachable { reason })
@@ -150,6 +161,28 @@ impl Installer {
                 message,
             }),
         }
+    }
+
+    /// `configure confirm`: keeps a config applied with `configure timeout`.
+    pub async fn confirm(&self) -> Result<ConfigureOutcome, BirdError> {
+        self.connect().await?.configure_confirm().await
+    }
+
+    /// `configure undo`, then puts `previous` back on disk so that the file matches what BIRD
+    /// runs again (a restart must not bring the undone config back).
+    pub async fn undo(&self, previous: Option<&[u8]>) -> Result<ConfigureOutcome, InstallError> {
+        let failed = |e: BirdError| InstallError::Rejected {
+            checker: "bird configure undo".into(),
+            message: e.to_string(),
+        };
+        let mut client = self.connect().await.map_err(failed)?;
+        let outcome = client.configure_undo().await.map_err(failed)?;
+        if let Some(prev) = previous {
+            let staged = self.stage(&String::from_utf8_lossy(prev))?;
+            std::fs::rename(&staged, &self.config_path)
+                .map_err(|e| Self::io_err(&self.config_path, e))?;
+        }
+        Ok(outcome)
     }
 
     fn stage(&self, text: &str) -> Result<PathBuf, InstallError> {
@@ -216,8 +249,16 @@ impl Installer {
         }
     }
 
-    async fn configure(&self, client: &mut Client) -> Result<ConfigureOutcome, ConfigureFailure> {
-        let reply = client.command("configure").await.map_err(|e| {
+    async fn configure(
+        &self,
+        client: &mut Client,
+        undo_after: Option<u32>,
+    ) -> Result<ConfigureOutcome, ConfigureFailure> {
+        let command = match undo_after {
+            Some(secs) => format!("configure timeout {secs}"),
+            None => "configure".to_owned(),
+        };
+        let reply = client.command(&command).await.map_err(|e| {
             if e.breaks_connection() {
                 ConfigureFailure::Unreachable(e.to_string())
             } else {
@@ -262,7 +303,7 @@ impl Installer {
         if let Err(e) = std::fs::rename(&staged, &self.config_path) {
             return format!("restoring the previous config failed: {e}");
         }
-        match self.configure(client).await {
+        match self.configure(client, None).await {
             Ok(_) => "the previous config was restored and is running".into(),
             Err(_) => {
                 "the previous config was restored on disk (BIRD kept running the previous config)"

@@ -103,6 +103,11 @@ pub struct RunArgs {
     /// With --readiness calico-bgp: how long after start every session must be Established.
     #[arg(long, env = "PERCH_READINESS_THRESHOLD", default_value = "30s", value_parser = duration)]
     pub readiness_threshold: Duration,
+    /// Confirmed apply: install each new config with `configure timeout`, and confirm it only
+    /// if every session that was Established is Established again within this window;
+    /// otherwise BIRD undoes it and that config is held back until the plan changes.
+    #[arg(long, env = "PERCH_CONFIRM_WINDOW", value_parser = duration, value_name = "DURATION")]
+    pub confirm_window: Option<Duration>,
     /// BIRD is asked for status at most this often, however many requests arrive.
     #[arg(long, env = "PERCH_STATUS_INTERVAL", default_value = "1s", value_parser = duration)]
     pub status_interval: Duration,
@@ -139,6 +144,7 @@ pub async fn run(a: RunArgs) -> Result<ExitCode, CliError> {
         bird_poll_interval: a.bird_poll_interval,
         quiet: a.coalesce_quiet,
         max_delay: a.coalesce_max,
+        confirm_window: a.confirm_window,
     };
     let listener = match a.http_listen.as_str() {
         "off" | "" => None,

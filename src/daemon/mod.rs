@@ -50,6 +50,9 @@ pub struct RunConfig {
     /// Coalescing: apply once changes pause for `quiet`, at the latest `max_delay` after the first.
     pub quiet: Duration,
     pub max_delay: Duration,
+    /// Confirmed apply: install with `configure timeout`, and confirm only if every session
+    /// that was Established before is Established again within this window; else undo.
+    pub confirm_window: Option<Duration>,
 }
 
 /// The datastore as the daemon sees it.
@@ -75,6 +78,8 @@ pub enum ApplyResult {
     Reconfigured,
     InstalledBirdUnreachable,
     Rejected,
+    /// Applied with `configure timeout`, sessions did not come back, BIRD undid it.
+    RolledBack,
     RenderFailed,
     Error,
 }
@@ -86,6 +91,7 @@ impl ApplyResult {
             ApplyResult::Reconfigured => "reconfigured",
             ApplyResult::InstalledBirdUnreachable => "installed_bird_unreachable",
             ApplyResult::Rejected => "rejected",
+            ApplyResult::RolledBack => "rolled_back",
             ApplyResult::RenderFailed => "render_failed",
             ApplyResult::Error => "error",
         }

@@ -11,7 +11,10 @@ use tracing::{error, info, warn};
 use super::coalesce::Coalescer;
 use super::tasks::Published;
 use super::{ApplyRecord, ApplyResult, DaemonState, RunConfig};
+use std::collections::BTreeSet;
+
 use crate::bird::install::{InstallError, Installed};
+use crate::bird::parse::ConfigureOutcome;
 use crate::render::Templates;
 use crate::status::metrics::{Metrics, ResultLabel};
 use crate::status::time::rfc3339;
@@ -43,6 +46,7 @@ pub(super) async fn run(
     let mut force_configure = true;
     let mut trigger = String::from("start");
     let mut templates_watched = true;
+    let mut rolled_back: Option<String> = None;
     loop {
         let due = coalescer.due();
         let sleep = async {
@@ -82,7 +86,7 @@ pub(super) async fn run(
                 coalescer.applied(Instant::now());
                 let tmpl = templates.borrow_and_update().clone();
                 let why = std::mem::take(&mut trigger);
-                let record = apply(&cfg, &published, &tmpl, force_configure, why, &state).await;
+                let record = apply(&cfg, &published, &tmpl, force_configure, why, &mut rolled_back, &state).await;
                 if matches!(record.result, ApplyResult::Unchanged | ApplyResult::Reconfigured) {
                     force_configure = false;
                 }
@@ -115,6 +119,7 @@ async fn apply(
     templates: &Arc<Templates>,
     force_configure: bool,
     trigger: String,
+    rolled_back: &mut Option<String>,
     state: &watch::Sender<DaemonState>,
 ) -> ApplyRecord {
     let started = Instant::now();
@@ -161,7 +166,57 @@ async fn apply(
         }
     };
     let hash = config_hash(&text);
-    let (result, err) = match cfg.installer.install(&text, force_configure).await {
+    if rolled_back.as_deref() == Some(hash.as_str()) {
+        let msg = format!(
+            "config {hash} was rolled back after a confirmed apply; waiting for a change before trying again"
+        );
+        let record = record(
+            started,
+            ApplyResult::RolledBack,
+            Some(msg),
+            Some(hash),
+            published.revision,
+            trigger,
+        );
+        publish(state, &record, Some(plan), published);
+        return record;
+    }
+    let (result, err) = match cfg.confirm_window {
+        None => outcome(
+            cfg.installer.install(&text, force_configure).await,
+            &hash,
+            &plan,
+            &trigger,
+        ),
+        Some(window) => {
+            let (result, err) = confirmed_install(cfg, &text, force_configure, window, &plan).await;
+            if result == ApplyResult::RolledBack {
+                *rolled_back = Some(hash.clone());
+            } else if result == ApplyResult::Reconfigured {
+                *rolled_back = None;
+            }
+            (result, err)
+        }
+    };
+    let record = record(
+        started,
+        result,
+        err,
+        Some(hash),
+        published.revision,
+        trigger,
+    );
+    publish(state, &record, Some(plan), published);
+    record
+}
+
+fn outcome(
+    r: Result<Installed, InstallError>,
+    hash: &str,
+    plan: &crate::plan::Plan,
+    trigger: &str,
+) -> (ApplyResult, Option<String>) {
+    match r {
         Ok(Installed::Unchanged) => (ApplyResult::Unchanged, None),
         Ok(Installed::Reconfigured { outcome }) => {
             info!(hash = %hash, peers = plan.peers.len(), ?outcome, trigger = %trigger, "bird reconfigured");
@@ -181,17 +236,108 @@ async fn apply(
             error!("{e}");
             (ApplyResult::Error, Some(e.to_string()))
         }
+    }
+}
+
+/// The BGP sessions BIRD has Established now (empty when BIRD cannot be asked).
+async fn established(cfg: &RunConfig) -> BTreeSet<String> {
+    let Ok(mut c) =
+        crate::bird::Client::connect(&cfg.installer.socket, cfg.installer.command_timeout).await
+    else {
+        return BTreeSet::new();
     };
-    let record = record(
-        started,
-        result,
-        err,
-        Some(hash),
-        published.revision,
-        trigger,
+    c.show_protocols()
+        .await
+        .map(|rows| {
+            rows.into_iter()
+                .filter(|r| {
+                    r.proto == "BGP"
+                        && r.state == "up"
+                        && r.bgp_state.as_deref() == Some("Established")
+                })
+                .map(|r| r.name)
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// Confirmed apply: `configure timeout`, then `configure confirm` once every session that was
+/// Established before (and is still planned) is Established again, else `configure undo`.
+async fn confirmed_install(
+    cfg: &RunConfig,
+    text: &str,
+    force_configure: bool,
+    window: std::time::Duration,
+    plan: &crate::plan::Plan,
+) -> (ApplyResult, Option<String>) {
+    let before = established(cfg).await;
+    let previous = cfg.installer.current();
+    // BIRD's own timer is a safety net should perch die mid-window.
+    let undo_after = u32::try_from(window.as_secs() + 10).unwrap_or(u32::MAX);
+    let installed = cfg
+        .installer
+        .install_with(text, force_configure, Some(undo_after))
+        .await;
+    let hash = config_hash(text);
+    let scheduled = matches!(
+        &installed,
+        Ok(Installed::Reconfigured {
+            outcome: ConfigureOutcome::UndoScheduled { .. }
+        })
     );
-    publish(state, &record, Some(plan), published);
-    record
+    if !scheduled {
+        return outcome(installed, &hash, plan, "confirmed apply");
+    }
+    let planned: BTreeSet<&str> = plan.peers.iter().map(|p| p.name.as_str()).collect();
+    let expected: BTreeSet<String> = before
+        .into_iter()
+        .filter(|n| planned.contains(n.as_str()))
+        .collect();
+    let deadline = Instant::now() + window;
+    let mut missing: Vec<String>;
+    loop {
+        let now_up = established(cfg).await;
+        missing = expected
+            .iter()
+            .filter(|n| !now_up.contains(*n))
+            .cloned()
+            .collect();
+        if missing.is_empty() || Instant::now() >= deadline {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(250)).await;
+    }
+    if missing.is_empty() {
+        return match cfg.installer.confirm().await {
+            Ok(_) => {
+                info!(hash = %hash, sessions = expected.len(), "confirmed: every session that was up is up again");
+                (ApplyResult::Reconfigured, None)
+            }
+            Err(e) => (
+                ApplyResult::Error,
+                Some(format!(
+                    "configure confirm failed: {e} (BIRD will undo the config by itself)"
+                )),
+            ),
+        };
+    }
+    let why = format!(
+        "sessions {} were not Established again within {}s; config {hash} undone",
+        missing.join(", "),
+        window.as_secs()
+    );
+    match cfg.installer.undo(previous.as_deref()).await {
+        Ok(_) => {
+            warn!("{why}");
+            (ApplyResult::RolledBack, Some(why))
+        }
+        Err(e) => (
+            ApplyResult::RolledBack,
+            Some(format!(
+                "{why}; undo failed: {e} (BIRD's own timer will undo it)"
+            )),
+        ),
+    }
 }
 
 fn record(

@@ -464,13 +464,26 @@ fn family_view(
             let (action, net, reason) = if on(&s.vxlan_mode) {
                 ("reject", None, "VXLAN pool: Felix programs these routes")
             } else if s.ipip_mode.as_deref() == Some("CrossSubnet") && network.is_some() {
-                ("same_subnet", network.map(|n| n.to_string()), "IPIP CrossSubnet pool: direct routes within this subnet; Felix programs tunnel routes")
+                (
+                    "same_subnet",
+                    network.map(|n| n.to_string()),
+                    "IPIP CrossSubnet pool: direct routes within this subnet; Felix programs tunnel routes",
+                )
             } else if on(&s.ipip_mode) {
-                ("reject", None, "IPIP pool: Felix programs tunnel routes (BIRD 2 has no krt_tunnel)")
+                (
+                    "reject",
+                    None,
+                    "IPIP pool: Felix programs tunnel routes (BIRD 2 has no krt_tunnel)",
+                )
             } else {
                 ("accept", None, "unencapsulated pool")
             };
-            KernelRule { cidr: n.to_string(), action, network: net, reason }
+            KernelRule {
+                cidr: n.to_string(),
+                action,
+                network: net,
+                reason,
+            }
         })
         .collect();
 
@@ -535,7 +548,10 @@ fn communities(
                 }
                 _ => warnings.push(Warning::new(
                     "BGPConfiguration/default",
-                    format!("prefixAdvertisements {}: community {c:?} is not a community value; ignored", pa.cidr),
+                    format!(
+                        "prefixAdvertisements {}: community {c:?} is not a community value; ignored",
+                        pa.cidr
+                    ),
                 )),
             }
         }

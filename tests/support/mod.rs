@@ -4,4 +4,5 @@
 pub mod bird;
 pub mod fixtures;
 pub mod netns;
+pub mod pair;
 pub mod perch;
