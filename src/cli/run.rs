@@ -108,6 +108,10 @@ pub struct RunArgs {
     /// otherwise BIRD undoes it and that config is held back until the plan changes.
     #[arg(long, env = "PERCH_CONFIRM_WINDOW", value_parser = duration, value_name = "DURATION")]
     pub confirm_window: Option<Duration>,
+    /// Check the arguments and environment, print the effective settings and exit without
+    /// starting (used to keep deployment manifests honest).
+    #[arg(long)]
+    pub dry_run: bool,
     /// BIRD is asked for status at most this often, however many requests arrive.
     #[arg(long, env = "PERCH_STATUS_INTERVAL", default_value = "1s", value_parser = duration)]
     pub status_interval: Duration,
@@ -146,6 +150,10 @@ pub async fn run(a: RunArgs) -> Result<ExitCode, CliError> {
         max_delay: a.coalesce_max,
         confirm_window: a.confirm_window,
     };
+    if a.dry_run {
+        print!("{}", dry_run_report(&a, &cfg));
+        return Ok(ExitCode::SUCCESS);
+    }
     let listener = match a.http_listen.as_str() {
         "off" | "" => None,
         addr => Some(
@@ -178,6 +186,58 @@ pub async fn run(a: RunArgs) -> Result<ExitCode, CliError> {
         let _ = h.await;
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// The effective settings, one per line, for `--dry-run`.
+fn dry_run_report(a: &RunArgs, cfg: &RunConfig) -> String {
+    let mut out = String::from("perch run would start with:\n");
+    let mut line = |k: &str, v: String| out.push_str(&format!("  {k:<18} {v}\n"));
+    line("node", cfg.node.clone());
+    line(
+        "datastore",
+        match &cfg.source {
+            SourceConfig::Files(p) => format!("files at {}", p.display()),
+        },
+    );
+    line(
+        "secrets",
+        cfg.secrets_dir
+            .as_ref()
+            .map_or("none".into(), |d| d.display().to_string()),
+    );
+    line(
+        "templates",
+        cfg.templates_dir
+            .as_ref()
+            .map_or("built-in".into(), |d| d.display().to_string()),
+    );
+    line(
+        "bird config",
+        cfg.installer.config_path.display().to_string(),
+    );
+    line("bird socket", cfg.installer.socket.display().to_string());
+    line("check", format!("{:?}", cfg.installer.check));
+    line("http", a.http_listen.clone());
+    line(
+        "readiness",
+        format!("{:?} (threshold {:?})", a.readiness, a.readiness_threshold),
+    );
+    line("resync", format!("{:?}", cfg.resync_interval));
+    line(
+        "coalesce",
+        format!("quiet {:?}, max {:?}", cfg.quiet, cfg.max_delay),
+    );
+    line(
+        "confirm window",
+        cfg.confirm_window
+            .map_or("off".into(), |w| format!("{w:?}")),
+    );
+    if let Some(dir) = &cfg.templates_dir
+        && let Err(e) = crate::render::Templates::from_dir(dir)
+    {
+        line("warning", e.to_string());
+    }
+    out
 }
 
 /// Resolves on SIGTERM or SIGINT.
