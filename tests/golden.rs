@@ -1,0 +1,182 @@
+//! Golden cases: `tests/cases/<name>/` holds a cluster (`resources.yaml`), the node to plan
+//! (`node`), optionally `env` (`CALICO_ROUTER_ID=…`) and a `secrets/<name>/<key>` directory,
+//! and the expected `perch plan --output json` (`plan.json`) and `perch render` (`bird.cfg`)
+//! output. Each case is named after what it pins; the files are a reviewed contract.
+//!
+//! `PERCH_REGENERATE=1 cargo test --test golden` rewrites the expected files instead of
+//! comparing (review the diff before committing it). Every golden `bird.cfg` is also checked
+//! with `bird -p -c` (BIRD 2's parse-only mode).
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use perch::datastore::files::load_snapshot;
+use perch::plan::{PlanOptions, plan};
+use perch::render::{Templates, render};
+
+/// Relative to the package root (where cargo runs integration tests), so that warnings
+/// naming a document (`tests/cases/x/resources.yaml document 3`) are the same everywhere.
+fn cases_dir() -> PathBuf {
+    std::env::set_current_dir(env!("CARGO_MANIFEST_DIR")).unwrap();
+    PathBuf::from("tests/cases")
+}
+
+fn case_dirs() -> Vec<PathBuf> {
+    let mut dirs: Vec<PathBuf> = std::fs::read_dir(cases_dir())
+        .expect("tests/cases exists")
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.is_dir())
+        .collect();
+    dirs.sort();
+    assert!(!dirs.is_empty(), "no golden cases under tests/cases");
+    dirs
+}
+
+fn regenerate() -> bool {
+    std::env::var_os("PERCH_REGENERATE").is_some_and(|v| v == "1")
+}
+
+/// The `env` file: `KEY=VALUE` lines (blank lines and `#` comments allowed).
+fn options(dir: &Path) -> PlanOptions {
+    let mut options = PlanOptions::default();
+    let Ok(text) = std::fs::read_to_string(dir.join("env")) else {
+        return options;
+    };
+    for line in text.lines().map(str::trim) {
+        if line.is_empty() || line.starts_with('#') {
+            continue;
+        }
+        match line.split_once('=') {
+            Some(("CALICO_ROUTER_ID", v)) => {
+                options.router_id = Some(v.parse().expect("CALICO_ROUTER_ID in env"))
+            }
+            _ => panic!("{}: unsupported env line {line:?}", dir.display()),
+        }
+    }
+    options
+}
+
+/// The values in the case's `secrets/<name>/<key>` files.
+fn secret_values(dir: &Path) -> Vec<String> {
+    let Ok(secrets) = std::fs::read_dir(dir.join("secrets")) else {
+        return Vec::new();
+    };
+    let mut out = Vec::new();
+    for secret in secrets {
+        for key in std::fs::read_dir(secret.unwrap().path()).unwrap() {
+            let value = std::fs::read_to_string(key.unwrap().path()).unwrap();
+            out.push(value.trim_end().to_owned());
+        }
+    }
+    out
+}
+
+/// What `perch plan --output json` and `perch render` print for this case.
+fn produce(dir: &Path) -> (String, String) {
+    let secrets = dir.join("secrets");
+    let snapshot = load_snapshot(
+        &dir.join("resources.yaml"),
+        secrets.is_dir().then_some(secrets.as_path()),
+    )
+    .unwrap_or_else(|e| panic!("{}: {e}", dir.display()));
+    let node = std::fs::read_to_string(dir.join("node")).expect("node file");
+    let plan = plan(&snapshot, node.trim(), &options(dir));
+    let json = serde_json::to_string_pretty(&serde_json::to_value(&plan).unwrap()).unwrap() + "\n";
+    let config = render(&plan, &snapshot, &Templates::builtin())
+        .unwrap_or_else(|e| panic!("{}: render: {e}", dir.display()));
+    (json, config)
+}
+
+/// The first line where `want` and `got` differ, with a little context.
+fn first_difference(want: &str, got: &str) -> String {
+    let (w, g): (Vec<&str>, Vec<&str>) = (want.lines().collect(), got.lines().collect());
+    let at = (0..w.len().max(g.len()))
+        .find(|&i| w.get(i) != g.get(i))
+        .unwrap_or(0);
+    let from = at.saturating_sub(3);
+    let show = |lines: &[&str]| {
+        lines
+            .iter()
+            .enumerate()
+            .skip(from)
+            .take(at - from + 4)
+            .map(|(i, l)| format!("    {:>4} {l}", i + 1))
+            .collect::<Vec<_>>()
+            .join("\n")
+    };
+    format!(
+        "first difference at line {}:\n  expected:\n{}\n  got:\n{}",
+        at + 1,
+        show(&w),
+        show(&g)
+    )
+}
+
+#[test]
+fn golden_cases() {
+    let mut failures = Vec::new();
+    for dir in case_dirs() {
+        let (json, config) = produce(&dir);
+        for secret in secret_values(&dir) {
+            assert!(
+                !json.contains(&secret),
+                "{}: plan.json shows a password",
+                dir.display()
+            );
+        }
+        for (file, got) in [("plan.json", &json), ("bird.cfg", &config)] {
+            let path = dir.join(file);
+            let want = std::fs::read_to_string(&path).unwrap_or_default();
+            if want == *got {
+                continue;
+            }
+            if regenerate() {
+                std::fs::write(&path, got).unwrap();
+                println!("rewrote {}", path.display());
+            } else {
+                failures.push(format!(
+                    "{}: {}",
+                    path.display(),
+                    first_difference(&want, got)
+                ));
+            }
+        }
+    }
+    assert!(
+        failures.is_empty(),
+        "{} golden files differ (if the change is intended, run `PERCH_REGENERATE=1 cargo test --test golden` and review the diff):\n{}",
+        failures.len(),
+        failures.join("\n\n")
+    );
+}
+
+/// Every golden bird.cfg must be accepted by BIRD 2 itself.
+#[test]
+fn golden_configs_pass_bird_parse_check() {
+    let bird = std::env::var("PERCH_BIRD").unwrap_or_else(|_| "bird".into());
+    let mut refused = Vec::new();
+    for dir in case_dirs() {
+        let path = dir.join("bird.cfg");
+        let output = match Command::new(&bird).arg("-p").arg("-c").arg(&path).output() {
+            Ok(o) => o,
+            Err(e) => panic!(
+                "cannot run `{bird} -p` ({e}): the golden configs must be checked by BIRD 2. \
+                 Install it (Debian/Ubuntu: apt-get install bird2) or run the tests through \
+                 the project's test script `.ci/run`, which installs it; PERCH_BIRD names \
+                 another binary"
+            ),
+        };
+        if !output.status.success() {
+            refused.push(format!(
+                "{}: {}",
+                path.display(),
+                String::from_utf8_lossy(&output.stderr).trim()
+            ));
+        }
+    }
+    assert!(
+        refused.is_empty(),
+        "bird -p refused:\n{}",
+        refused.join("\n")
+    );
+}
