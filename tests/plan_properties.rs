@@ -346,7 +346,7 @@ fn own_address(p: &Plan, family: Family) -> Option<IpAddr> {
     }
 }
 
-fn mesh_peer<'p>(p: &'p Plan, to: IpAddr) -> Option<&'p Peer> {
+fn mesh_peer(p: &Plan, to: IpAddr) -> Option<&Peer> {
     p.peers
         .iter()
         .find(|x| x.peer_type == PeerType::NodeMesh && x.peer_ip == to)
