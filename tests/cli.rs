@@ -1,9 +1,12 @@
 //! The `perch plan` and `perch render` commands, through the real binary.
 
-use std::path::{Path, PathBuf};
+mod support;
+
+use std::path::PathBuf;
 use std::process::{Command, Output};
 
 use serde_json::Value;
+use support::golden::{golden_cases, root};
 
 /// A cluster with every session option set somewhere: a route reflector (listening on 1790)
 /// with clients, a ToR with a password, filters, ports and timers, an IPv6-only node.
@@ -507,52 +510,37 @@ fn nodename_env_works_like_node() {
 /// with the case's env file as environment and its secrets directory.
 #[test]
 fn golden_cases_are_what_the_binary_prints() {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let mut cases: Vec<PathBuf> = std::fs::read_dir(root.join("tests/cases"))
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .filter(|p| p.is_dir())
-        .collect();
-    cases.sort();
-    assert!(!cases.is_empty());
-    for case in cases {
-        let rel = case.strip_prefix(root).unwrap();
-        let node = std::fs::read_to_string(case.join("node")).unwrap();
-        let env_text = std::fs::read_to_string(case.join("env")).unwrap_or_default();
-        let env: Vec<(&str, &str)> = env_text
-            .lines()
-            .filter(|l| !l.trim().is_empty() && !l.starts_with('#'))
-            .map(|l| l.split_once('=').unwrap())
-            .collect();
+    for case in golden_cases() {
         let mut args = vec![
             "--resources".to_owned(),
-            rel.join("resources.yaml").display().to_string(),
+            case.resources().display().to_string(),
             "--node".to_owned(),
-            node.trim().to_owned(),
+            case.node.clone(),
         ];
-        if case.join("secrets").is_dir() {
+        if let Some(secrets) = case.secrets() {
             args.push("--secrets-dir".into());
-            args.push(rel.join("secrets").display().to_string());
+            args.push(secrets.display().to_string());
         }
         for (sub, extra, file) in [
             ("plan", &["--output", "json"][..], "plan.json"),
             ("render", &[][..], "bird.cfg"),
         ] {
-            let mut cmd = Command::new(env!("CARGO_BIN_EXE_perch"));
-            cmd.current_dir(root)
+            let o = Command::new(env!("CARGO_BIN_EXE_perch"))
+                .current_dir(root())
                 .env_remove("NODENAME")
                 .env_remove("CALICO_ROUTER_ID")
-                .envs(env.iter().copied())
+                .envs(case.env.iter().map(|(k, v)| (k, v)))
                 .arg(sub)
                 .args(&args)
-                .args(extra);
-            let o = cmd.output().unwrap();
-            assert!(o.status.success(), "{}: {}", rel.display(), stderr(&o));
-            let want = std::fs::read_to_string(case.join(file)).unwrap();
+                .args(extra)
+                .output()
+                .unwrap();
+            assert!(o.status.success(), "{}: {}", case.dir.display(), stderr(&o));
+            let want = std::fs::read_to_string(root().join(&case.dir).join(file)).unwrap();
             assert!(
                 stdout(&o) == want,
                 "{}/{file} is not what `perch {sub}` prints",
-                rel.display()
+                case.dir.display()
             );
         }
     }

@@ -7,53 +7,34 @@
 //! comparing (review the diff before committing it). Every golden `bird.cfg` is also checked
 //! with `bird -p -c` (BIRD 2's parse-only mode).
 
-use std::path::{Path, PathBuf};
+mod support;
+
+use std::path::Path;
 use std::process::Command;
 
 use perch::datastore::files::load_snapshot;
 use perch::plan::{PlanOptions, plan};
 use perch::render::{Templates, render};
-
-/// Relative to the package root (where cargo runs integration tests), so that warnings
-/// naming a document (`tests/cases/x/resources.yaml document 3`) are the same everywhere.
-fn cases_dir() -> PathBuf {
-    std::env::set_current_dir(env!("CARGO_MANIFEST_DIR")).unwrap();
-    PathBuf::from("tests/cases")
-}
-
-fn case_dirs() -> Vec<PathBuf> {
-    let mut dirs: Vec<PathBuf> = std::fs::read_dir(cases_dir())
-        .expect("tests/cases exists")
-        .map(|e| e.unwrap().path())
-        .filter(|p| p.is_dir())
-        .collect();
-    dirs.sort();
-    assert!(!dirs.is_empty(), "no golden cases under tests/cases");
-    dirs
-}
+use support::golden::{GoldenCase, golden_cases, root};
 
 fn regenerate() -> bool {
     std::env::var_os("PERCH_REGENERATE").is_some_and(|v| v == "1")
 }
 
-/// The `env` file: `KEY=VALUE` lines (blank lines and `#` comments allowed).
-fn options(dir: &Path) -> PlanOptions {
-    let mut options = PlanOptions::default();
-    let Ok(text) = std::fs::read_to_string(dir.join("env")) else {
-        return options;
-    };
-    for line in text.lines().map(str::trim) {
-        if line.is_empty() || line.starts_with('#') {
-            continue;
-        }
-        match line.split_once('=') {
-            Some(("CALICO_ROUTER_ID", v)) => {
-                options.router_id = Some(v.parse().expect("CALICO_ROUTER_ID in env"))
-            }
-            _ => panic!("{}: unsupported env line {line:?}", dir.display()),
-        }
+fn options(case: &GoldenCase) -> PlanOptions {
+    for (key, _) in &case.env {
+        assert_eq!(
+            key,
+            "CALICO_ROUTER_ID",
+            "{}/env: unsupported {key}",
+            case.dir.display()
+        );
     }
-    options
+    PlanOptions {
+        router_id: case
+            .env("CALICO_ROUTER_ID")
+            .map(|v| v.parse().expect("CALICO_ROUTER_ID in env")),
+    }
 }
 
 /// The values in the case's `secrets/<name>/<key>` files.
@@ -72,18 +53,13 @@ fn secret_values(dir: &Path) -> Vec<String> {
 }
 
 /// What `perch plan --output json` and `perch render` print for this case.
-fn produce(dir: &Path) -> (String, String) {
-    let secrets = dir.join("secrets");
-    let snapshot = load_snapshot(
-        &dir.join("resources.yaml"),
-        secrets.is_dir().then_some(secrets.as_path()),
-    )
-    .unwrap_or_else(|e| panic!("{}: {e}", dir.display()));
-    let node = std::fs::read_to_string(dir.join("node")).expect("node file");
-    let plan = plan(&snapshot, node.trim(), &options(dir));
+fn produce(case: &GoldenCase) -> (String, String) {
+    let snapshot = load_snapshot(&case.resources(), case.secrets().as_deref())
+        .unwrap_or_else(|e| panic!("{}: {e}", case.dir.display()));
+    let plan = plan(&snapshot, &case.node, &options(case));
     let json = serde_json::to_string_pretty(&serde_json::to_value(&plan).unwrap()).unwrap() + "\n";
     let config = render(&plan, &snapshot, &Templates::builtin())
-        .unwrap_or_else(|e| panic!("{}: render: {e}", dir.display()));
+        .unwrap_or_else(|e| panic!("{}: render: {e}", case.dir.display()));
     (json, config)
 }
 
@@ -113,11 +89,14 @@ fn first_difference(want: &str, got: &str) -> String {
 }
 
 #[test]
-fn golden_cases() {
+fn golden_files_match() {
+    // Relative paths, as the cases name them (see `GoldenCase::dir`).
+    std::env::set_current_dir(root()).unwrap();
     let mut failures = Vec::new();
-    for dir in case_dirs() {
-        let (json, config) = produce(&dir);
-        for secret in secret_values(&dir) {
+    for case in golden_cases() {
+        let dir = &case.dir;
+        let (json, config) = produce(&case);
+        for secret in secret_values(dir) {
             assert!(
                 !json.contains(&secret),
                 "{}: plan.json shows a password",
@@ -155,8 +134,8 @@ fn golden_cases() {
 fn golden_configs_pass_bird_parse_check() {
     let bird = std::env::var("PERCH_BIRD").unwrap_or_else(|_| "bird".into());
     let mut refused = Vec::new();
-    for dir in case_dirs() {
-        let path = dir.join("bird.cfg");
+    for case in golden_cases() {
+        let path = root().join(&case.dir).join("bird.cfg");
         let output = match Command::new(&bird).arg("-p").arg("-c").arg(&path).output() {
             Ok(o) => o,
             Err(e) => panic!(
