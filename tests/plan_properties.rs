@@ -504,6 +504,12 @@ proptest! {
         }
     }
 
+}
+
+proptest! {
+    // Each case renders every node and runs `bird -p` on each config: fewer cases.
+    #![proptest_config(ProptestConfig::with_cases(64))]
+
     /// (e) A valid cluster always renders (and BIRD accepts the result), and the plan's
     /// JSON never contains a password.
     #[test]
