@@ -9,7 +9,6 @@
 
 mod support;
 
-use std::path::Path;
 use std::process::Command;
 
 use perch::datastore::files::load_snapshot;
@@ -38,12 +37,12 @@ fn options(case: &GoldenCase) -> PlanOptions {
 }
 
 /// The values in the case's `secrets/<name>/<key>` files.
-fn secret_values(dir: &Path) -> Vec<String> {
-    let Ok(secrets) = std::fs::read_dir(dir.join("secrets")) else {
+fn secret_values(case: &GoldenCase) -> Vec<String> {
+    let Some(dir) = case.secrets() else {
         return Vec::new();
     };
     let mut out = Vec::new();
-    for secret in secrets {
+    for secret in std::fs::read_dir(dir).unwrap() {
         for key in std::fs::read_dir(secret.unwrap().path()).unwrap() {
             let value = std::fs::read_to_string(key.unwrap().path()).unwrap();
             out.push(value.trim_end().to_owned());
@@ -96,7 +95,7 @@ fn golden_files_match() {
     for case in golden_cases() {
         let dir = &case.dir;
         let (json, config) = produce(&case);
-        for secret in secret_values(dir) {
+        for secret in secret_values(&case) {
             assert!(
                 !json.contains(&secret),
                 "{}: plan.json shows a password",
