@@ -109,6 +109,18 @@ pub(super) fn plan_explicit(
                 },
                 None => None,
             };
+            // Calico refuses such a BGPPeer when it is written; one left behind by a
+            // deleted BGPFilter is rendered without the call, so say which one is missing.
+            for (i, f) in s.filters.iter().enumerate() {
+                if !cluster.snapshot.bgp_filters.contains_key(f) {
+                    warnings.push(Warning::new(
+                        &id,
+                        format!(
+                            "spec.filters[{i}]: BGPFilter {f:?} does not exist; its sessions are planned without it"
+                        ),
+                    ));
+                }
+            }
             usable.push(Usable {
                 peer: bp,
                 global,
@@ -491,4 +503,40 @@ pub(super) fn resolve_password(
         return Err(());
     }
     Ok(Some(secret.clone()))
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::plan::{PlanOptions, plan};
+    use crate::resources::decode::{Decoded, decode_documents};
+    use crate::snapshot::Snapshot;
+
+    fn snapshot(yaml: &str) -> Snapshot {
+        Snapshot::from_resources(decode_documents(yaml, "test").unwrap().into_iter().map(
+            |d| match d {
+                Decoded::Resource(r) => r,
+                Decoded::Skipped(w) => panic!("{w}"),
+            },
+        ))
+    }
+
+    #[test]
+    fn a_missing_bgp_filter_is_named_and_the_session_planned_without_it() {
+        let s = snapshot(
+            "kind: Node\nmetadata: {name: a}\nspec: {bgp: {ipv4Address: 10.0.0.1/24}}\n---\n\
+             kind: BGPFilter\nmetadata: {name: present}\nspec: {exportV4: [{action: Reject}]}\n---\n\
+             kind: BGPPeer\nmetadata: {name: tor}\n\
+             spec: {peerIP: 192.0.2.1, asNumber: 65100, filters: [gone, present]}\n",
+        );
+        let p = plan(&s, "a", &PlanOptions::default());
+        assert_eq!(p.peers.len(), 1);
+        assert_eq!(p.peers[0].filters, ["present"]);
+        let w: Vec<String> = p.warnings.iter().map(ToString::to_string).collect();
+        assert_eq!(
+            w,
+            [
+                "BGPPeer \"tor\": spec.filters[0]: BGPFilter \"gone\" does not exist; its sessions are planned without it"
+            ]
+        );
+    }
 }

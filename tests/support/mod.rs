@@ -3,6 +3,7 @@
 
 pub mod bird;
 pub mod fixtures;
+pub mod golden;
 pub mod netns;
 pub mod pair;
 pub mod perch;
