@@ -33,14 +33,24 @@ pub struct NodeArgs {
 impl NodeArgs {
     /// The node name: `--node`, `NODENAME`, or the host name.
     pub fn node_name(&self) -> Result<String, CliError> {
-        if let Some(n) = self.node.as_ref().filter(|n| !n.is_empty()) {
-            return Ok(n.clone());
+        let name = match self.node.as_ref().filter(|n| !n.is_empty()) {
+            Some(n) => n.clone(),
+            None => nix::unistd::gethostname()
+                .ok()
+                .and_then(|h| h.into_string().ok())
+                .filter(|h| !h.is_empty())
+                .ok_or_else(|| CliError::failed("no node name: pass --node or set NODENAME"))?,
+        };
+        let valid = name.len() <= 253
+            && name
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'.' || b == b'_');
+        if !valid {
+            return Err(CliError::failed(format!(
+                "node name {name:?} must be letters, digits, '-', '.' and '_' (a Kubernetes node name)"
+            )));
         }
-        nix::unistd::gethostname()
-            .ok()
-            .and_then(|h| h.into_string().ok())
-            .filter(|h| !h.is_empty())
-            .ok_or_else(|| CliError::failed("no node name: pass --node or set NODENAME"))
+        Ok(name)
     }
 
     pub fn plan_options(&self) -> Result<PlanOptions, CliError> {

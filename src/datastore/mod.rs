@@ -14,6 +14,8 @@ use crate::snapshot::Event;
 
 /// What a datastore task reports.
 #[derive(Debug, Clone)]
+// Resources are moved through once; boxing them would only add an allocation per event.
+#[allow(clippy::large_enum_variant)]
 pub enum Update {
     /// A change to apply to the snapshot.
     Event(Event),

@@ -180,7 +180,18 @@ pub fn build(plan: &Plan, snapshot: &Snapshot) -> View {
         &mut warnings,
     );
     View {
-        node: plan.node.clone(),
+        // Printed in a comment: keep only characters that cannot end it.
+        node: plan
+            .node
+            .chars()
+            .map(|c| {
+                if c.is_ascii_alphanumeric() || "-._".contains(c) {
+                    c
+                } else {
+                    '?'
+                }
+            })
+            .collect(),
         router_id: plan.router_id.clone(),
         as_number: plan.as_number.get(),
         listen_port: plan.listen_port,
