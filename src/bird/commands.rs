@@ -7,8 +7,9 @@ use super::client::Client;
 use super::error::BirdError;
 use super::parse::{
     ConfigureOutcome, ConfigureStatus, ParseError, ProtocolDetails, ProtocolRow, ProtocolToggle,
-    RouteCount, Status, parse_configure, parse_configure_status, parse_show_protocols,
-    parse_show_protocols_all, parse_show_route_count, parse_show_status, parse_toggle,
+    RouteCount, RouteEntry, Status, parse_configure, parse_configure_status, parse_show_protocols,
+    parse_show_protocols_all, parse_show_route, parse_show_route_count, parse_show_status,
+    parse_toggle,
 };
 use super::reply::Reply;
 
@@ -129,6 +130,11 @@ impl Client {
             return Ok(Vec::new());
         }
         self.parsed(&command, parse_show_protocols_all(&reply))
+    }
+
+    /// `show route`: every route of every table, with next hops.
+    pub async fn show_route(&mut self) -> Result<Vec<RouteEntry>, BirdError> {
+        self.query("show route", parse_show_route).await
     }
 
     /// `show route count`.

@@ -13,6 +13,7 @@ mod configure;
 mod fuzz_tests;
 mod protocol_details;
 mod protocols;
+mod route;
 mod route_count;
 mod status;
 mod time;
@@ -24,6 +25,7 @@ pub use configure::{
 };
 pub use protocol_details::{BgpDetails, ProtocolDetails, parse_show_protocols_all};
 pub use protocols::{ProtocolRow, parse_protocol_row, parse_show_protocols};
+pub use route::{RouteEntry, parse_show_route};
 pub use route_count::{RouteCount, RouteTotal, TableRouteCount, parse_show_route_count};
 pub use status::{Status, parse_show_status};
 pub use time::{BirdDateTime, BirdTime, Date, TimeOfDay, parse_bird_time};
