@@ -8,6 +8,7 @@ pub mod cache;
 pub mod document;
 pub mod http;
 pub mod metrics;
+pub mod nodestatus;
 pub mod page;
 pub mod peers;
 pub mod time;
