@@ -7,6 +7,7 @@
 //! (`Event::Init`, `InitApply`…, `InitDone`, then `Synced`), then changes as they happen; after
 //! a reconnect that cannot resume (etcd compaction) it sends a full list again.
 
+pub mod etcd;
 pub mod files;
 
 use crate::snapshot::Event;
