@@ -3,6 +3,7 @@
 
 pub mod common;
 pub mod plan;
+pub mod resource;
 
 use std::process::ExitCode;
 
@@ -73,6 +74,9 @@ pub enum Command {
     Plan(plan::PlanArgs),
     /// Render this node's BIRD config (to stdout or a directory), optionally checked by `bird -p`.
     Render(plan::RenderArgs),
+    /// apply, create, get, delete, patch, label: calicoctl-style edits of resources in etcd.
+    #[command(flatten)]
+    Resource(resource::ResourceCommand),
 }
 
 /// Runs the parsed command.
@@ -80,5 +84,6 @@ pub async fn run(cli: Cli) -> Result<ExitCode, CliError> {
     match cli.command {
         Command::Plan(a) => plan::plan(a).await,
         Command::Render(a) => plan::render(a).await,
+        Command::Resource(c) => resource::run(c).await,
     }
 }
