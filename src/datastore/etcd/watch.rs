@@ -13,7 +13,7 @@
 use std::hash::BuildHasher;
 use std::time::{Duration, Instant};
 
-use etcd_client::{Client, EventType, WatchOptions};
+use etcd_client::{Client, EventType, GetOptions, WatchOptions};
 use tokio::sync::mpsc::Sender;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
@@ -136,8 +136,34 @@ impl Follower {
             self.revisions = Some([revision, revision]);
             tracing::debug!(revision, items = count, "etcd: listed");
             self.up(&format!("listed again at revision {revision}"));
+        } else if self.outage.is_some()
+            && let Some(stop) = self.compacted_while_away(&client).await
+        {
+            return stop;
         }
         self.watch(&client).await
+    }
+
+    /// After an outage, checks whether etcd still has the revisions the watch would resume
+    /// from, so a compaction is found before the outage is declared over (etcd reports it
+    /// only after confirming the new watch).
+    async fn compacted_while_away(&self, client: &Client) -> Option<Stop> {
+        let revision = self.revisions?.into_iter().min()?;
+        let probe = GetOptions::new()
+            .with_prefix()
+            .with_count_only()
+            .with_revision(revision);
+        match client.kv_client().get(RESOURCES_ROOT, Some(probe)).await {
+            Ok(_) => None,
+            Err(e) => Some(
+                match super::EtcdError::from_client(&self.endpoints, "resuming", &e) {
+                    super::EtcdError::Compacted { .. } => Stop::Relist(format!(
+                        "etcd compacted revision {revision} while perch was away; listing again"
+                    )),
+                    other => Stop::Failed(other.to_string()),
+                },
+            ),
+        }
     }
 
     async fn watch(&mut self, client: &Client) -> Stop {
