@@ -66,7 +66,7 @@ pub async fn run(cmd: ResourceCommand) -> Result<ExitCode, CliError> {
 async fn open(args: &DatastoreArgs, command: &str) -> Result<Store, CliError> {
     let Some(cfg) = args.etcd_config() else {
         return Err(CliError::failed(format!(
-            "perch {command} works on etcd only: pass --datastore etcdv3 or set DATASTORE_TYPE=etcdv3 \
+            "{command} works on etcd only: pass --datastore etcdv3 or set DATASTORE_TYPE=etcdv3 \
              (the file datastore is read-only; edit the files instead)"
         )));
     };

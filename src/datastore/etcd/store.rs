@@ -239,7 +239,7 @@ impl Store {
                 Err(EtcdError::Conflict { .. }) if pinned.is_none() => {}
                 other => return other,
             }
-            contention_pause(attempt).await;
+            contention_pause(&id, attempt).await;
         }
         Err(gave_up(&id))
     }
@@ -290,7 +290,7 @@ impl Store {
                 Err(EtcdError::AlreadyExists(_) | EtcdError::Conflict { .. }) => {}
                 other => return other,
             }
-            contention_pause(attempt).await;
+            contention_pause(id, attempt).await;
         }
         Err(gave_up(id))
     }
@@ -380,7 +380,12 @@ fn gave_up(id: &ResourceId) -> EtcdError {
 }
 
 /// A short, growing, jittered pause so competing writers stop colliding.
-async fn contention_pause(attempt: u32) {
+async fn contention_pause(id: &ResourceId, attempt: u32) {
+    tracing::debug!(
+        "{}: another writer changed it first; retrying (attempt {})",
+        super::quoted(id),
+        attempt + 2
+    );
     let jitter = u64::from(random_bytes()[0]) % 20;
     tokio::time::sleep(Duration::from_millis(5 * u64::from(attempt) + jitter)).await;
 }
