@@ -3,14 +3,11 @@
 
 mod support;
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use perch::datastore::Update;
-use perch::datastore::etcd::{EtcdConfig, load_snapshot, spawn};
-use perch::snapshot::{Event, Snapshot};
+use perch::datastore::etcd::load_snapshot;
 use support::etcd::Etcd;
-use tokio::sync::mpsc;
-use tokio_util::sync::CancellationToken;
+use support::follow::Follow;
 
 const ROOT: &str = "/calico/resources/v3/projectcalico.org";
 const NODE: &str = "node-a";
@@ -69,93 +66,6 @@ fn seed(etcd: &Etcd) {
     etcd.put(&format!("{ROOT}/bgppeers/broken"), "{this is not json");
 }
 
-/// The resources and warnings of a snapshot, for comparing two of them.
-fn contents(s: &Snapshot) -> String {
-    format!("{:#?}\n{:#?}", s.resources(), s.skipped)
-}
-
-/// A follower under test: the snapshot built from its updates, and what it sent.
-struct Follow {
-    rx: mpsc::Receiver<Update>,
-    cancel: CancellationToken,
-    handle: tokio::task::JoinHandle<()>,
-    snapshot: Snapshot,
-    seen: Vec<String>,
-}
-
-impl Follow {
-    fn start(cfg: EtcdConfig) -> Follow {
-        let (tx, rx) = mpsc::channel(16);
-        let cancel = CancellationToken::new();
-        let handle = spawn(cfg, NODE.into(), tx, cancel.clone());
-        Follow {
-            rx,
-            cancel,
-            handle,
-            snapshot: Snapshot::new(),
-            seen: Vec::new(),
-        }
-    }
-
-    /// Applies updates until `done` holds after one; panics naming `what` when that takes
-    /// longer than `within`.
-    async fn until(&mut self, what: &str, within: Duration, done: impl Fn(&Follow) -> bool) {
-        let deadline = Instant::now() + within;
-        loop {
-            let left = deadline.saturating_duration_since(Instant::now());
-            let update = match tokio::time::timeout(left, self.rx.recv()).await {
-                Ok(Some(u)) => u,
-                Ok(None) => panic!("{what}: the follower stopped; seen {:?}", self.seen),
-                Err(_) => panic!(
-                    "{what}: not within {within:?}; last updates {:?}\nsnapshot:\n{}",
-                    &self.seen[self.seen.len().saturating_sub(12)..],
-                    contents(&self.snapshot)
-                ),
-            };
-            self.seen.push(match &update {
-                Update::Event(Event::Init) => "init".into(),
-                Update::Event(Event::InitApply(_)) => "item".into(),
-                Update::Event(Event::InitDone) => "done".into(),
-                Update::Event(e) => format!("event {e:?}"),
-                Update::Synced { revision } => format!("synced {revision}"),
-                Update::Unavailable { message } => format!("unavailable {message}"),
-            });
-            if let Update::Event(e) = update {
-                self.snapshot.apply(e);
-            }
-            if done(self) {
-                return;
-            }
-        }
-    }
-
-    /// Waits until, right after a `Synced`, the followed snapshot equals a fresh list.
-    async fn until_matches(&mut self, what: &str, cfg: &EtcdConfig) {
-        let (fresh, _) = load_snapshot(cfg, NODE).await.expect("a fresh list");
-        let want = contents(&fresh);
-        self.until(what, Duration::from_secs(30), |f| {
-            f.synced() && contents(&f.snapshot) == want
-        })
-        .await;
-    }
-
-    /// Whether the last update was a `Synced`.
-    fn synced(&self) -> bool {
-        self.seen.last().is_some_and(|s| s.starts_with("synced"))
-    }
-
-    fn count(&self, prefix: &str) -> usize {
-        self.seen.iter().filter(|s| s.starts_with(prefix)).count()
-    }
-
-    async fn stop(self) {
-        self.cancel.cancel();
-        self.handle
-            .await
-            .expect("the follower ends cleanly when cancelled");
-    }
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn list_is_one_revision_and_undecodable_values_name_their_key() {
     let etcd = Etcd::start();
@@ -208,7 +118,7 @@ async fn puts_and_deletes_in_etcd_become_the_right_events() {
     let etcd = Etcd::start();
     seed(&etcd);
     let cfg = etcd.config();
-    let mut f = Follow::start(cfg.clone());
+    let mut f = Follow::start(cfg.clone(), NODE);
     f.until_matches("the initial list", &cfg).await;
     assert_eq!(f.seen[0], "init", "the follower starts with a full list");
     let wait = Duration::from_secs(10);
@@ -315,7 +225,7 @@ async fn a_restart_mid_watch_loses_no_event() {
     let mut etcd = Etcd::start();
     seed(&etcd);
     let cfg = etcd.config();
-    let mut f = Follow::start(cfg.clone());
+    let mut f = Follow::start(cfg.clone(), NODE);
     f.until_matches("the initial list", &cfg).await;
 
     etcd.stop();
@@ -358,7 +268,7 @@ async fn a_compaction_while_behind_relists_atomically() {
     let mut etcd = Etcd::start();
     seed(&etcd);
     let cfg = etcd.config();
-    let mut f = Follow::start(cfg.clone());
+    let mut f = Follow::start(cfg.clone(), NODE);
     f.until_matches("the initial list", &cfg).await;
     let before = f.seen.len();
 

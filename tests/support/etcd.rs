@@ -45,7 +45,7 @@ fn require_etcd() {
     assert!(
         found,
         "etcd is not installed (no `etcd` on PATH): run the tests through the project's test \
-         script (.ci/run), which installs etcd-server and etcd-client"
+         script, tests/run.sh (CI runs it from .ci/run), which installs etcd-server and etcd-client"
     );
 }
 
