@@ -10,6 +10,7 @@
 //! - [`Store`]: get, list, create, CAS update, apply, read-modify-write, delete.
 
 mod config;
+mod retry;
 mod store;
 pub mod value;
 mod watch;

@@ -1,13 +1,13 @@
 //! Reading and writing resources in etcd exactly as Calico's client does, for `perch apply`,
 //! `create`, `get`, `patch`, `label` and `delete`.
 //!
-//! Owns: the compare-and-swap rules (create only if absent, update only at the revision that
-//! was read, retry a read-modify-write when someone else wrote first), the identity Calico
+//! Owns: the compare-and-swap writes (create only if absent, update or delete only at the
+//! revision that was read; the loops that retry them live in `retry`), the identity Calico
 //! stamps on create (`uid`, `creationTimestamp`), and `resourceVersion` = mod revision on read.
 //! Must not: print, or write anything that has not passed [`value::prepare`] (decoding and
 //! Calico's validation).
 
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{SystemTime, UNIX_EPOCH};
 
 use etcd_client::{Compare, CompareOp, KvClient, Txn, TxnOp, TxnOpResponse};
 use serde_json::Value;
@@ -15,9 +15,6 @@ use serde_json::Value;
 use super::{EtcdConfig, EtcdError, connect, get_prefix, kv_client, value};
 use crate::resources::keys::{kind_prefix, parse_resource_key, resource_key};
 use crate::resources::{Kind, ResourceId};
-
-/// How many times a write is retried after losing a compare-and-swap to another writer.
-const CAS_ATTEMPTS: u32 = 16;
 
 /// A resource as stored in etcd.
 #[derive(Debug, Clone, PartialEq)]
@@ -39,9 +36,9 @@ pub enum Written {
 }
 
 /// The key's current state: its mod revision and its JSON (or why it is not readable).
-struct Current {
-    mod_revision: i64,
-    value: Result<Value, String>,
+pub(super) struct Current {
+    pub(super) mod_revision: i64,
+    pub(super) value: Result<Value, String>,
 }
 
 /// A connection used to read and write resources.
@@ -108,7 +105,7 @@ impl Store {
         Ok((out, revision))
     }
 
-    async fn current(&mut self, id: &ResourceId) -> Result<Option<Current>, EtcdError> {
+    pub(super) async fn current(&mut self, id: &ResourceId) -> Result<Option<Current>, EtcdError> {
         refuse_affinities(id.kind)?;
         let key = resource_key(id.kind, &id.name);
         let resp = self
@@ -147,7 +144,7 @@ impl Store {
         .await
     }
 
-    async fn replace(
+    pub(super) async fn replace(
         &mut self,
         given: &Value,
         id: &ResourceId,
@@ -155,13 +152,7 @@ impl Store {
         current: Option<&Value>,
     ) -> Result<Stored, EtcdError> {
         let (resource, mut stored) = value::prepare(given).map_err(EtcdError::Invalid)?;
-        if resource.id() != *id {
-            return Err(EtcdError::Invalid(format!(
-                "{}: cannot become {} (kind and name are fixed)",
-                super::quoted(id),
-                super::quoted(&resource.id())
-            )));
-        }
+        same_id(id, &resource.id())?;
         if let Some(current) = current {
             value::keep_identity(&mut stored, current);
         }
@@ -202,111 +193,6 @@ impl Store {
         Ok(Err(now_at(&resp.op_responses())))
     }
 
-    /// calicoctl's `apply`: create when absent, else update at the revision just read (retried
-    /// if another writer got there first). A `metadata.resourceVersion` in `given` must match
-    /// the stored one: a stale one is a [`EtcdError::Conflict`], never retried.
-    pub async fn apply(&mut self, given: &Value) -> Result<(Written, Stored), EtcdError> {
-        let (resource, _) = value::prepare(given).map_err(EtcdError::Invalid)?;
-        let id = resource.id();
-        let pinned = match resource.metadata().resource_version.as_deref() {
-            None | Some("") => None,
-            Some(v) => Some(v.parse::<i64>().map_err(|_| {
-                EtcdError::Invalid(format!(
-                    "{}: metadata.resourceVersion {v:?} is not a revision number",
-                    super::quoted(&id)
-                ))
-            })?),
-        };
-        for attempt in 0..CAS_ATTEMPTS {
-            let current = self.current(&id).await?;
-            let result = match (current, pinned) {
-                (None, Some(_)) => return Err(EtcdError::NotFound(id)),
-                (None, None) => self.create(given).await.map(|s| (Written::Created, s)),
-                (Some(cur), Some(rev)) if cur.mod_revision != rev => {
-                    return Err(EtcdError::Conflict {
-                        id,
-                        expected: rev,
-                        actual: cur.mod_revision,
-                    });
-                }
-                (Some(cur), _) => self
-                    .replace(given, &id, cur.mod_revision, cur.value.as_ref().ok())
-                    .await
-                    .map(|s| (Written::Updated, s)),
-            };
-            match result {
-                Err(EtcdError::AlreadyExists(_)) => {}
-                Err(EtcdError::Conflict { .. }) if pinned.is_none() => {}
-                other => return other,
-            }
-            contention_pause(&id, attempt).await;
-        }
-        Err(gave_up(&id))
-    }
-
-    /// Read-modify-write with compare-and-swap: `change` gets the stored JSON (None when
-    /// absent) and returns the new resource JSON, or None to leave it as it is. Retried from
-    /// a fresh read when another writer got there first, so no concurrent change is lost.
-    pub async fn modify<F>(
-        &mut self,
-        id: &ResourceId,
-        mut change: F,
-    ) -> Result<(Written, Stored), EtcdError>
-    where
-        F: FnMut(Option<&Value>) -> Result<Option<Value>, EtcdError>,
-    {
-        for attempt in 0..CAS_ATTEMPTS {
-            let current = match self.current(id).await? {
-                None => None,
-                Some(c) => Some((
-                    c.mod_revision,
-                    c.value.map_err(|why| {
-                        EtcdError::Invalid(format!(
-                            "etcd key {}: {why}",
-                            resource_key(id.kind, &id.name)
-                        ))
-                    })?,
-                )),
-            };
-            let Some(new) = change(current.as_ref().map(|(_, v)| v))? else {
-                return match current {
-                    Some((rev, value)) => {
-                        Ok((Written::Unchanged, stored_at(id.clone(), value, rev)))
-                    }
-                    None => Err(EtcdError::NotFound(id.clone())),
-                };
-            };
-            let result = match &current {
-                None => self
-                    .create_as(id, &new)
-                    .await
-                    .map(|s| (Written::Created, s)),
-                Some((rev, value)) => self
-                    .replace(&new, id, *rev, Some(value))
-                    .await
-                    .map(|s| (Written::Updated, s)),
-            };
-            match result {
-                Err(EtcdError::AlreadyExists(_) | EtcdError::Conflict { .. }) => {}
-                other => return other,
-            }
-            contention_pause(id, attempt).await;
-        }
-        Err(gave_up(id))
-    }
-
-    async fn create_as(&mut self, id: &ResourceId, given: &Value) -> Result<Stored, EtcdError> {
-        let (resource, _) = value::prepare(given).map_err(EtcdError::Invalid)?;
-        if resource.id() != *id {
-            return Err(EtcdError::Invalid(format!(
-                "{}: cannot become {} (kind and name are fixed)",
-                super::quoted(id),
-                super::quoted(&resource.id())
-            )));
-        }
-        self.create(given).await
-    }
-
     /// Deletes a resource; with `revision`, only if it is still at that revision.
     pub async fn delete(
         &mut self,
@@ -342,6 +228,26 @@ impl Store {
     }
 }
 
+/// An edit may not change what it edits.
+pub(super) fn same_id(id: &ResourceId, now: &ResourceId) -> Result<(), EtcdError> {
+    if id == now {
+        return Ok(());
+    }
+    Err(EtcdError::Invalid(format!(
+        "{}: cannot become {} (kind and name are fixed)",
+        super::quoted(id),
+        super::quoted(now)
+    )))
+}
+
+/// A stored value that is not a readable resource.
+pub(super) fn unreadable(id: &ResourceId, why: String) -> EtcdError {
+    EtcdError::Invalid(format!(
+        "etcd key {}: {why}",
+        resource_key(id.kind, &id.name)
+    ))
+}
+
 fn refuse_affinities(kind: Kind) -> Result<(), EtcdError> {
     if kind == Kind::BlockAffinity {
         return Err(EtcdError::Invalid(
@@ -361,7 +267,7 @@ fn now_at(responses: &[TxnOpResponse]) -> Option<i64> {
     })
 }
 
-fn stored_at(id: ResourceId, mut value: Value, mod_revision: i64) -> Stored {
+pub(super) fn stored_at(id: ResourceId, mut value: Value, mod_revision: i64) -> Stored {
     if let Some(Value::Object(meta)) = value.get_mut("metadata") {
         meta.insert("resourceVersion".into(), mod_revision.to_string().into());
     }
@@ -372,25 +278,7 @@ fn stored_at(id: ResourceId, mut value: Value, mod_revision: i64) -> Stored {
     }
 }
 
-fn gave_up(id: &ResourceId) -> EtcdError {
-    EtcdError::Invalid(format!(
-        "{}: gave up after {CAS_ATTEMPTS} attempts: other writers kept changing it",
-        super::quoted(id)
-    ))
-}
-
-/// A short, growing, jittered pause so competing writers stop colliding.
-async fn contention_pause(id: &ResourceId, attempt: u32) {
-    tracing::debug!(
-        "{}: another writer changed it first; retrying (attempt {})",
-        super::quoted(id),
-        attempt + 2
-    );
-    let jitter = u64::from(random_bytes()[0]) % 20;
-    tokio::time::sleep(Duration::from_millis(5 * u64::from(attempt) + jitter)).await;
-}
-
-fn random_bytes() -> [u8; 16] {
+pub(super) fn random_bytes() -> [u8; 16] {
     use std::io::Read;
     let mut bytes = [0u8; 16];
     let read = std::fs::File::open("/dev/urandom").and_then(|mut f| f.read_exact(&mut bytes));
