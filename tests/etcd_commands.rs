@@ -1,101 +1,16 @@
 //! The calicoctl-style resource commands, end to end through the real binary against a real
-//! etcd: what is stored, what is refused, and that concurrent writers never lose an update.
+//! etcd: what is stored exactly, what is refused, and compare-and-swap on resourceVersion.
 
 mod support;
 
 use std::io::Write;
-use std::path::PathBuf;
-use std::process::{Command, Output, Stdio};
+use std::process::{Command, Stdio};
 
-use perch::datastore::etcd::{Store, Written};
-use perch::resources::{Kind, ResourceId};
-use serde_json::{Value, json};
+use serde_json::json;
+use support::commands::{Run, command, fails, file, ok};
 use support::etcd::Etcd;
 
 const ROOT: &str = "/calico/resources/v3/projectcalico.org";
-
-struct Run {
-    ok: bool,
-    stdout: String,
-    stderr: String,
-}
-
-impl Run {
-    fn from(out: Output) -> Run {
-        Run {
-            ok: out.status.success(),
-            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-        }
-    }
-}
-
-fn command(etcd: &Etcd, args: &[&str]) -> Command {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_perch"));
-    cmd.args(args)
-        .env("DATASTORE_TYPE", "etcdv3")
-        .env("ETCD_ENDPOINTS", etcd.endpoint())
-        .env("PERCH_LOG", "warn");
-    cmd
-}
-
-/// Runs perch against `etcd`.
-fn perch(etcd: &Etcd, args: &[&str]) -> Run {
-    Run::from(command(etcd, args).output().expect("perch runs"))
-}
-
-/// Runs perch and insists it succeeds.
-fn ok(etcd: &Etcd, args: &[&str]) -> String {
-    let r = perch(etcd, args);
-    assert!(r.ok, "perch {args:?} failed: {}", r.stderr);
-    r.stdout
-}
-
-/// Runs perch and insists it fails; returns stderr.
-fn fails(etcd: &Etcd, args: &[&str]) -> String {
-    let r = perch(etcd, args);
-    assert!(!r.ok, "perch {args:?} should fail; printed {}", r.stdout);
-    r.stderr
-}
-
-fn file(dir: &tempfile::TempDir, name: &str, text: &str) -> PathBuf {
-    let path = dir.path().join(name);
-    std::fs::write(&path, text).expect("write test file");
-    path
-}
-
-/// The stored JSON and mod revision of a key, read with etcdctl.
-fn raw(etcd: &Etcd, key: &str) -> Option<(Value, i64)> {
-    let out: Value = serde_json::from_str(&etcd.etcdctl(&["get", key, "-w", "json"])).unwrap();
-    let kv = out["kvs"].get(0)?;
-    let value = base64_decode(kv["value"].as_str().unwrap());
-    Some((
-        serde_json::from_slice(&value).expect("stored value is JSON"),
-        kv["mod_revision"].as_i64().unwrap(),
-    ))
-}
-
-fn base64_decode(text: &str) -> Vec<u8> {
-    let table = |c: u8| match c {
-        b'A'..=b'Z' => c - b'A',
-        b'a'..=b'z' => c - b'a' + 26,
-        b'0'..=b'9' => c - b'0' + 52,
-        b'+' => 62,
-        _ => 63,
-    };
-    let bytes: Vec<u8> = text.bytes().filter(|c| *c != b'=').map(table).collect();
-    bytes
-        .chunks(4)
-        .flat_map(|c| {
-            let n = c
-                .iter()
-                .enumerate()
-                .fold(0u32, |n, (i, v)| n | (u32::from(*v) << (18 - 6 * i)));
-            let out = [(n >> 16) as u8, (n >> 8) as u8, n as u8];
-            out.into_iter().take(c.len() - 1)
-        })
-        .collect()
-}
 
 const CLUSTER: &str = "\
 apiVersion: projectcalico.org/v3
@@ -145,7 +60,7 @@ fn resource_commands_store_what_calico_stores() {
         text.starts_with(r#"{"kind":"BGPPeer","apiVersion":"projectcalico.org/v3","metadata":{"#),
         "kind and apiVersion lead, as Calico writes them: {text}"
     );
-    let (stored, rev) = raw(&etcd, &peer_key).unwrap();
+    let (stored, rev) = etcd.stored(&peer_key).unwrap();
     assert_eq!(
         stored["spec"]["asNumber"],
         json!(65546),
@@ -186,7 +101,7 @@ fn resource_commands_store_what_calico_stores() {
     );
 
     ok(&etcd, &["apply", "-f", cluster]);
-    let (again, rev2) = raw(&etcd, &peer_key).unwrap();
+    let (again, rev2) = etcd.stored(&peer_key).unwrap();
     assert!(rev2 > rev, "apply of an existing resource updates it");
     assert_eq!(
         again["metadata"]["uid"], stored["metadata"]["uid"],
@@ -245,7 +160,7 @@ fn resource_commands_store_what_calico_stores() {
             r#"{"spec":{"asNumber":"65010"}}"#,
         ],
     );
-    let (config, _) = raw(&etcd, &config_key).unwrap();
+    let (config, _) = etcd.stored(&config_key).unwrap();
     assert_eq!(
         config["spec"],
         json!({"nodeToNodeMeshEnabled": false, "asNumber": 65010}),
@@ -255,7 +170,7 @@ fn resource_commands_store_what_calico_stores() {
     assert!(err.contains("BGPPeer \"missing\" does not exist"), "{err}");
 
     let node_key = format!("{ROOT}/nodes/node-1");
-    let labels = |etcd: &Etcd| raw(etcd, &node_key).unwrap().0["metadata"]["labels"].clone();
+    let labels = |etcd: &Etcd| etcd.stored(&node_key).unwrap().0["metadata"]["labels"].clone();
     let err = fails(&etcd, &["label", "nodes", "node-1", "rack=r2"]);
     assert!(
         err.contains("--overwrite"),
@@ -356,7 +271,7 @@ fn invalid_resources_are_refused_and_nothing_is_written() {
     );
     ok(&etcd, &["apply", "-f", good.to_str().unwrap()]);
     let key = format!("{ROOT}/bgppeers/good");
-    let before = raw(&etcd, &key).unwrap();
+    let before = etcd.stored(&key).unwrap();
     let err = fails(
         &etcd,
         &[
@@ -374,7 +289,7 @@ fn invalid_resources_are_refused_and_nothing_is_written() {
     let err = fails(&etcd, &["label", "bgppeer", "good", "bad key=x"]);
     assert!(err.contains("label key \"bad key\""), "{err}");
     assert_eq!(
-        raw(&etcd, &key).unwrap(),
+        etcd.stored(&key).unwrap(),
         before,
         "refused edits write nothing"
     );
@@ -428,7 +343,7 @@ fn a_stale_resource_version_is_a_conflict() {
     );
     let key = format!("{ROOT}/bgppeers/p");
     assert_eq!(
-        raw(&etcd, &key).unwrap().0["spec"]["asNumber"],
+        etcd.stored(&key).unwrap().0["spec"]["asNumber"],
         json!(65002),
         "the newer write survives"
     );
@@ -456,83 +371,8 @@ fn a_stale_resource_version_is_a_conflict() {
         ],
     );
     assert_eq!(
-        raw(&etcd, &key).unwrap().0["spec"]["asNumber"],
+        etcd.stored(&key).unwrap().0["spec"]["asNumber"],
         json!(65004),
         "a current resourceVersion applies"
     );
-}
-
-#[test]
-fn concurrent_label_and_patch_commands_all_land() {
-    let etcd = Etcd::start();
-    let dir = tempfile::tempdir().unwrap();
-    let node = "kind: Node\napiVersion: projectcalico.org/v3\nmetadata: {name: worker}\nspec: {bgp: {ipv4Address: 10.0.0.1/24}}\n";
-    ok(
-        &etcd,
-        &["apply", "-f", file(&dir, "n.yaml", node).to_str().unwrap()],
-    );
-    let mut children = Vec::new();
-    for i in 0..6 {
-        children.push(
-            command(&etcd, &["label", "nodes", "worker", &format!("l{i}=v{i}")]).output_async(),
-        );
-        let patch = format!(r#"{{"metadata":{{"labels":{{"p{i}":"x"}}}}}}"#);
-        children.push(command(&etcd, &["patch", "node", "worker", "-p", &patch]).output_async());
-    }
-    for child in children {
-        let run = Run::from(child.wait_with_output().unwrap());
-        assert!(run.ok, "every concurrent writer succeeds: {}", run.stderr);
-    }
-    let labels =
-        raw(&etcd, &format!("{ROOT}/nodes/worker")).unwrap().0["metadata"]["labels"].clone();
-    let keys: Vec<&String> = labels.as_object().unwrap().keys().collect();
-    assert_eq!(keys.len(), 12, "no concurrent update was lost: {labels}");
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn concurrent_read_modify_writes_retry_until_all_land() {
-    let etcd = Etcd::start();
-    let id = ResourceId::new(Kind::Node, "worker");
-    let mut store = Store::connect(&etcd.config()).await.unwrap();
-    let node = json!({"kind": "Node", "apiVersion": "projectcalico.org/v3", "metadata": {"name": "worker"}, "spec": {}});
-    assert_eq!(store.apply(&node).await.unwrap().0, Written::Created);
-    let mut tasks = Vec::new();
-    for i in 0..12 {
-        let cfg = etcd.config();
-        let id = id.clone();
-        tasks.push(tokio::spawn(async move {
-            let mut store = Store::connect(&cfg).await.unwrap();
-            store
-                .modify(&id, |current| {
-                    let mut v = current.cloned().expect("the node exists");
-                    v["metadata"]["labels"][format!("k{i}")] = json!("v");
-                    Ok(Some(v))
-                })
-                .await
-                .map(|(written, _)| written)
-        }));
-    }
-    for t in tasks {
-        assert_eq!(t.await.unwrap().unwrap(), Written::Updated);
-    }
-    let stored = store.get(&id).await.unwrap().unwrap();
-    let labels = stored.value["metadata"]["labels"]
-        .as_object()
-        .unwrap()
-        .len();
-    assert_eq!(labels, 12, "each writer's label survived the others");
-}
-
-/// Starts a command with its output captured, without waiting for it.
-trait OutputAsync {
-    fn output_async(&mut self) -> std::process::Child;
-}
-
-impl OutputAsync for Command {
-    fn output_async(&mut self) -> std::process::Child {
-        self.stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("perch starts")
-    }
 }

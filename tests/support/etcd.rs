@@ -6,23 +6,17 @@
 //! authentication, and serve TLS with certificates made here with `openssl`.
 
 use std::net::TcpListener;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use perch::datastore::etcd::EtcdConfig;
+use serde_json::Value;
+
+use super::certs::{Tls, make_certificates};
 
 /// How long etcd may take to become healthy (a restart on an existing data dir takes ~1 s).
 const HEALTHY_WITHIN: Duration = Duration::from_secs(30);
-
-/// Certificates for a TLS etcd: an EC CA, a server certificate for 127.0.0.1 and a client one.
-pub struct Tls {
-    pub ca: PathBuf,
-    pub server_cert: PathBuf,
-    pub server_key: PathBuf,
-    pub client_cert: PathBuf,
-    pub client_key: PathBuf,
-}
 
 /// A running (or stopped) test etcd.
 pub struct Etcd {
@@ -270,6 +264,19 @@ impl Etcd {
         (!out.is_empty()).then(|| out.trim_end_matches('\n').to_owned())
     }
 
+    /// The stored JSON of `key` and its mod revision.
+    pub fn stored(&self, key: &str) -> Option<(Value, i64)> {
+        let text = self.get(key)?;
+        let meta: Value = serde_json::from_str(&self.etcdctl(&["get", key, "-w", "json"])).unwrap();
+        let value = serde_json::from_str(&text).expect("the stored value is JSON");
+        Some((
+            value,
+            meta["kvs"][0]["mod_revision"]
+                .as_i64()
+                .expect("a mod revision"),
+        ))
+    }
+
     /// The current revision.
     pub fn revision(&self) -> i64 {
         revision_of(&self.etcdctl(&["get", "/", "-w", "json"]))
@@ -314,102 +321,6 @@ impl Drop for Etcd {
 }
 
 fn revision_of(json: &str) -> i64 {
-    let v: serde_json::Value = serde_json::from_str(json).expect("etcdctl -w json output");
+    let v: Value = serde_json::from_str(json).expect("etcdctl -w json output");
     v["header"]["revision"].as_i64().expect("a header revision")
-}
-
-/// Makes an EC CA, a server certificate (SAN IP:127.0.0.1, DNS:localhost) and a client
-/// certificate in `dir` with `openssl`.
-fn make_certificates(dir: &Path) -> Tls {
-    let p = |name: &str| dir.join(name);
-    let run = |args: &[&str]| {
-        let out = Command::new("openssl")
-            .args(args)
-            .current_dir(dir)
-            .output()
-            .expect("openssl runs");
-        assert!(
-            out.status.success(),
-            "openssl {args:?} failed: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-    };
-    let key = |name: &str| {
-        run(&[
-            "genpkey",
-            "-algorithm",
-            "EC",
-            "-pkeyopt",
-            "ec_paramgen_curve:P-256",
-            "-out",
-            name,
-        ]);
-    };
-    key("ca.key");
-    run(&[
-        "req",
-        "-x509",
-        "-new",
-        "-key",
-        "ca.key",
-        "-subj",
-        "/CN=perch-test-ca",
-        "-days",
-        "2",
-        "-addext",
-        "basicConstraints=critical,CA:TRUE",
-        "-addext",
-        "keyUsage=critical,keyCertSign,cRLSign",
-        "-out",
-        "ca.crt",
-    ]);
-    for (name, cn, ext) in [
-        (
-            "server",
-            "localhost",
-            "subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth,clientAuth\nkeyUsage=critical,digitalSignature\n",
-        ),
-        (
-            "client",
-            "perch-test-client",
-            "extendedKeyUsage=clientAuth\nkeyUsage=critical,digitalSignature\n",
-        ),
-    ] {
-        key(&format!("{name}.key"));
-        std::fs::write(p(&format!("{name}.ext")), ext).expect("write ext file");
-        run(&[
-            "req",
-            "-new",
-            "-key",
-            &format!("{name}.key"),
-            "-subj",
-            &format!("/CN={cn}"),
-            "-out",
-            &format!("{name}.csr"),
-        ]);
-        run(&[
-            "x509",
-            "-req",
-            "-in",
-            &format!("{name}.csr"),
-            "-CA",
-            "ca.crt",
-            "-CAkey",
-            "ca.key",
-            "-CAcreateserial",
-            "-days",
-            "2",
-            "-extfile",
-            &format!("{name}.ext"),
-            "-out",
-            &format!("{name}.crt"),
-        ]);
-    }
-    Tls {
-        ca: p("ca.crt"),
-        server_cert: p("server.crt"),
-        server_key: p("server.key"),
-        client_cert: p("client.crt"),
-        client_key: p("client.key"),
-    }
 }
