@@ -185,7 +185,7 @@ pub async fn delete(a: DeleteArgs) -> Result<ExitCode, CliError> {
         (None, Some(kind), Some(name)) => vec![(ResourceId::new(parse_kind(kind)?, name), None)],
         _ => {
             return Err(CliError::failed(
-                "perch delete needs KIND NAME or -f FILE (see perch delete --help)",
+                "delete needs KIND NAME or -f FILE (see perch delete --help)",
             ));
         }
     };

@@ -135,7 +135,7 @@ impl Follower {
             }
             self.revisions = Some([revision, revision]);
             tracing::debug!(revision, items = count, "etcd: listed");
-            self.up(&format!("listed again at revision {revision}"));
+            self.up(&format!("listed at revision {revision}"));
         } else if self.outage.is_some()
             && let Some(stop) = self.compacted_while_away(&client).await
         {
