@@ -13,6 +13,8 @@ use crate::resources::{
     Resource, ResourceId, Secrets, Warning,
 };
 
+// Resources dominate every stream of these; boxing each would only add an allocation.
+#[allow(clippy::large_enum_variant)]
 /// A change reported by a datastore.
 #[derive(Debug, Clone, PartialEq)]
 // Resources are moved through once; boxing them would only add an allocation per event.

@@ -1,12 +1,19 @@
 //! Arguments shared by the commands that read resources, and how they load a snapshot.
+//!
+//! Owns: the datastore choice (`--datastore files|etcdv3`, calicoctl's `DATASTORE_TYPE` and
+//! `ETCD_*` variables) and turning it into an [`EtcdConfig`]. Must not: print the etcd
+//! password (hidden from `--help`, redacted from `Debug`).
 
+use std::fmt;
 use std::path::PathBuf;
 
 use clap::Args;
 
 use super::CliError;
+use crate::datastore::DatastoreType;
+use crate::datastore::etcd::{EtcdConfig, load_snapshot};
 use crate::plan::{PlanOptions, RouterIdOverride};
-use crate::snapshot::Snapshot;
+use crate::snapshot::{Event, Snapshot};
 
 /// Where resources come from.
 #[derive(Debug, Clone, Args)]
@@ -17,6 +24,83 @@ pub struct SourceArgs {
     /// Directory of mounted BGP password secrets: `<dir>/<secret name>/<key>` files.
     #[arg(long, env = "PERCH_SECRETS_DIR", value_name = "DIR")]
     pub secrets_dir: Option<PathBuf>,
+    #[command(flatten)]
+    pub datastore: DatastoreArgs,
+}
+
+/// Which datastore holds the resources, and how to reach etcd (calicoctl's variables).
+#[derive(Clone, Args)]
+pub struct DatastoreArgs {
+    /// Where resources live: `files` (--resources) or `etcdv3` (Calico's etcd key layout).
+    #[arg(
+        long = "datastore",
+        env = "DATASTORE_TYPE",
+        value_enum,
+        default_value = "files",
+        value_name = "TYPE"
+    )]
+    pub datastore_type: DatastoreType,
+    /// etcd endpoints, comma-separated (`https://` when using TLS).
+    #[arg(
+        long,
+        env = "ETCD_ENDPOINTS",
+        value_delimiter = ',',
+        default_value = "http://127.0.0.1:2379",
+        value_name = "URLS"
+    )]
+    pub etcd_endpoints: Vec<String>,
+    /// CA certificate (PEM) that signed etcd's server certificate.
+    #[arg(long, env = "ETCD_CA_CERT_FILE", value_name = "FILE")]
+    pub etcd_ca_cert_file: Option<PathBuf>,
+    /// Client certificate (PEM), when etcd requires client certificates.
+    #[arg(long, env = "ETCD_CERT_FILE", value_name = "FILE")]
+    pub etcd_cert_file: Option<PathBuf>,
+    /// Client key (PEM) for --etcd-cert-file.
+    #[arg(long, env = "ETCD_KEY_FILE", value_name = "FILE")]
+    pub etcd_key_file: Option<PathBuf>,
+    /// etcd user name, when etcd has authentication enabled.
+    #[arg(long, env = "ETCD_USERNAME", value_name = "USER")]
+    pub etcd_username: Option<String>,
+    /// etcd password (prefer the ETCD_PASSWORD variable: arguments are visible in `ps`).
+    #[arg(
+        long,
+        env = "ETCD_PASSWORD",
+        hide_env_values = true,
+        value_name = "PASSWORD"
+    )]
+    pub etcd_password: Option<String>,
+}
+
+impl fmt::Debug for DatastoreArgs {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("DatastoreArgs")
+            .field("datastore_type", &self.datastore_type)
+            .field("etcd", &self.etcd_config())
+            .finish()
+    }
+}
+
+impl DatastoreArgs {
+    /// The etcd settings when `--datastore etcdv3` is selected, else None.
+    pub fn etcd_config(&self) -> Option<EtcdConfig> {
+        if self.datastore_type != DatastoreType::Etcdv3 {
+            return None;
+        }
+        let non_empty = |s: &Option<String>| s.clone().filter(|s| !s.is_empty());
+        Some(EtcdConfig {
+            endpoints: self
+                .etcd_endpoints
+                .iter()
+                .map(|e| e.trim().to_owned())
+                .filter(|e| !e.is_empty())
+                .collect(),
+            ca_cert_file: self.etcd_ca_cert_file.clone(),
+            cert_file: self.etcd_cert_file.clone(),
+            key_file: self.etcd_key_file.clone(),
+            username: non_empty(&self.etcd_username),
+            password: non_empty(&self.etcd_password),
+        })
+    }
 }
 
 /// The node being served, and environment overrides Calico also honours.
@@ -63,11 +147,30 @@ impl NodeArgs {
 }
 
 impl SourceArgs {
-    /// Reads the resources into a snapshot.
-    pub async fn load(&self) -> Result<Snapshot, CliError> {
+    /// The etcd settings when `--datastore etcdv3` is selected (for `perch run`), else None.
+    pub fn etcd_config(&self) -> Option<EtcdConfig> {
+        self.datastore.etcd_config()
+    }
+
+    /// Reads the resources into a snapshot: from etcd (every kind, plus `node`'s block
+    /// affinities, at one revision) or from --resources; secrets from --secrets-dir.
+    pub async fn load(&self, node: &str) -> Result<Snapshot, CliError> {
+        if let Some(cfg) = self.etcd_config() {
+            if self.resources.is_some() {
+                tracing::warn!(
+                    "--resources is ignored: resources come from etcd (--datastore etcdv3)"
+                );
+            }
+            let (mut snapshot, revision) = load_snapshot(&cfg, node).await?;
+            tracing::debug!(revision, "read etcd");
+            if let Some(dir) = &self.secrets_dir {
+                snapshot.apply(Event::Secrets(crate::datastore::files::read_secrets(dir)?));
+            }
+            return Ok(snapshot);
+        }
         let Some(path) = &self.resources else {
             return Err(CliError::failed(
-                "no resources: pass --resources PATH (a YAML/JSON file or directory) or set PERCH_RESOURCES",
+                "no resources: pass --resources PATH (a YAML/JSON file or directory) or set PERCH_RESOURCES, or read etcd with --datastore etcdv3",
             ));
         };
         let snapshot = crate::datastore::files::load_snapshot(path, self.secrets_dir.as_deref())?;

@@ -5,6 +5,7 @@ pub mod common;
 pub mod plan;
 pub mod run;
 pub mod status;
+pub mod resource;
 
 use std::process::ExitCode;
 
@@ -79,6 +80,9 @@ pub enum Command {
     Run(run::RunArgs),
     /// Show this node's BGP sessions as BIRD reports them (like `calicoctl node status`).
     Status(status::StatusArgs),
+    /// apply, create, get, delete, patch, label: calicoctl-style edits of resources in etcd.
+    #[command(flatten)]
+    Resource(resource::ResourceCommand),
 }
 
 /// Runs the parsed command.
@@ -88,5 +92,6 @@ pub async fn run(cli: Cli) -> Result<ExitCode, CliError> {
         Command::Render(a) => plan::render(a).await,
         Command::Run(a) => run::run(a).await,
         Command::Status(a) => status::status(a).await,
+        Command::Resource(c) => resource::run(c).await,
     }
 }

@@ -20,7 +20,7 @@ pub enum PlanOutput {
 
 #[derive(Debug, Args)]
 #[command(
-    after_help = "Examples:\n  perch plan -r examples/cluster -n node-1\n  perch plan -r cluster.yaml -n node-1 --output json\n  perch plan -r cluster.yaml -n node-1 --explain"
+    after_help = "Examples:\n  perch plan -r examples/cluster -n node-1\n  perch plan -r cluster.yaml -n node-1 --output json\n  perch plan -r cluster.yaml -n node-1 --explain\n  DATASTORE_TYPE=etcdv3 ETCD_ENDPOINTS=http://10.0.0.1:2379 perch plan -n node-1"
 )]
 pub struct PlanArgs {
     #[command(flatten)]
@@ -37,7 +37,7 @@ pub struct PlanArgs {
 
 #[derive(Debug, Args)]
 #[command(
-    after_help = "Examples:\n  perch render -r examples/cluster -n node-1\n  perch render -r cluster.yaml -n node-1 --out /etc/bird --check"
+    after_help = "Examples:\n  perch render -r examples/cluster -n node-1\n  perch render -r cluster.yaml -n node-1 --out /etc/bird --check\n  perch render --datastore etcdv3 --etcd-endpoints https://10.0.0.1:2379 \\\n      --etcd-ca-cert-file ca.pem --etcd-cert-file c.pem --etcd-key-file c-key.pem -n node-1"
 )]
 pub struct RenderArgs {
     #[command(flatten)]
@@ -59,8 +59,8 @@ pub struct RenderArgs {
 }
 
 pub async fn plan(a: PlanArgs) -> Result<ExitCode, CliError> {
-    let snapshot = a.source.load().await?;
     let node = a.node.node_name()?;
+    let snapshot = a.source.load(&node).await?;
     let options = a.node.plan_options()?;
     let cluster = Cluster::new(&snapshot);
     let plan = plan_in(&cluster, &node, &options);
@@ -89,8 +89,8 @@ pub async fn plan(a: PlanArgs) -> Result<ExitCode, CliError> {
 }
 
 pub async fn render(a: RenderArgs) -> Result<ExitCode, CliError> {
-    let snapshot = a.source.load().await?;
     let node = a.node.node_name()?;
+    let snapshot = a.source.load(&node).await?;
     let plan = crate::plan::plan(&snapshot, &node, &a.node.plan_options()?);
     let templates = match &a.templates {
         Some(dir) => Templates::from_dir(dir)?,

@@ -7,11 +7,14 @@
 //! (`Event::Init`, `InitApply`…, `InitDone`, then `Synced`), then changes as they happen; after
 //! a reconnect that cannot resume (etcd compaction) it sends a full list again.
 
+pub mod etcd;
 pub mod files;
 pub mod watch;
 
 use crate::snapshot::Event;
 
+// Resources dominate every stream of these; boxing each would only add an allocation.
+#[allow(clippy::large_enum_variant)]
 /// What a datastore task reports.
 #[derive(Debug, Clone)]
 // Resources are moved through once; boxing them would only add an allocation per event.

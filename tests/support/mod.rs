@@ -2,7 +2,11 @@
 #![allow(dead_code)]
 
 pub mod bird;
+pub mod certs;
+pub mod commands;
+pub mod etcd;
 pub mod fixtures;
+pub mod follow;
 pub mod golden;
 pub mod netns;
 pub mod pair;
