@@ -119,11 +119,12 @@ pub struct RunArgs {
 
 pub async fn run(a: RunArgs) -> Result<ExitCode, CliError> {
     let node = a.node.node_name()?;
-    let source = match &a.source.resources {
-        Some(p) => SourceConfig::Files(p.clone()),
-        None => {
+    let source = match (a.source.etcd_config(), &a.source.resources) {
+        (Some(etcd), _) => SourceConfig::Etcd(etcd),
+        (None, Some(p)) => SourceConfig::Files(p.clone()),
+        (None, None) => {
             return Err(CliError::failed(
-                "no resources: pass --resources PATH (a YAML/JSON file or directory) or set PERCH_RESOURCES",
+                "no resources: pass --resources PATH (a YAML/JSON file or directory), or --datastore etcdv3 (DATASTORE_TYPE=etcdv3) with --etcd-endpoints",
             ));
         }
     };
@@ -197,6 +198,7 @@ fn dry_run_report(a: &RunArgs, cfg: &RunConfig) -> String {
         "datastore",
         match &cfg.source {
             SourceConfig::Files(p) => format!("files at {}", p.display()),
+        SourceConfig::Etcd(e) => format!("etcdv3 at {} ({e:?})", e.endpoints_text()),
         },
     );
     line(

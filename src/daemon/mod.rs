@@ -32,6 +32,7 @@ use crate::status::metrics::Metrics;
 #[derive(Debug, Clone)]
 pub enum SourceConfig {
     Files(PathBuf),
+    Etcd(crate::datastore::etcd::EtcdConfig),
 }
 
 /// Everything `perch run` needs.

@@ -52,6 +52,9 @@ pub(super) fn start(cfg: RunConfig, cancel: CancellationToken) -> Daemon {
         SourceConfig::Files(path) => {
             crate::datastore::files::spawn_watch(path.clone(), updates_tx.clone(), cancel.clone())
         }
+        SourceConfig::Etcd(etcd) => {
+            crate::datastore::etcd::spawn(etcd.clone(), cfg.node.clone(), updates_tx.clone(), cancel.clone())
+        }
     });
     if let Some(dir) = cfg.secrets_dir.clone() {
         tasks.push(tokio::spawn(watch_secrets(
@@ -104,6 +107,7 @@ pub(super) fn start(cfg: RunConfig, cancel: CancellationToken) -> Daemon {
 fn source_kind(s: &SourceConfig) -> &'static str {
     match s {
         SourceConfig::Files(_) => "files",
+        SourceConfig::Etcd(_) => "etcdv3",
     }
 }
 
