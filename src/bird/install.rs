@@ -121,16 +121,18 @@ impl Installer {
                     let result = self.configure_file(&mut client, &staged, undo_after).await;
                     return match result {
                         Ok(outcome) => {
-                            std::fs::rename(&staged, &self.config_path).map_err(|e| Self::io_err(&self.config_path, e))?;
+                            std::fs::rename(&staged, &self.config_path)
+                                .map_err(|e| Self::io_err(&self.config_path, e))?;
                             debug!(path = %self.config_path.display(), "installed new config");
                             Ok(Installed::Reconfigured { outcome })
                         }
                         Err(failure) => {
                             let _ = std::fs::remove_file(&staged);
                             match failure {
-                                ConfigureFailure::Refused(message) => {
-                                    Err(InstallError::Rejected { checker: "bird configure".into(), message })
-                                }
+                                ConfigureFailure::Refused(message) => Err(InstallError::Rejected {
+                                    checker: "bird configure".into(),
+                                    message,
+                                }),
                                 ConfigureFailure::Unreachable(reason) => {
                                     // BIRD went away mid-command; retried once it is back.
                                     Ok(Installed::InstalledBirdUnreachable { reason })
@@ -142,24 +144,36 @@ impl Installer {
                 }
                 Err(e) if self.check == CheckMode::Socket => {
                     let _ = std::fs::remove_file(&staged);
-                    return Err(InstallError::Rejected { checker: "bird configure".into(), message: e.to_string() });
+                    return Err(InstallError::Rejected {
+                        checker: "bird configure".into(),
+                        message: e.to_string(),
+                    });
                 }
-                Err(e) => debug!("bird unreachable ({e}); checking with bird -p and installing for its next start"),
+                Err(e) => debug!(
+                    "bird unreachable ({e}); checking with bird -p and installing for its next start"
+                ),
             }
         }
         if let Err(e) = self.validate(&staged).await {
             let _ = std::fs::remove_file(&staged);
             return Err(e);
         }
-        std::fs::rename(&staged, &self.config_path).map_err(|e| Self::io_err(&self.config_path, e))?;
+        std::fs::rename(&staged, &self.config_path)
+            .map_err(|e| Self::io_err(&self.config_path, e))?;
         debug!(path = %self.config_path.display(), "installed new config");
         let mut client = match self.connect().await {
             Ok(c) => c,
-            Err(e) => return Ok(Installed::InstalledBirdUnreachable { reason: e.to_string() }),
+            Err(e) => {
+                return Ok(Installed::InstalledBirdUnreachable {
+                    reason: e.to_string(),
+                });
+            }
         };
         match self.configure(&mut client, undo_after).await {
             Ok(outcome) => Ok(Installed::Reconfigured { outcome }),
-            Err(ConfigureFailure::Unreachable(reason)) => Ok(Installed::InstalledBirdUnreachable { reason }),
+            Err(ConfigureFailure::Unreachable(reason)) => {
+                Ok(Installed::InstalledBirdUnreachable { reason })
+            }
             Err(ConfigureFailure::Other(e)) => Err(e),
             Err(ConfigureFailure::Refused(message)) => {
                 let restored = self.restore(previous.as_deref(), &mut client).await;
@@ -284,12 +298,15 @@ impl Installer {
         staged: &Path,
         undo_after: Option<u32>,
     ) -> Result<ConfigureOutcome, ConfigureFailure> {
-        let name = staged.to_str().filter(|n| !n.contains('"')).ok_or_else(|| {
-            ConfigureFailure::Other(InstallError::Io {
-                path: staged.display().to_string(),
-                message: "the staged file name cannot be quoted for BIRD".into(),
-            })
-        })?;
+        let name = staged
+            .to_str()
+            .filter(|n| !n.contains('"'))
+            .ok_or_else(|| {
+                ConfigureFailure::Other(InstallError::Io {
+                    path: staged.display().to_string(),
+                    message: "the staged file name cannot be quoted for BIRD".into(),
+                })
+            })?;
         let command = match undo_after {
             Some(secs) => format!("configure \"{name}\" timeout {secs}"),
             None => format!("configure \"{name}\""),
@@ -298,7 +315,10 @@ impl Installer {
             if e.breaks_connection() {
                 ConfigureFailure::Unreachable(e.to_string())
             } else {
-                ConfigureFailure::Other(InstallError::Rejected { checker: "bird configure".into(), message: e.to_string() })
+                ConfigureFailure::Other(InstallError::Rejected {
+                    checker: "bird configure".into(),
+                    message: e.to_string(),
+                })
             }
         })?;
         match super::parse::parse_configure(&reply) {

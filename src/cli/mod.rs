@@ -3,9 +3,9 @@
 
 pub mod common;
 pub mod plan;
+pub mod resource;
 pub mod run;
 pub mod status;
-pub mod resource;
 
 use std::process::ExitCode;
 

@@ -128,6 +128,10 @@ pub async fn run(a: RunArgs) -> Result<ExitCode, CliError> {
             ));
         }
     };
+    let etcd_for_status = match &source {
+        SourceConfig::Etcd(e) => Some(e.clone()),
+        SourceConfig::Files(_) => None,
+    };
     let cfg = RunConfig {
         node: node.clone(),
         plan_options: a.node.plan_options()?,
@@ -179,11 +183,22 @@ pub async fn run(a: RunArgs) -> Result<ExitCode, CliError> {
             cancel.clone(),
         )));
     }
+    let node_status = etcd_for_status.map(|etcd| {
+        tokio::spawn(crate::status::writer::run(
+            etcd,
+            node.clone(),
+            a.bird_socket.clone(),
+            a.bird_timeout,
+            daemon.state.clone(),
+            daemon.metrics.clone(),
+            cancel.clone(),
+        ))
+    });
     shutdown_signal().await;
     info!("shutting down");
     cancel.cancel();
     daemon.join().await;
-    if let Some(h) = http {
+    for h in [http, node_status].into_iter().flatten() {
         let _ = h.await;
     }
     Ok(ExitCode::SUCCESS)
@@ -198,7 +213,7 @@ fn dry_run_report(a: &RunArgs, cfg: &RunConfig) -> String {
         "datastore",
         match &cfg.source {
             SourceConfig::Files(p) => format!("files at {}", p.display()),
-        SourceConfig::Etcd(e) => format!("etcdv3 at {} ({e:?})", e.endpoints_text()),
+            SourceConfig::Etcd(e) => format!("etcdv3 at {} ({e:?})", e.endpoints_text()),
         },
     );
     line(

@@ -52,9 +52,12 @@ pub(super) fn start(cfg: RunConfig, cancel: CancellationToken) -> Daemon {
         SourceConfig::Files(path) => {
             crate::datastore::files::spawn_watch(path.clone(), updates_tx.clone(), cancel.clone())
         }
-        SourceConfig::Etcd(etcd) => {
-            crate::datastore::etcd::spawn(etcd.clone(), cfg.node.clone(), updates_tx.clone(), cancel.clone())
-        }
+        SourceConfig::Etcd(etcd) => crate::datastore::etcd::spawn(
+            etcd.clone(),
+            cfg.node.clone(),
+            updates_tx.clone(),
+            cancel.clone(),
+        ),
     });
     if let Some(dir) = cfg.secrets_dir.clone() {
         tasks.push(tokio::spawn(watch_secrets(

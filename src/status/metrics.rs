@@ -29,6 +29,8 @@ pub struct Metrics {
     pub config_revision: Gauge,
     pub bird_reconfigures: Counter,
     pub datastore_up: Gauge,
+    pub node_status_checks: Counter,
+    pub node_status_writes: Counter,
 }
 
 impl Default for Metrics {
@@ -76,6 +78,18 @@ impl Metrics {
             "1 when the datastore is reachable and in sync",
             datastore_up.clone(),
         );
+        let node_status_checks = Counter::default();
+        registry.register(
+            "node_status_checks",
+            "CalicoNodeStatus resources of this node evaluated for an update",
+            node_status_checks.clone(),
+        );
+        let node_status_writes = Counter::default();
+        registry.register(
+            "node_status_writes",
+            "CalicoNodeStatus status writes to the datastore",
+            node_status_writes.clone(),
+        );
         Metrics {
             registry,
             apply,
@@ -84,6 +98,8 @@ impl Metrics {
             config_revision,
             bird_reconfigures,
             datastore_up,
+            node_status_checks,
+            node_status_writes,
         }
     }
 

@@ -12,3 +12,4 @@ pub mod nodestatus;
 pub mod page;
 pub mod peers;
 pub mod time;
+pub mod writer;

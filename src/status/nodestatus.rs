@@ -47,10 +47,21 @@ pub fn node_status(classes: &[String], obs: &Observation, plan: Option<&Plan>) -
         let mut v6 = Vec::new();
         let (mut up4, mut down4, mut up6, mut down6) = (0, 0, 0, 0);
         for p in obs.protocols.iter().filter(|p| p.row.proto == "BGP") {
-            let Some(t) = type_from_name(&p.row.name) else { continue };
-            let addr = p.bgp.as_ref().and_then(|b| b.neighbor_address.clone()).unwrap_or_default();
+            let Some(t) = type_from_name(&p.row.name) else {
+                continue;
+            };
+            let addr = p
+                .bgp
+                .as_ref()
+                .and_then(|b| b.neighbor_address.clone())
+                .unwrap_or_default();
             let addr = addr.split('%').next().unwrap_or("").to_owned();
-            let bgp_state = p.bgp.as_ref().and_then(|b| b.state.clone()).or_else(|| p.row.bgp_state.clone()).unwrap_or_default();
+            let bgp_state = p
+                .bgp
+                .as_ref()
+                .and_then(|b| b.state.clone())
+                .or_else(|| p.row.bgp_state.clone())
+                .unwrap_or_default();
             let established = p.row.state == "up";
             let entry = json!({
                 "peerIP": addr,
@@ -59,10 +70,18 @@ pub fn node_status(classes: &[String], obs: &Observation, plan: Option<&Plan>) -
                 "since": since_rfc3339(&p.row.since, obs.utc_offset).unwrap_or_else(|| p.row.since.clone()),
             });
             if addr.contains(':') {
-                if established { up6 += 1 } else { down6 += 1 }
+                if established {
+                    up6 += 1
+                } else {
+                    down6 += 1
+                }
                 v6.push(entry);
             } else {
-                if established { up4 += 1 } else { down4 += 1 }
+                if established {
+                    up4 += 1
+                } else {
+                    down4 += 1
+                }
                 v4.push(entry);
             }
         }
@@ -80,7 +99,9 @@ pub fn node_status(classes: &[String], obs: &Observation, plan: Option<&Plan>) -
     }
     if has("Routes") {
         let peer_ip = |proto: &str| -> String {
-            plan.and_then(|p| p.peers.iter().find(|x| x.name == proto)).map(|x| x.peer_ip.to_string()).unwrap_or_default()
+            plan.and_then(|p| p.peers.iter().find(|x| x.name == proto))
+                .map(|x| x.peer_ip.to_string())
+                .unwrap_or_default()
         };
         let (mut r4, mut r6) = (Vec::new(), Vec::new());
         for r in &obs.routes {
@@ -106,7 +127,11 @@ pub fn node_status(classes: &[String], obs: &Observation, plan: Option<&Plan>) -
                 "interface": r.interface.clone().unwrap_or_default(),
                 "learnedFrom": learned,
             });
-            if r.network.contains(':') { r6.push(entry) } else { r4.push(entry) }
+            if r.network.contains(':') {
+                r6.push(entry)
+            } else {
+                r4.push(entry)
+            }
         }
         out.insert("routes".into(), json!({"routesV4": r4, "routesV6": r6}));
     }
@@ -115,7 +140,12 @@ pub fn node_status(classes: &[String], obs: &Observation, plan: Option<&Plan>) -
 
 /// Whether a status should be written now: never written, the spec changed since, or the
 /// period elapsed (0 = only on spec changes).
-pub fn due(period_seconds: i64, last_written_unix: Option<i64>, spec_changed: bool, now_unix: i64) -> bool {
+pub fn due(
+    period_seconds: i64,
+    last_written_unix: Option<i64>,
+    spec_changed: bool,
+    now_unix: i64,
+) -> bool {
     match last_written_unix {
         None => true,
         Some(_) if spec_changed => true,
