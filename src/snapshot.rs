@@ -17,8 +17,6 @@ use crate::resources::{
 #[allow(clippy::large_enum_variant)]
 /// A change reported by a datastore.
 #[derive(Debug, Clone, PartialEq)]
-// Resources are moved through once; boxing them would only add an allocation per event.
-#[allow(clippy::large_enum_variant)]
 pub enum Event {
     /// A resource was created or updated.
     Upsert(Resource),

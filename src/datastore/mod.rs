@@ -17,8 +17,6 @@ use crate::snapshot::Event;
 #[allow(clippy::large_enum_variant)]
 /// What a datastore task reports.
 #[derive(Debug, Clone)]
-// Resources are moved through once; boxing them would only add an allocation per event.
-#[allow(clippy::large_enum_variant)]
 pub enum Update {
     /// A change to apply to the snapshot.
     Event(Event),

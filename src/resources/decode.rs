@@ -55,8 +55,6 @@ pub fn parse_documents(text: &str) -> Result<Vec<Document>, DecodeError> {
 #[allow(clippy::large_enum_variant)]
 /// What one item of a document became.
 #[derive(Debug, Clone, PartialEq)]
-// Resources are moved through once; boxing them would only add an allocation per event.
-#[allow(clippy::large_enum_variant)]
 pub enum Decoded {
     Resource(Resource),
     Skipped(Warning),
