@@ -415,8 +415,9 @@ fn write_synced(
     use std::io::Write;
     use std::os::unix::fs::PermissionsExt;
     let mut f = std::fs::File::create(path)?;
+    // No fsync: after a crash perch renders and installs again before anything else, and
+    // BIRD keeps running what it parsed; the rename keeps readers from seeing half a file.
     f.write_all(bytes)?;
-    f.sync_all()?;
     std::fs::set_permissions(
         path,
         mode.unwrap_or_else(|| std::fs::Permissions::from_mode(0o644)),

@@ -1,6 +1,7 @@
-//! When to apply: the first change after a quiet period is applied at once; changes that
-//! keep arriving are collected and applied together once they pause (`quiet`), or at the
-//! latest `max_delay` after the first of them. Pure: callers pass the time.
+//! When to apply. A change that finds the reconciler idle is applied at once. Changes that
+//! arrive while an apply runs are a burst: they are collected and applied together once they
+//! pause for `quiet`, or at the latest `max_delay` after the burst began. Pure: callers pass
+//! the time.
 
 use std::time::{Duration, Instant};
 
@@ -8,9 +9,10 @@ use std::time::{Duration, Instant};
 pub struct Coalescer {
     quiet: Duration,
     max_delay: Duration,
-    last_apply: Option<Instant>,
     pending_since: Option<Instant>,
     last_change: Option<Instant>,
+    /// Changes kept arriving while applying: wait for them to settle.
+    burst: bool,
 }
 
 impl Coalescer {
@@ -18,9 +20,9 @@ impl Coalescer {
         Coalescer {
             quiet,
             max_delay,
-            last_apply: None,
             pending_since: None,
             last_change: None,
+            burst: false,
         }
     }
 
@@ -38,26 +40,25 @@ impl Coalescer {
     /// When the pending changes should be applied (None: nothing pending).
     pub fn due(&self) -> Option<Instant> {
         let first = self.pending_since?;
-        let last = self.last_change.unwrap_or(first);
-        let idle = self
-            .last_apply
-            .is_none_or(|t| first.saturating_duration_since(t) >= self.quiet);
-        if idle && first == last {
+        if !self.burst {
             return Some(first);
         }
+        let last = self.last_change.unwrap_or(first);
         Some((last + self.quiet).min(first + self.max_delay))
     }
 
-    /// Records that an apply started at `now` and took in every pending change.
-    pub fn applied(&mut self, now: Instant) {
-        self.last_apply = Some(now);
+    /// An apply starts and takes in every pending change.
+    pub fn started(&mut self) {
         self.pending_since = None;
         self.last_change = None;
     }
 
-    /// Records the end of an apply (quiet periods count from here).
-    pub fn finished(&mut self, now: Instant) {
-        self.last_apply = Some(now);
+    /// The apply ended at `now`; `changed_meanwhile` says whether changes arrived during it.
+    pub fn finished(&mut self, now: Instant, changed_meanwhile: bool) {
+        self.burst = changed_meanwhile;
+        if changed_meanwhile {
+            self.change(now);
+        }
     }
 }
 
@@ -67,57 +68,70 @@ mod tests {
 
     const Q: Duration = Duration::from_millis(200);
     const MAX: Duration = Duration::from_secs(2);
+    fn ms(n: u64) -> Duration {
+        Duration::from_millis(n)
+    }
 
     #[test]
-    fn first_change_after_quiet_is_immediate() {
+    fn a_change_that_finds_it_idle_is_applied_at_once() {
         let t0 = Instant::now();
         let mut c = Coalescer::new(Q, MAX);
         assert_eq!(c.due(), None);
         c.change(t0);
         assert_eq!(c.due(), Some(t0));
-        c.applied(t0);
-        c.finished(t0 + Duration::from_millis(10));
-        // A change long after the last apply is immediate again.
-        let t1 = t0 + Duration::from_secs(5);
+        c.started();
+        c.finished(t0 + ms(10), false);
+        // Sequential changes, each after the previous apply: each immediate.
+        let t1 = t0 + ms(11);
         c.change(t1);
         assert_eq!(c.due(), Some(t1));
     }
 
-    #[test]
-    fn a_burst_is_collected_into_one_more_apply() {
+    /// Simulates changes every millisecond while applies take 30 ms each.
+    fn applies_for_burst(burst_ms: u64) -> usize {
         let t0 = Instant::now();
         let mut c = Coalescer::new(Q, MAX);
-        c.change(t0);
-        c.applied(t0);
-        c.finished(t0 + Duration::from_millis(20));
-        // 1,000 changes, one per millisecond, right after the first apply.
-        let mut applies = 1;
-        let mut now = t0;
-        for i in 1..=1000u64 {
-            now = t0 + Duration::from_millis(20 + i);
-            c.change(now);
-            if c.due().is_some_and(|d| d <= now) {
-                c.applied(now);
-                c.finished(now);
+        let mut applies = 0;
+        let mut busy_until: Option<Instant> = None;
+        let mut changed_meanwhile = false;
+        for t in 0..(burst_ms + 10_000) {
+            let now = t0 + ms(t);
+            if let Some(end) = busy_until
+                && now >= end
+            {
+                c.finished(now, changed_meanwhile);
+                busy_until = None;
+            }
+            if t < burst_ms {
+                if busy_until.is_some() {
+                    changed_meanwhile = true;
+                } else {
+                    c.change(now);
+                }
+            }
+            if busy_until.is_none() && c.due().is_some_and(|d| d <= now) {
+                c.started();
                 applies += 1;
+                changed_meanwhile = false;
+                busy_until = Some(now + ms(30));
             }
         }
-        // Nothing was due during the burst (it is shorter than max_delay)...
-        assert_eq!(applies, 1);
-        // ...and one apply follows once it pauses.
-        assert_eq!(c.due(), Some(now + Q));
+        applies
+    }
+
+    #[test]
+    fn a_burst_is_collected_into_one_more_apply() {
+        assert_eq!(applies_for_burst(1), 1);
+        assert_eq!(
+            applies_for_burst(1000),
+            2,
+            "the first change, then the rest together"
+        );
     }
 
     #[test]
     fn a_long_burst_is_applied_at_least_every_max_delay() {
-        let t0 = Instant::now();
-        let mut c = Coalescer::new(Q, MAX);
-        c.change(t0);
-        c.applied(t0);
-        c.finished(t0);
-        let first = t0 + Duration::from_millis(10);
-        c.change(first);
-        c.change(first + Duration::from_millis(1900));
-        assert_eq!(c.due(), Some(first + MAX));
+        // 5 s of changes: applied at the start, then every 2 s, then once at the end.
+        assert_eq!(applies_for_burst(5000), 4);
     }
 }

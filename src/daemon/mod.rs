@@ -106,9 +106,13 @@ pub struct ApplyRecord {
     pub at: String,
     #[serde(skip)]
     pub at_time: SystemTime,
+    /// When the apply finished (BIRD answered), in Unix milliseconds.
+    pub at_unix_ms: u128,
     pub result: ApplyResult,
     pub error: Option<String>,
     pub duration_seconds: f64,
+    /// Of which planning and rendering.
+    pub render_seconds: Option<f64>,
     /// First 12 hex digits of SHA-256 of the rendered config.
     pub config_hash: Option<String>,
     pub revision: i64,

@@ -80,10 +80,10 @@ pub(super) async fn run(
             _ = sleep => {
                 let Some(published) = snapshots.borrow_and_update().clone() else {
                     // Not synced yet: wait for the first complete view.
-                    coalescer.applied(Instant::now());
+                    coalescer.started();
                     continue;
                 };
-                coalescer.applied(Instant::now());
+                coalescer.started();
                 let tmpl = templates.borrow_and_update().clone();
                 let why = std::mem::take(&mut trigger);
                 let record = apply(&cfg, &published, &tmpl, force_configure, why, &mut rolled_back, &state).await;
@@ -98,7 +98,8 @@ pub(super) async fn run(
                 if matches!(record.result, ApplyResult::Unchanged | ApplyResult::Reconfigured) {
                     metrics.config_revision.set(record.revision);
                 }
-                coalescer.finished(Instant::now());
+                let meanwhile = snapshots.has_changed().unwrap_or(false) || templates.has_changed().unwrap_or(false);
+                coalescer.finished(Instant::now(), meanwhile);
             }
         }
     }
@@ -166,6 +167,7 @@ async fn apply(
         }
     };
     let hash = config_hash(&text);
+    let rendered_after = started.elapsed();
     if rolled_back.as_deref() == Some(hash.as_str()) {
         let msg = format!(
             "config {hash} was rolled back after a confirmed apply; waiting for a change before trying again"
@@ -198,7 +200,7 @@ async fn apply(
             (result, err)
         }
     };
-    let record = record(
+    let mut record = record(
         started,
         result,
         err,
@@ -206,6 +208,7 @@ async fn apply(
         published.revision,
         trigger,
     );
+    record.render_seconds = Some(rendered_after.as_secs_f64());
     publish(state, &record, Some(plan), published);
     record
 }
@@ -352,12 +355,17 @@ fn record(
     ApplyRecord {
         at: rfc3339(now),
         at_time: now,
+        at_unix_ms: now
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_millis())
+            .unwrap_or(0),
         result,
         error,
         duration_seconds: started.elapsed().as_secs_f64(),
         config_hash,
         revision,
         trigger,
+        render_seconds: None,
     }
 }
 

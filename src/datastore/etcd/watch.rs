@@ -226,7 +226,7 @@ impl Follower {
                 if ids.len() == 2 {
                     self.backoff = MIN_BACKOFF;
                     if self.outage.is_some() {
-                        let revision = revisions[0].min(revisions[1]);
+                        let revision = revisions[0].max(revisions[1]);
                         if !self.send_all(vec![Update::Synced { revision }]).await {
                             return Stop::Closed;
                         }
@@ -260,8 +260,10 @@ impl Follower {
             revisions[slot] = revisions[slot].max(delivered);
             self.revisions = Some(revisions);
             if !batch.is_empty() || progress {
+                // The newest revision delivered on either watch: the two prefixes are
+                // disjoint, and each watch resumes from its own revision after an outage.
                 batch.push(Update::Synced {
-                    revision: revisions[0].min(revisions[1]),
+                    revision: revisions[0].max(revisions[1]),
                 });
                 if !self.send_all(batch).await {
                     return Stop::Closed;
