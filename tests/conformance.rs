@@ -41,7 +41,7 @@ struct Rendered {
 fn strip_comment(line: &str) -> &str {
     // Passwords never contain '#' in the corpus; comments start at '#' outside quotes.
     match line.find('#') {
-        Some(i) if !line[..i].contains('"') || line[..i].matches('"').count() % 2 == 0 => {
+        Some(i) if !line[..i].contains('"') || line[..i].matches('"').count().is_multiple_of(2) => {
             &line[..i]
         }
         _ => line,

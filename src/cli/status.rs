@@ -81,13 +81,7 @@ pub fn rows(protocols: &[ProtocolDetails]) -> (Vec<StatusRow>, Vec<StatusRow>) {
                 .to_owned(),
             state: p.row.state.clone(),
             since: p.row.since.clone(),
-            info: p
-                .row
-                .info
-                .trim()
-                .split_whitespace()
-                .collect::<Vec<_>>()
-                .join(" "),
+            info: p.row.info.split_whitespace().collect::<Vec<_>>().join(" "),
         };
         match address.parse::<IpAddr>() {
             Ok(IpAddr::V6(_)) => v6.push(row),

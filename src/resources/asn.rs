@@ -97,7 +97,7 @@ impl<'de> Deserialize<'de> for AsNumber {
             }
             fn visit_f64<E: de::Error>(self, v: f64) -> Result<AsNumber, E> {
                 // An unquoted `1.10` reaches us as the float 1.1: its asdot text is lost.
-                if v.fract() == 0.0 && v >= 0.0 && v < 4294967296.0 {
+                if v.fract() == 0.0 && (0.0..4294967296.0).contains(&v) {
                     return AsNumber::from_u64(v as u64).map_err(E::custom);
                 }
                 Err(E::custom(format!(
