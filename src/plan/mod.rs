@@ -14,6 +14,7 @@ pub mod cluster;
 pub mod explain;
 mod explicit;
 mod mesh;
+pub mod provenance;
 pub mod router_id;
 
 use std::net::IpAddr;
@@ -158,6 +159,9 @@ pub struct Peer {
     /// The password itself: never serialized, only rendered.
     #[serde(skip)]
     pub password: Option<Secret>,
+    /// How the AS numbers, port and passive input were derived (for `perch explain`).
+    #[serde(skip)]
+    pub provenance: provenance::Provenance,
 }
 
 impl Peer {
@@ -167,6 +171,7 @@ impl Peer {
             let mut p = p.clone();
             p.origin.clear();
             p.origin_detail.clear();
+            p.provenance = Default::default();
             p
         };
         strip(self) == strip(other)
