@@ -3,6 +3,7 @@
 
 pub mod common;
 pub mod plan;
+pub mod preview;
 pub mod run;
 pub mod status;
 
@@ -79,6 +80,8 @@ pub enum Command {
     Run(run::RunArgs),
     /// Show this node's BGP sessions as BIRD reports them (like `calicoctl node status`).
     Status(status::StatusArgs),
+    /// Show what a change would do to every node's sessions (added, removed, reset, reloaded).
+    Preview(preview::PreviewArgs),
 }
 
 /// Runs the parsed command.
@@ -88,5 +91,6 @@ pub async fn run(cli: Cli) -> Result<ExitCode, CliError> {
         Command::Render(a) => plan::render(a).await,
         Command::Run(a) => run::run(a).await,
         Command::Status(a) => status::status(a).await,
+        Command::Preview(a) => preview::preview_cmd(a).await,
     }
 }
