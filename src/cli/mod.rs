@@ -4,6 +4,7 @@
 pub mod common;
 pub mod plan;
 pub mod preview;
+pub mod render_all;
 pub mod run;
 pub mod status;
 
@@ -82,6 +83,8 @@ pub enum Command {
     Status(status::StatusArgs),
     /// Show what a change would do to every node's sessions (added, removed, reset, reloaded).
     Preview(preview::PreviewArgs),
+    /// Render every node's BIRD config (for CI), optionally checked by `bird -p`.
+    RenderAll(render_all::RenderAllArgs),
 }
 
 /// Runs the parsed command.
@@ -92,5 +95,6 @@ pub async fn run(cli: Cli) -> Result<ExitCode, CliError> {
         Command::Run(a) => run::run(a).await,
         Command::Status(a) => status::status(a).await,
         Command::Preview(a) => preview::preview_cmd(a).await,
+        Command::RenderAll(a) => render_all::render_all(a).await,
     }
 }
