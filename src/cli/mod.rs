@@ -2,6 +2,7 @@
 //! subcommands. Each subcommand returns `Result<ExitCode, CliError>`; `main` prints the error.
 
 pub mod common;
+pub mod explain;
 pub mod plan;
 pub mod preview;
 pub mod render_all;
@@ -85,6 +86,8 @@ pub enum Command {
     Preview(preview::PreviewArgs),
     /// Render every node's BIRD config (for CI), optionally checked by `bird -p`.
     RenderAll(render_all::RenderAllArgs),
+    /// Explain why a node has a session (and each option's value), or why a BGPPeer adds nothing.
+    Explain(explain::ExplainArgs),
 }
 
 /// Runs the parsed command.
@@ -96,5 +99,6 @@ pub async fn run(cli: Cli) -> Result<ExitCode, CliError> {
         Command::Status(a) => status::status(a).await,
         Command::Preview(a) => preview::preview_cmd(a).await,
         Command::RenderAll(a) => render_all::render_all(a).await,
+        Command::Explain(a) => explain::explain(a).await,
     }
 }
