@@ -2,6 +2,7 @@
 //! selects, how this node fares against its selectors, and what it finally contributes; and
 //! ([`session`]) why each planned session exists and has the options it has.
 
+mod facts;
 pub mod session;
 
 pub use session::{SessionExplanation, explain_session, explain_sessions};

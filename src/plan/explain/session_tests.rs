@@ -4,6 +4,7 @@ use super::*;
 use crate::plan::{PlanOptions, plan_in};
 use crate::resources::decode::{Decoded, decode_documents};
 use crate::snapshot::Snapshot;
+use serde_json::json;
 
 fn snapshot(yaml: &str) -> Snapshot {
     Snapshot::from_resources(
