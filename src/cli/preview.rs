@@ -126,15 +126,17 @@ pub async fn preview_cmd(a: PreviewArgs) -> Result<ExitCode, CliError> {
             .collect(),
         preview: &result,
     };
-    let mut out = std::io::stdout().lock();
+    // Streamed: a mesh-wide change on a large cluster is a large report.
+    let mut out = std::io::BufWriter::new(std::io::stdout().lock());
     match a.output {
-        PreviewOutput::Json => writeln!(
-            out,
-            "{}",
-            serde_json::to_string_pretty(&report).map_err(|e| CliError::failed(e.to_string()))?
-        )?,
+        PreviewOutput::Json => {
+            serde_json::to_writer_pretty(&mut out, &report)
+                .map_err(|e| CliError::failed(e.to_string()))?;
+            writeln!(out)?;
+        }
         PreviewOutput::Text => write!(out, "{}", text(&report))?,
     }
+    out.flush()?;
     let isolated = &result.summary.isolated_nodes;
     if !isolated.is_empty() && !a.allow_isolation {
         let names: Vec<&str> = isolated.iter().map(|n| n.node.as_str()).collect();

@@ -7,6 +7,9 @@
 //! Owns: the restart-rule table [`RULES`] and [`diff_node`]. Must not: plan, render, print,
 //! or reveal a password (a password change is reported as `password changed`, never its value).
 
+use std::ops::Deref;
+use std::sync::Arc;
+
 use serde::Serialize;
 
 use super::sessions::{FilterCalls, NodeSessions, Session};
@@ -39,7 +42,40 @@ pub struct OptionChange {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct SessionChange {
     pub name: String,
-    pub changes: Vec<OptionChange>,
+    pub changes: Changes,
+}
+
+/// The options that changed, shared by the sessions of a node that have the same ones (a
+/// mesh-wide change gives a thousand sessions one list, not a thousand copies).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Changes(Arc<Vec<OptionChange>>);
+
+impl Deref for Changes {
+    type Target = [OptionChange];
+    fn deref(&self) -> &[OptionChange] {
+        &self.0
+    }
+}
+
+impl Serialize for Changes {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        self.0.as_slice().serialize(s)
+    }
+}
+
+/// Hands out one shared [`Changes`] per distinct list.
+#[derive(Default)]
+struct Interner(Vec<Changes>);
+
+impl Interner {
+    fn get(&mut self, list: Vec<OptionChange>) -> Changes {
+        if let Some(c) = self.0.iter().find(|c| *c.0 == list) {
+            return c.clone();
+        }
+        let c = Changes(Arc::new(list));
+        self.0.push(c.clone());
+        c
+    }
 }
 
 /// The sessions of one node that a change adds, removes, resets or reloads.
@@ -148,6 +184,7 @@ pub const RULES: &[Rule] = &[
 /// Compares one node's sessions before and after a change.
 pub fn diff_node(before: &NodeSessions, after: &NodeSessions) -> NodeDiff {
     let mut out = NodeDiff::default();
+    let mut shared = Interner::default();
     for name in before.sessions.keys() {
         if !after.sessions.contains_key(name) {
             out.removed.push(name.clone());
@@ -167,12 +204,12 @@ pub fn diff_node(before: &NodeSessions, after: &NodeSessions) -> NodeDiff {
         if !restarts.is_empty() {
             out.reset.push(SessionChange {
                 name: name.clone(),
-                changes: restarts,
+                changes: shared.get(restarts),
             });
         } else if !changes.is_empty() {
             out.reloaded.push(SessionChange {
                 name: name.clone(),
-                changes,
+                changes: shared.get(changes),
             });
         }
     }
@@ -187,6 +224,14 @@ pub fn diff_session(
     a: &Session,
 ) -> Vec<OptionChange> {
     let mut out = Vec::new();
+    let same_node = bn.router_id == an.router_id
+        && bn.as_number == an.as_number
+        && bn.listen_port == an.listen_port
+        && bn.strict_bind == an.strict_bind
+        && bn.export_policy(b.family) == an.export_policy(a.family);
+    if same_node && b == a {
+        return out;
+    }
     for rule in RULES {
         let change = |before: Option<String>, after: Option<String>, text: String| OptionChange {
             option: rule.option,
