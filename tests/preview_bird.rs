@@ -93,25 +93,19 @@ fn replace(path: &Path, text: &str) {
     std::fs::rename(&tmp, path).unwrap();
 }
 
-/// `(state, since, info)` of a protocol from `show protocols NAME`.
-fn protocol(b: &Bird, name: &str) -> Option<(String, String, String)> {
-    let out = b.birdc(&["show", "protocols", name]);
-    let line = out.lines().find(|l| l.starts_with(name))?;
-    let f: Vec<&str> = line.split_whitespace().collect();
+/// `(since, info)` of the session from `show protocols NAME`.
+fn protocol(b: &Bird) -> Option<(String, String)> {
+    let out = b.birdc(&["show", "protocols", SESSION]);
+    let line = out.lines().find(|l| l.starts_with(SESSION))?;
     // name BGP table state date time info… (timeformat protocol iso long)
-    (f.len() >= 6).then(|| {
-        (
-            f[3].to_owned(),
-            format!("{} {}", f[4], f[5]),
-            f[6..].join(" "),
-        )
-    })
+    let f: Vec<&str> = line.split_whitespace().collect();
+    (f.len() >= 6).then(|| (format!("{} {}", f[4], f[5]), f[6..].join(" ")))
 }
 
 fn established(b: &Bird) -> Option<String> {
-    protocol(b, SESSION)
-        .filter(|(_, _, info)| info == "Established")
-        .map(|(_, since, _)| since)
+    protocol(b)
+        .filter(|(_, info)| info == "Established")
+        .map(|(since, _)| since)
 }
 
 /// BIRD's clock, to the second (`show status`: `Current server time is …`).
@@ -207,7 +201,7 @@ impl Lab<'_> {
         let started = Instant::now();
         let mut states = Vec::new();
         let mut note = || {
-            if let Some((_, _, info)) = protocol(b1, SESSION)
+            if let Some((_, info)) = protocol(b1)
                 && states.last() != Some(&info)
             {
                 states.push(info);
@@ -244,7 +238,7 @@ impl Lab<'_> {
                 panic!(
                     "{SESSION} left Established after the {} change: {:?}",
                     step.option,
-                    protocol(self.b1, SESSION)
+                    protocol(self.b1)
                 )
             });
             assert_eq!(
@@ -288,15 +282,8 @@ fn preview_matches_real_bird_for_resets_and_reloads() {
     std::fs::create_dir_all(&d1).unwrap();
     std::fs::create_dir_all(&d2).unwrap();
     let (mut b1, mut b2) = (Bird::paths(&d1), Bird::paths(&d2));
-    let (code, _, err) = perch(&[
-        "render",
-        "-r",
-        res.to_str().unwrap(),
-        "-n",
-        "n2",
-        "--out",
-        d2.to_str().unwrap(),
-    ]);
+    let path = |p: &Path| p.to_str().unwrap().to_owned();
+    let (code, _, err) = perch(&["render", "-r", &path(&res), "-n", "n2", "--out", &path(&d2)]);
     assert_eq!(code, 0, "{err}");
     let n2_log = d2.join("events.log");
     let n2_cfg = std::fs::read_to_string(d2.join("bird.cfg")).unwrap();
@@ -318,21 +305,16 @@ fn preview_matches_real_bird_for_resets_and_reloads() {
         format!("log \"{}\" all;\n{template}", n1_log.display()),
     )
     .unwrap();
-    let args: Vec<String> = [
-        "--templates",
-        templates.to_str().unwrap(),
-        "-r",
-        res.to_str().unwrap(),
-        "-n",
-        "n1",
-        "--config",
-        b1.config.to_str().unwrap(),
-        "--bird-socket",
-        b1.socket.to_str().unwrap(),
+    let args = [
+        ("--templates", path(&templates)),
+        ("-r", path(&res)),
+        ("-n", "n1".into()),
+        ("--config", path(&b1.config)),
+        ("--bird-socket", path(&b1.socket)),
     ]
-    .iter()
-    .map(|s| s.to_string())
-    .collect();
+    .into_iter()
+    .flat_map(|(flag, value)| [flag.to_owned(), value])
+    .collect::<Vec<_>>();
     let _perch = Perch::start(&args, &[], dir.join("perch.log"));
     wait_for(Duration::from_secs(60), "n2 to learn n1's block", || {
         (established(&b1).is_some() && has_route(&b2, "10.244.1.0/26")).then_some(())
@@ -358,11 +340,7 @@ fn preview_matches_real_bird_for_resets_and_reloads() {
         rendered: "graceful restart time 90;",
         option: "gracefulRestartTime",
     });
-    assert_eq!(
-        ceases(),
-        1,
-        "n2 was told why: Cease, other configuration change"
-    );
+    assert_eq!(ceases(), 1, "n2 heard: Cease, other configuration change");
     lab.expect_restart(&Step {
         file: "peer.yaml",
         text: peer(", maxRestartTime: 90s, keepaliveTime: 20s"),
@@ -406,28 +384,12 @@ fn preview_matches_real_bird_for_resets_and_reloads() {
     lab.expect_reload(&block, || has_route(&b2, "10.244.1.64/26"));
 
     assert_eq!(ceases(), 2, "no further restarts reached n2");
-    let n1_events = std::fs::read_to_string(&n1_log).unwrap_or_default();
-    let count = |what: &str| n1_events.matches(what).count();
+    let log = std::fs::read_to_string(&n1_log).unwrap_or_default();
+    let said = |what: &str| log.matches(&format!("{what} {SESSION}")).count();
     assert_eq!(
-        count("Restarting protocol Global_10_99_0_2"),
-        2,
-        "{n1_events}"
+        (said("Restarting protocol"), said("Reloading channel")),
+        (2, 3),
+        "{log}"
     );
-    assert_eq!(
-        count("Reloading channel Global_10_99_0_2.ipv4"),
-        3,
-        "{n1_events}"
-    );
-    for (who, log) in [("n1", n1_log), ("n2", n2_log)] {
-        let text = std::fs::read_to_string(log).unwrap_or_default();
-        let events: Vec<&str> = text
-            .lines()
-            .filter(|l| {
-                ["Reloading", "Restarting", "Received:"]
-                    .iter()
-                    .any(|w| l.contains(w))
-            })
-            .collect();
-        println!("{who}'s BIRD log:\n  {}", events.join("\n  "));
-    }
+    println!("n1's BIRD log:\n{log}");
 }
