@@ -7,8 +7,9 @@
 //! Must not: do I/O, read the clock or the environment, or format BIRD config.
 //!
 //! Layout: [`cluster`] derives per-node facts (addresses, AS, labels, ports) from the
-//! snapshot; [`explicit`] runs the BGPPeer passes; [`mesh`] adds the mesh; [`explain`]
-//! answers "why does this peer exist / why does this BGPPeer add nothing here".
+//! snapshot; [`explicit`] runs the BGPPeer passes; [`mesh`] adds the mesh; [`provenance`]
+//! records which rule gave each session its AS numbers and port; [`explain`] answers "why
+//! does this peer exist / why does this BGPPeer add nothing here".
 
 pub mod cluster;
 pub mod explain;
