@@ -14,7 +14,6 @@
 //! `cargo bench --bench daemon -- latency` (or `burst`, `memory`) runs one part.
 
 #[path = "../tests/support/mod.rs"]
-#[allow(dead_code, unused_imports)]
 mod support;
 
 use std::path::Path;
@@ -181,7 +180,7 @@ fn setup() -> Bench {
     std::fs::write(&bird.config, "router id 10.90.0.1;\nprotocol device {}\n").unwrap();
     bird.start(&ns);
     Bench {
-        tmp: tmp,
+        tmp,
         etcd,
         bird,
         _ns: ns,

@@ -18,12 +18,18 @@
 //! - [`snapshot`]: the cluster as the planner sees it; `apply(event)` (pure).
 //! - [`plan`]: `plan(&Snapshot, node) → Plan` and explanations (pure).
 //! - [`render`]: `Plan` → typed view → tera → BIRD config text (pure, plus template loading).
+//! - [`preview`]: a proposed change's blast radius: sessions added, removed, reset, reloaded (pure).
+
+// Resources and events are large values moved a handful of times per change; boxing them
+// would only add indirection.
+#![allow(clippy::large_enum_variant)]
 
 pub mod bird;
 pub mod cli;
 pub mod daemon;
 pub mod datastore;
 pub mod plan;
+pub mod preview;
 pub mod render;
 pub mod resources;
 pub mod selector;

@@ -152,6 +152,12 @@ impl SourceArgs {
         self.datastore.etcd_config()
     }
 
+    /// Reads the resources with every node's block affinities (for commands that plan every
+    /// node).
+    pub async fn load_all(&self) -> Result<Snapshot, CliError> {
+        self.load(crate::datastore::etcd::value::ALL_NODES).await
+    }
+
     /// Reads the resources into a snapshot: from etcd (every kind, plus `node`'s block
     /// affinities, at one revision) or from --resources; secrets from --secrets-dir.
     pub async fn load(&self, node: &str) -> Result<Snapshot, CliError> {

@@ -2,7 +2,10 @@
 //! subcommands. Each subcommand returns `Result<ExitCode, CliError>`; `main` prints the error.
 
 pub mod common;
+pub mod explain;
 pub mod plan;
+pub mod preview;
+pub mod render_all;
 pub mod resource;
 pub mod run;
 pub mod status;
@@ -83,6 +86,12 @@ pub enum Command {
     /// apply, create, get, delete, patch, label: calicoctl-style edits of resources in etcd.
     #[command(flatten)]
     Resource(resource::ResourceCommand),
+    /// Show what a change would do to every node's sessions (added, removed, reset, reloaded).
+    Preview(preview::PreviewArgs),
+    /// Render every node's BIRD config (for CI), optionally checked by `bird -p`.
+    RenderAll(render_all::RenderAllArgs),
+    /// Explain why a node has a session (and each option's value), or why a BGPPeer adds nothing.
+    Explain(explain::ExplainArgs),
 }
 
 /// Runs the parsed command.
@@ -93,5 +102,8 @@ pub async fn run(cli: Cli) -> Result<ExitCode, CliError> {
         Command::Run(a) => run::run(a).await,
         Command::Status(a) => status::status(a).await,
         Command::Resource(c) => resource::run(c).await,
+        Command::Preview(a) => preview::preview_cmd(a).await,
+        Command::RenderAll(a) => render_all::render_all(a).await,
+        Command::Explain(a) => explain::explain(a).await,
     }
 }

@@ -1,5 +1,11 @@
 //! Why each BGPPeer does or does not give this node sessions: which nodes each side of it
-//! selects, how this node fares against its selectors, and what it finally contributes.
+//! selects, how this node fares against its selectors, and what it finally contributes; and
+//! ([`session`]) why each planned session exists and has the options it has.
+
+mod facts;
+pub mod session;
+
+pub use session::{SessionExplanation, explain_session, explain_sessions};
 
 use serde::Serialize;
 

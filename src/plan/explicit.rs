@@ -7,6 +7,7 @@ use std::collections::BTreeMap;
 use std::net::IpAddr;
 
 use super::cluster::{Cluster, NodeInfo};
+use super::provenance::{AsSource, PortSource, Provenance, node_as_source, port_source};
 use super::{Direction, Family, NextHop, OriginDetail, Peer, PeerType};
 use crate::resources::addr::{ip_for_name, parse_peer_ip};
 use crate::resources::{AsNumber, BgpPeer, Secret, SecretKeyRef, Warning};
@@ -33,6 +34,8 @@ struct Candidate<'a> {
     source_none: bool,
     restart_time: Option<i64>,
     keepalive: Option<i64>,
+    as_source: AsSource,
+    port_source: PortSource,
 }
 
 /// Calico's peer key: address and port, where 179 and "no port" are the same key.
@@ -230,12 +233,22 @@ fn forward<'a>(cluster: &Cluster<'a>, node: &str, u: &Usable<'a>, out: &mut Emit
     };
     let Some(as_number) = s.as_number else { return };
     let mut port = addr.port;
+    let mut port_from = if port.is_some() {
+        PortSource::PeerIp
+    } else {
+        PortSource::Default
+    };
     if port.is_none()
         && let Some(first) = nodes_with_ip_port_as(cluster, &addr.ip, as_number, None).first()
     {
         port = cluster.listen_port(first);
+        port_from = port_source(cluster, first);
     }
     let mut c = base_candidate(u, Direction::Forward, addr.ip, port, as_number);
+    c.as_source = AsSource::BgpPeer {
+        name: u.peer.metadata.name.clone(),
+    };
+    c.port_source = port_from;
     c.local_as = s.local_as_number;
     c.calico_node = !cluster.nodes_with_ip(&addr.ip).is_empty();
     c.allow_local_as = s.num_allowed_local_as_numbers.unwrap_or(0);
@@ -320,6 +333,8 @@ fn node_as_peers<'a>(
         );
         c.remote_node = Some(n.name);
         c.rr_cluster_id = n.rr_cluster_id.clone();
+        c.as_source = node_as_source(cluster, n.name);
+        c.port_source = port_source(cluster, n.name);
         // Deviation 7: reverse peerings do not inherit reachableBy.
         if direction == Direction::Forward {
             c.reachable_by = u
@@ -363,6 +378,8 @@ fn base_candidate<'a>(
         source_none: s.source_address.as_deref() == Some("None"),
         restart_time: s.max_restart_time.as_ref().map(|d| d.rounded_seconds()),
         keepalive: s.keepalive_time.as_ref().map(|d| d.rounded_seconds()),
+        as_source: AsSource::Builtin,
+        port_source: PortSource::Default,
     }
 }
 
@@ -438,6 +455,17 @@ fn build(
         }],
         remote_node: c.remote_node.map(str::to_owned),
         password: c.password.clone(),
+        provenance: Provenance {
+            neighbor_as: c.as_source.clone(),
+            local_as: match c.local_as {
+                Some(_) => AsSource::BgpPeer {
+                    name: c.bgp_peer.to_owned(),
+                },
+                None => node_as_source(cluster, me.name),
+            },
+            port: c.port_source.clone(),
+            calico_node: c.calico_node,
+        },
     })
 }
 

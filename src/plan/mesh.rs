@@ -3,6 +3,7 @@
 use std::collections::HashSet;
 
 use super::cluster::Cluster;
+use super::provenance::{Provenance, node_as_source, port_source};
 use super::{Family, Peer, PeerType};
 use crate::resources::addr::ip_for_name;
 use crate::resources::{Secret, Warning};
@@ -71,6 +72,12 @@ pub(super) fn plan_mesh(
                 origin_detail: Vec::new(),
                 remote_node: Some(other.name.to_owned()),
                 password: password.clone(),
+                provenance: Provenance {
+                    neighbor_as: node_as_source(cluster, other.name),
+                    local_as: node_as_source(cluster, node),
+                    port: port_source(cluster, other.name),
+                    calico_node: true,
+                },
             });
         }
     }

@@ -7,13 +7,15 @@
 //! Must not: do I/O, read the clock or the environment, or format BIRD config.
 //!
 //! Layout: [`cluster`] derives per-node facts (addresses, AS, labels, ports) from the
-//! snapshot; [`explicit`] runs the BGPPeer passes; [`mesh`] adds the mesh; [`explain`]
-//! answers "why does this peer exist / why does this BGPPeer add nothing here".
+//! snapshot; [`explicit`] runs the BGPPeer passes; [`mesh`] adds the mesh; [`provenance`]
+//! records which rule gave each session its AS numbers and port; [`explain`] answers "why
+//! does this peer exist / why does this BGPPeer add nothing here".
 
 pub mod cluster;
 pub mod explain;
 mod explicit;
 mod mesh;
+pub mod provenance;
 pub mod router_id;
 
 use std::net::IpAddr;
@@ -158,6 +160,9 @@ pub struct Peer {
     /// The password itself: never serialized, only rendered.
     #[serde(skip)]
     pub password: Option<Secret>,
+    /// How the AS numbers, port and passive input were derived (for `perch explain`).
+    #[serde(skip)]
+    pub provenance: provenance::Provenance,
 }
 
 impl Peer {
@@ -167,6 +172,7 @@ impl Peer {
             let mut p = p.clone();
             p.origin.clear();
             p.origin_detail.clear();
+            p.provenance = Default::default();
             p
         };
         strip(self) == strip(other)

@@ -24,9 +24,16 @@ pub fn resource_kinds() -> impl Iterator<Item = Kind> {
 /// Every prefix a node's snapshot is listed from, in [`Kind::ALL`] order.
 pub fn list_prefixes(node: &str) -> Vec<String> {
     let mut out: Vec<String> = resource_kinds().map(kind_prefix).collect();
-    out.push(crate::resources::keys::affinity_prefix(node));
+    out.push(if node == ALL_NODES {
+        "/calico/ipam/v2/host/".to_owned()
+    } else {
+        crate::resources::keys::affinity_prefix(node)
+    });
     out
 }
+
+/// Pass as the node to read every node's block affinities (for commands that plan them all).
+pub const ALL_NODES: &str = "*";
 
 /// The event for a key that now holds `value`, or None for keys perch does not read (other
 /// kinds, other nodes' affinities).
@@ -36,7 +43,8 @@ pub fn put_event(key: &str, value: &[u8], mod_revision: i64, node: &str) -> Opti
         let decoded = decode_stored(kind, &name, value, mod_revision).map(|(_, r)| r);
         (id, decoded)
     } else {
-        let (host, cidr) = parse_affinity_key(key).filter(|(host, _)| host == node)?;
+        let (host, cidr) =
+            parse_affinity_key(key).filter(|(host, _)| host == node || node == ALL_NODES)?;
         let id = ResourceId::new(Kind::BlockAffinity, affinity_name(&host, &cidr));
         let decoded = std::str::from_utf8(value)
             .map_err(|_| "value is not UTF-8".to_owned())
