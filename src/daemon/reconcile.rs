@@ -46,7 +46,7 @@ pub(super) async fn run(
     let mut force_configure = true;
     let mut trigger = String::from("start");
     let mut templates_watched = true;
-    let mut rolled_back: Option<String> = None;
+    let mut rolled_back: Option<(String, String)> = None;
     loop {
         let due = coalescer.due();
         let sleep = async {
@@ -120,7 +120,7 @@ async fn apply(
     templates: &Arc<Templates>,
     force_configure: bool,
     trigger: String,
-    rolled_back: &mut Option<String>,
+    rolled_back: &mut Option<(String, String)>,
     state: &watch::Sender<DaemonState>,
 ) -> ApplyRecord {
     let started = Instant::now();
@@ -168,10 +168,8 @@ async fn apply(
     };
     let hash = config_hash(&text);
     let rendered_after = started.elapsed();
-    if rolled_back.as_deref() == Some(hash.as_str()) {
-        let msg = format!(
-            "config {hash} was rolled back after a confirmed apply; waiting for a change before trying again"
-        );
+    if let Some((_, why)) = rolled_back.as_ref().filter(|(h, _)| *h == hash) {
+        let msg = format!("held back until the plan changes: {why}");
         let record = record(
             started,
             ApplyResult::RolledBack,
@@ -193,7 +191,7 @@ async fn apply(
         Some(window) => {
             let (result, err) = confirmed_install(cfg, &text, force_configure, window, &plan).await;
             if result == ApplyResult::RolledBack {
-                *rolled_back = Some(hash.clone());
+                *rolled_back = Some((hash.clone(), err.clone().unwrap_or_default()));
             } else if result == ApplyResult::Reconfigured {
                 *rolled_back = None;
             }
