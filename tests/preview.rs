@@ -322,3 +322,43 @@ fn help_teaches() {
         "{text}"
     );
 }
+
+#[test]
+fn a_merge_patch_previews_like_the_patched_resource() {
+    let env = Env::new();
+    let (code, out, err) = env.preview(&[
+        "--patch",
+        "bgpconfiguration",
+        "default",
+        "-p",
+        // Calico refuses a mesh password with the mesh off: the patch removes it too.
+        r#"{"spec":{"nodeToNodeMeshEnabled":false,"nodeMeshPassword":null}}"#,
+        "-o",
+        "json",
+        "--allow-isolation",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    let v: Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(v["change"][0]["resource"], "BGPConfiguration/default");
+    assert_eq!(
+        v["summary"]["sessionsRemoved"], 6,
+        "every mesh session goes: {out}"
+    );
+    // The fields the patch does not touch stay: the AS is unchanged, so nothing is reset.
+    assert_eq!(v["summary"]["sessionsReset"], 0);
+    let (code, _, err) = env.preview(&["--patch", "bgppeer", "nope", "-p", "{}"]);
+    assert_eq!(code, 1);
+    assert!(err.contains("BGPPeer/nope does not exist"), "{err}");
+    let (code, _, err) = env.preview(&[
+        "--patch",
+        "bgppeer",
+        "tor",
+        "-p",
+        r#"{"spec":{"asNumber":0}}"#,
+    ]);
+    assert_eq!(code, 1);
+    assert!(
+        err.contains("BGPPeer \"tor\""),
+        "the bad change is named: {err}"
+    );
+}

@@ -48,14 +48,27 @@ Examples:
   perch preview -r cluster/ -f new-peer.yaml
   perch preview -r cluster/ --secrets-dir /etc/perch/secrets -f filter.yaml -f peer.yaml
   perch preview -r cluster/ --delete -f old-peer.yaml
+  perch preview --datastore etcdv3 --patch bgpconfiguration default -p '{\"spec\":{\"nodeToNodeMeshEnabled\":false}}'
   kubectl get bgppeer tor -o yaml | sed s/65001/65002/ | perch preview -r cluster/ -f - -o json")]
 pub struct PreviewArgs {
     #[command(flatten)]
     pub source: SourceArgs,
     /// A file of resources to create or replace (`-` for stdin); repeat for several, applied
     /// in order.
-    #[arg(long = "filename", short = 'f', value_name = "FILE", required = true)]
+    #[arg(
+        long = "filename",
+        short = 'f',
+        value_name = "FILE",
+        required_unless_present = "patch"
+    )]
     pub files: Vec<PathBuf>,
+    /// Preview a JSON merge patch of one resource instead (as `perch patch KIND NAME -p JSON`;
+    /// patching `bgpconfiguration default` previews creating it when absent).
+    #[arg(long, num_args = 2, value_names = ["KIND", "NAME"], requires = "patch_json", conflicts_with = "delete")]
+    pub patch: Option<Vec<String>>,
+    /// The merge patch for --patch.
+    #[arg(short = 'p', long = "patch-json", value_name = "JSON")]
+    pub patch_json: Option<String>,
     /// The files name resources to delete (as `calicoctl delete -f`): only kind and name are read.
     #[arg(long)]
     pub delete: bool,
@@ -76,8 +89,46 @@ struct Report<'a> {
     preview: &'a Preview,
 }
 
-/// Reads every change file, in order. (`--patch KIND NAME -p JSON` will add its patched
-/// resource here, as one more `Change::Upsert`.)
+/// The resource `--patch KIND NAME -p JSON` would produce, as a change.
+fn patched(
+    a: &PreviewArgs,
+    before: &crate::snapshot::Snapshot,
+) -> Result<Option<(Change, String)>, CliError> {
+    let (Some(target), Some(json)) = (&a.patch, &a.patch_json) else {
+        return Ok(None);
+    };
+    let kind = crate::resources::Kind::parse(&target[0])
+        .ok_or_else(|| CliError::failed(format!("unknown resource kind {:?}", target[0])))?;
+    let id = crate::resources::ResourceId::new(kind, &target[1]);
+    let patch: serde_json::Value = serde_json::from_str(json)
+        .map_err(|e| CliError::failed(format!("--patch-json is not JSON: {e}")))?;
+    let mut current = match before.get(&id) {
+        Some(r) => r.to_json(),
+        None if kind == crate::resources::Kind::BgpConfiguration && id.name == "default" => {
+            serde_json::json!({
+                "kind": "BGPConfiguration", "apiVersion": crate::resources::API_VERSION, "metadata": {"name": "default"}, "spec": {}
+            })
+        }
+        None => return Err(CliError::failed(format!("{id} does not exist"))),
+    };
+    super::resource::edit::merge_patch(&mut current, &patch);
+    let resource = crate::resources::decode::decode_resource(&current)
+        .map_err(|e| CliError::failed(format!("invalid change: {e}")))?;
+    if resource.id() != id {
+        return Err(CliError::failed(format!(
+            "the patch renames {id}; patches cannot change kind or name"
+        )));
+    }
+    crate::resources::validate::check(&resource).map_err(|e| {
+        CliError::failed(format!(
+            "invalid change: {}",
+            crate::resources::Warning::new(&id, e)
+        ))
+    })?;
+    Ok(Some((Change::Upsert(resource), "--patch".into())))
+}
+
+/// Reads every change file, in order.
 fn read_changes(a: &PreviewArgs) -> Result<Vec<(Change, String)>, CliError> {
     let mut out = Vec::new();
     for path in &a.files {
@@ -105,8 +156,9 @@ fn read_changes(a: &PreviewArgs) -> Result<Vec<(Change, String)>, CliError> {
 }
 
 pub async fn preview_cmd(a: PreviewArgs) -> Result<ExitCode, CliError> {
-    let changes = read_changes(&a)?;
+    let mut changes = read_changes(&a)?;
     let before = a.source.load_all().await?;
+    changes.extend(patched(&a, &before)?);
     let router_id = match a.router_id.as_deref().filter(|v| !v.is_empty()) {
         Some(v) => Some(v.parse::<RouterIdOverride>().map_err(CliError::failed)?),
         None => None,

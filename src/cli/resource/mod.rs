@@ -16,7 +16,7 @@ resource's revision, so concurrent changes are never lost."
     };
 }
 
-mod edit;
+pub mod edit;
 mod show;
 mod write;
 
