@@ -46,8 +46,10 @@ impl<E: std::error::Error> From<E> for CliError {
 BGPFilter, CalicoNodeStatus, block affinities) from etcd in Calico's own key layout, or from a \
 directory of YAML files, plans this node's BGP sessions exactly as Calico does, renders BIRD 2 \
 config from tera templates, installs it safely and reports peering status.\n\n\
-Start with `perch plan --resources examples/cluster --node node-1` to see a node's sessions, \
-and `perch plan … --explain` to see why each BGPPeer does or does not apply.",
+Try it without etcd: `perch plan -r containers/example/resources -n node-1 --explain` shows a \
+node's sessions and why each BGPPeer does or does not apply; `perch render … --check` the BIRD \
+config; `perch run` keeps BIRD current. With etcd, set DATASTORE_TYPE=etcdv3 and ETCD_ENDPOINTS \
+(as for calicoctl) and every command reads Calico's datastore; apply/get/patch/label/delete edit it.",
     after_help = "Exit codes: 0 success, 1 failure (unreadable input, rejected config, …), 2 usage error."
 )]
 pub struct Cli {

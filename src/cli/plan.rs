@@ -20,7 +20,7 @@ pub enum PlanOutput {
 
 #[derive(Debug, Args)]
 #[command(
-    after_help = "Examples:\n  perch plan -r examples/cluster -n node-1\n  perch plan -r cluster.yaml -n node-1 --output json\n  perch plan -r cluster.yaml -n node-1 --explain\n  DATASTORE_TYPE=etcdv3 ETCD_ENDPOINTS=http://10.0.0.1:2379 perch plan -n node-1"
+    after_help = "Examples:\n  perch plan -r containers/example/resources -n node-1\n  perch plan -r cluster.yaml -n node-1 --output json\n  perch plan -r cluster.yaml -n node-1 --explain\n  DATASTORE_TYPE=etcdv3 ETCD_ENDPOINTS=http://10.0.0.1:2379 perch plan -n node-1"
 )]
 pub struct PlanArgs {
     #[command(flatten)]
@@ -37,7 +37,7 @@ pub struct PlanArgs {
 
 #[derive(Debug, Args)]
 #[command(
-    after_help = "Examples:\n  perch render -r examples/cluster -n node-1\n  perch render -r cluster.yaml -n node-1 --out /etc/bird --check\n  perch render --datastore etcdv3 --etcd-endpoints https://10.0.0.1:2379 \\\n      --etcd-ca-cert-file ca.pem --etcd-cert-file c.pem --etcd-key-file c-key.pem -n node-1"
+    after_help = "Examples:\n  perch render -r containers/example/resources -n node-1\n  perch render -r cluster.yaml -n node-1 --out /etc/bird --check\n  perch render --datastore etcdv3 --etcd-endpoints https://10.0.0.1:2379 \\\n      --etcd-ca-cert-file ca.pem --etcd-cert-file c.pem --etcd-key-file c-key.pem -n node-1"
 )]
 pub struct RenderArgs {
     #[command(flatten)]
