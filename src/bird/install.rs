@@ -1,5 +1,7 @@
-//! Installing rendered config: compare with the running file, stage, validate, swap in
-//! atomically, ask BIRD to `configure`, and put the previous file back if BIRD refuses.
+//! Installing rendered config: compare with the running file, stage it next to the running
+//! one, have BIRD parse and apply it (`configure "staged"`), and rename it into place only once
+//! BIRD accepted it. Without BIRD (or with a `bird -p` checker) the order is check → rename →
+//! `configure`, and the previous file is put back if BIRD refuses.
 //!
 //! Touches BIRD only when bytes change (or when the caller forces a `configure`, e.g. after
 //! BIRD restarted). Never leaves a file BIRD refused in place.
@@ -17,12 +19,13 @@ use super::parse::ConfigureOutcome;
 /// How a staged file is validated before it replaces the running one.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum CheckMode {
-    /// `configure check "file"` over the control socket when BIRD is reachable (it checks with
-    /// the daemon's own build), else `bird -p` if the binary exists, else install unchecked.
+    /// `configure "staged"` over the control socket when BIRD is reachable (BIRD's own parser
+    /// checks and applies it in one step), else `bird -p` if the binary exists, else install
+    /// unchecked for BIRD's next start.
     Auto,
-    /// Always `bird -p -c file` with this binary.
+    /// Always `bird -p -c file` with this binary, then `configure`.
     Binary(String),
-    /// Always `configure check` over the socket; BIRD unreachable = cannot check = not installed.
+    /// Only over the socket; BIRD unreachable = cannot check = not installed.
     Socket,
 }
 

@@ -18,11 +18,12 @@ use crate::status::http::{Readiness, serve};
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
 pub enum CheckArg {
-    /// `configure check` over the socket when BIRD is up, else `bird -p` if installed.
+    /// BIRD parses and applies the staged file in one step (`configure "file"`) when it is up;
+    /// when it is not, `bird -p` checks it (if installed) and it is installed for BIRD's start.
     Auto,
-    /// Always `bird -p -c` (needs the bird binary next to perch).
+    /// `bird -p -c` before installing, then `configure` (needs the bird binary next to perch).
     Bird,
-    /// Always `configure check` over the control socket.
+    /// Only over the control socket: nothing is installed while BIRD is unreachable.
     Socket,
 }
 
@@ -65,7 +66,8 @@ pub struct RunArgs {
         value_name = "PATH"
     )]
     pub bird_socket: PathBuf,
-    /// How a new config is validated before it replaces the running one.
+    /// How a new config is validated before it replaces the running one (a refused config
+    /// never replaces it).
     #[arg(long, env = "PERCH_CHECK", value_enum, default_value = "auto")]
     pub check: CheckArg,
     /// The bird binary used for `bird -p` checks.
