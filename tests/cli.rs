@@ -427,7 +427,7 @@ fn explain_says_what_each_side_matched_and_why_a_bgp_peer_adds_nothing() {
     let text = stdout(&o);
     let section = |name: &str| -> String {
         let start = text
-            .find(&format!("\n  {name}\n"))
+            .find(&format!("\nBGPPeer {name}\n"))
             .unwrap_or_else(|| panic!("no {name} in {text}"));
         let rest = &text[start + 1..];
         rest[..rest.find("\n\n").unwrap_or(rest.len())].to_owned()
@@ -442,7 +442,7 @@ fn explain_says_what_each_side_matched_and_why_a_bgp_peer_adds_nothing() {
         "{reflectors}"
     );
     assert!(
-        reflectors.contains("sessions here: Node_10_0_0_100_port_1790"),
+        reflectors.contains("sessions on node-a: Node_10_0_0_100_port_1790"),
         "{reflectors}"
     );
     let rack2 = section("rack-2-tor");
@@ -455,7 +455,7 @@ fn explain_says_what_each_side_matched_and_why_a_bgp_peer_adds_nothing() {
         "{rack2}"
     );
     assert!(
-        rack2.contains("adds nothing here: node-a is on neither side of it"),
+        rack2.contains("adds nothing on node-a: node-a is on neither side of it"),
         "{rack2}"
     );
 

@@ -19,8 +19,8 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
-use support::bird::{Bird, require_bird, wait_for};
-use support::netns::{Lan, Netns};
+use support::bird::{Bird, wait_for};
+use support::pair::Pair;
 use support::perch::Perch;
 
 const SESSION: &str = "Global_10_99_0_2";
@@ -265,36 +265,19 @@ impl Lab<'_> {
 
 #[test]
 fn preview_matches_real_bird_for_resets_and_reloads() {
-    require_bird();
-    let tmp = tempfile::tempdir().unwrap();
-    let dir = tmp.path();
-    let res = dir.join("resources");
-    std::fs::create_dir_all(&res).unwrap();
-    std::fs::write(res.join("cluster.yaml"), CLUSTER).unwrap();
-    std::fs::write(res.join("peer.yaml"), peer("")).unwrap();
-    std::fs::write(res.join("filter.yaml"), filter("Accept", "")).unwrap();
-
-    let lan = Lan::new();
-    let (ns1, ns2) = (Netns::new("pr"), Netns::new("pr"));
-    lan.attach(&ns1, "10.99.0.1/24");
-    lan.attach(&ns2, "10.99.0.2/24");
-    let (d1, d2) = (dir.join("n1"), dir.join("n2"));
-    std::fs::create_dir_all(&d1).unwrap();
-    std::fs::create_dir_all(&d2).unwrap();
-    let (mut b1, mut b2) = (Bird::paths(&d1), Bird::paths(&d2));
+    let files = [
+        ("cluster.yaml", CLUSTER),
+        ("peer.yaml", &peer("")),
+        ("filter.yaml", &filter("Accept", "")),
+    ];
+    let pair = Pair::start_with(&files, &[], |d2| {
+        format!("log \"{}\" all;\n", d2.join("events.log").display())
+    });
+    let (dir, res) = (pair.dir(), &pair.resources);
+    let (b1, b2) = (&pair.b1, &pair.b2);
     let path = |p: &Path| p.to_str().unwrap().to_owned();
-    let (code, _, err) = perch(&["render", "-r", &path(&res), "-n", "n2", "--out", &path(&d2)]);
-    assert_eq!(code, 0, "{err}");
-    let n2_log = d2.join("events.log");
-    let n2_cfg = std::fs::read_to_string(d2.join("bird.cfg")).unwrap();
-    std::fs::write(
-        &b2.config,
-        format!("log \"{}\" all;\n{n2_cfg}", n2_log.display()),
-    )
-    .unwrap();
-    std::fs::write(&b1.config, "router id 10.99.0.1;\nprotocol device {}\n").unwrap();
-    b1.start(&ns1);
-    b2.start(&ns2);
+    let n2_log = b2.dir.join("events.log");
+    let d1 = b1.dir.clone();
     // n1 runs the built-in template plus a log file, to read BIRD's own account of each change.
     let n1_log = d1.join("events.log");
     let templates = dir.join("templates");
@@ -327,11 +310,7 @@ fn preview_matches_real_bird_for_resets_and_reloads() {
     };
     assert_eq!(ceases(), 0);
 
-    let lab = Lab {
-        b1: &b1,
-        res: &res,
-        dir,
-    };
+    let lab = Lab { b1, res, dir };
 
     // (a) Resets.
     lab.expect_restart(&Step {
@@ -356,7 +335,7 @@ fn preview_matches_real_bird_for_resets_and_reloads() {
         rendered: "if ((net ~ 10.244.1.0/26)) then { reject; }",
         option: "exportFilter",
     };
-    lab.expect_reload(&export, || !has_route(&b2, "10.244.1.0/26"));
+    lab.expect_reload(&export, || !has_route(b2, "10.244.1.0/26"));
 
     // (c) Import rule: reload by ROUTE-REFRESH; n1 drops n2's block.
     assert!(

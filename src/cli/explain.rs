@@ -219,7 +219,8 @@ fn session_text(node: &str, s: &SessionExplanation) -> String {
     out
 }
 
-fn bgp_peer_text(node: &str, e: &BgpPeerExplanation) -> String {
+/// One BGPPeer explanation as text (also used by `perch plan --explain`).
+pub fn bgp_peer_text(node: &str, e: &BgpPeerExplanation) -> String {
     let mut out = format!("\nBGPPeer {}\n", e.bgp_peer);
     out.push_str(&format!(
         "  local side:  {}  → {}\n",

@@ -243,48 +243,12 @@ fn plan_table(plan: &Plan) -> String {
 }
 
 fn explain_text(cluster: &Cluster<'_>, plan: &Plan) -> String {
-    let mut out = String::from("\nBGPPeers:\n");
     let explanations = explain_bgp_peers(cluster, plan);
     if explanations.is_empty() {
-        out.push_str("  (none)\n");
+        return "\nno BGPPeers\n".into();
     }
-    for e in explanations {
-        out.push_str(&format!("\n  {}\n", e.bgp_peer));
-        out.push_str(&format!(
-            "    local side:  {}  → {}\n",
-            e.local_side,
-            e.local_nodes.display()
-        ));
-        out.push_str(&format!(
-            "    remote side: {}  → {}\n",
-            e.remote_side,
-            e.remote_nodes.display()
-        ));
-        for s in &e.selectors {
-            let terms: Vec<String> = s
-                .terms
-                .iter()
-                .map(|t| format!("{} {}", t.term, if t.matched { "✓" } else { "✗" }))
-                .collect();
-            out.push_str(&format!(
-                "    {} on {}: {} ({})\n",
-                s.field,
-                plan.node,
-                if s.matched {
-                    "matches"
-                } else {
-                    "does not match"
-                },
-                terms.join(", ")
-            ));
-        }
-        if e.sessions.is_empty() {
-            for r in &e.reasons {
-                out.push_str(&format!("    adds nothing here: {r}\n"));
-            }
-        } else {
-            out.push_str(&format!("    sessions here: {}\n", e.sessions.join(", ")));
-        }
-    }
-    out
+    explanations
+        .iter()
+        .map(|e| super::explain::bgp_peer_text(&plan.node, e))
+        .collect()
 }

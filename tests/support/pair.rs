@@ -34,6 +34,16 @@ pub fn perch_cli(args: &[&str]) -> (bool, String, String) {
 impl Pair {
     /// Writes `cluster` (and `secrets`: (secret name, key, value)) and starts both BIRDs.
     pub fn start(cluster: &str, secrets: &[(&str, &str, &str)]) -> Pair {
+        Pair::start_with(&[("cluster.yaml", cluster)], secrets, |_| String::new())
+    }
+
+    /// Like [`Pair::start`] with several resource files, and `n2_prefix(n2's directory)` put
+    /// before n2's config (e.g. a `log` statement).
+    pub fn start_with(
+        files: &[(&str, &str)],
+        secrets: &[(&str, &str, &str)],
+        n2_prefix: impl Fn(&Path) -> String,
+    ) -> Pair {
         require_bird();
         let tmp = tempfile::tempdir().unwrap();
         let dir = tmp.path().to_owned();
@@ -41,7 +51,9 @@ impl Pair {
         let secrets_dir = dir.join("secrets");
         std::fs::create_dir_all(&resources).unwrap();
         std::fs::create_dir_all(&secrets_dir).unwrap();
-        std::fs::write(resources.join("cluster.yaml"), cluster).unwrap();
+        for (name, text) in files {
+            std::fs::write(resources.join(name), text).unwrap();
+        }
         for (name, key, value) in secrets {
             std::fs::create_dir_all(secrets_dir.join(name)).unwrap();
             std::fs::write(secrets_dir.join(name).join(key), format!("{value}\n")).unwrap();
@@ -55,8 +67,9 @@ impl Pair {
         std::fs::create_dir_all(&d2).unwrap();
         let (mut b1, mut b2) = (Bird::paths(&d1), Bird::paths(&d2));
         std::fs::write(&b1.config, "router id 10.99.0.1;\nprotocol device {}\n").unwrap();
-        let pair_dirs = (resources.clone(), secrets_dir.clone());
-        render_for(&pair_dirs.0, &pair_dirs.1, "n2", &b2.config);
+        render_for(&resources, &secrets_dir, "n2", &b2.config);
+        let rendered = std::fs::read_to_string(&b2.config).unwrap();
+        std::fs::write(&b2.config, format!("{}{rendered}", n2_prefix(&d2))).unwrap();
         b1.start(&ns1);
         b2.start(&ns2);
         Pair {
