@@ -290,7 +290,7 @@ fn preview_matches_real_bird_for_resets_and_reloads() {
     .unwrap();
     let args = [
         ("--templates", path(&templates)),
-        ("-r", path(&res)),
+        ("-r", path(res)),
         ("-n", "n1".into()),
         ("--config", path(&b1.config)),
         ("--bird-socket", path(&b1.socket)),
@@ -300,7 +300,7 @@ fn preview_matches_real_bird_for_resets_and_reloads() {
     .collect::<Vec<_>>();
     let _perch = Perch::start(&args, &[], dir.join("perch.log"));
     wait_for(Duration::from_secs(60), "n2 to learn n1's block", || {
-        (established(&b1).is_some() && has_route(&b2, "10.244.1.0/26")).then_some(())
+        (established(b1).is_some() && has_route(b2, "10.244.1.0/26")).then_some(())
     });
     let ceases = || {
         std::fs::read_to_string(&n2_log)
