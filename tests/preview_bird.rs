@@ -339,7 +339,7 @@ fn preview_matches_real_bird_for_resets_and_reloads() {
 
     // (c) Import rule: reload by ROUTE-REFRESH; n1 drops n2's block.
     assert!(
-        has_route(&b1, "10.244.2.0/26"),
+        has_route(b1, "10.244.2.0/26"),
         "n1 has n2's block before the import rule"
     );
     let import = Step {
@@ -351,7 +351,7 @@ fn preview_matches_real_bird_for_resets_and_reloads() {
         rendered: "'bgp_edge_importFilterV4'();",
         option: "importFilter",
     };
-    lab.expect_reload(&import, || !has_route(&b1, "10.244.2.0/26"));
+    lab.expect_reload(&import, || !has_route(b1, "10.244.2.0/26"));
 
     // (d) A new block of n1 changes Calico's export policy: reload; n2 learns it.
     let block = Step {
@@ -360,7 +360,7 @@ fn preview_matches_real_bird_for_resets_and_reloads() {
         rendered: "net = 10.244.1.64/26",
         option: "exportPolicy",
     };
-    lab.expect_reload(&block, || has_route(&b2, "10.244.1.64/26"));
+    lab.expect_reload(&block, || has_route(b2, "10.244.1.64/26"));
 
     assert_eq!(ceases(), 2, "no further restarts reached n2");
     let log = std::fs::read_to_string(&n1_log).unwrap_or_default();
