@@ -8,23 +8,11 @@ use std::time::Duration;
 use support::bird::wait_for;
 use support::pair::Pair;
 use support::perch::Perch;
+use support::yaml::{default_config, documents, nodes};
 
-const CLUSTER: &str = "\
-kind: BGPConfiguration
-apiVersion: projectcalico.org/v3
-metadata: {name: default}
-spec: {asNumber: 64512}
----
-kind: Node
-apiVersion: projectcalico.org/v3
-metadata: {name: n1}
-spec: {bgp: {ipv4Address: 10.99.0.1/24}}
----
-kind: Node
-apiVersion: projectcalico.org/v3
-metadata: {name: n2}
-spec: {bgp: {ipv4Address: 10.99.0.2/24}}
-";
+fn cluster() -> String {
+    documents([default_config("{asNumber: 64512}"), nodes(2)])
+}
 
 fn established(p: &Pair, name: &str) -> bool {
     p.b1.birdc(&["show", "protocols", name])
@@ -34,7 +22,7 @@ fn established(p: &Pair, name: &str) -> bool {
 
 #[test]
 fn a_breaking_change_is_undone_and_a_good_one_confirmed() {
-    let pair = Pair::start(CLUSTER, &[]);
+    let pair = Pair::start(&cluster(), &[]);
     let perch = Perch::start(
         &pair.run_args(&["--confirm-window", "6s", "--resync-interval", "500ms"]),
         &[],
@@ -66,7 +54,7 @@ fn a_breaking_change_is_undone_and_a_good_one_confirmed() {
     );
 
     // A breaking change: n1 now expects AS 65002 from n2, which still runs AS 64512.
-    let broken = CLUSTER.replace(
+    let broken = cluster().replace(
         "metadata: {name: n2}\nspec: {bgp: {",
         "metadata: {name: n2}\nspec: {bgp: {asNumber: 65002, ",
     );

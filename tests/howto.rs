@@ -11,23 +11,7 @@ use support::commands::{file, ok};
 use support::etcd::Etcd;
 use support::netns::Netns;
 use support::perch::Perch;
-
-const NODES: &str = "\
-kind: Node
-apiVersion: projectcalico.org/v3
-metadata: {name: n1}
-spec: {bgp: {ipv4Address: 10.99.0.1/24}}
----
-kind: Node
-apiVersion: projectcalico.org/v3
-metadata: {name: n2}
-spec: {bgp: {ipv4Address: 10.99.0.2/24}}
----
-kind: Node
-apiVersion: projectcalico.org/v3
-metadata: {name: n3}
-spec: {bgp: {ipv4Address: 10.99.0.3/24}}
-";
+use support::yaml::nodes;
 
 fn protocols_become(bird: &Bird, want: &[&str]) {
     let want: Vec<String> = want.iter().map(|s| s.to_string()).collect();
@@ -64,7 +48,7 @@ fn the_calico_guide_with_perch_alone() {
         &[
             "apply",
             "-f",
-            file(&tmp, "nodes.yaml", NODES).to_str().unwrap(),
+            file(&tmp, "nodes.yaml", &nodes(3)).to_str().unwrap(),
         ],
     );
 

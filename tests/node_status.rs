@@ -11,38 +11,17 @@ use support::commands::{file, ok};
 use support::etcd::Etcd;
 use support::pair::Pair;
 use support::perch::{Perch, http_get};
+use support::yaml::{default_config, documents, nodes};
 
-const CLUSTER: &str = "\
-kind: BGPConfiguration
-apiVersion: projectcalico.org/v3
-metadata: {name: default}
-spec: {asNumber: 64512}
----
-kind: Node
-apiVersion: projectcalico.org/v3
-metadata: {name: n1}
-spec: {bgp: {ipv4Address: 10.99.0.1/24}}
----
-kind: Node
-apiVersion: projectcalico.org/v3
-metadata: {name: n2}
-spec: {bgp: {ipv4Address: 10.99.0.2/24}}
----
-kind: Node
-apiVersion: projectcalico.org/v3
-metadata: {name: n3}
-spec: {bgp: {ipv4Address: 10.99.0.3/24}}
----
-kind: IPPool
-apiVersion: projectcalico.org/v3
-metadata: {name: pods}
-spec: {cidr: 10.244.0.0/16}
----
-kind: BlockAffinity
-apiVersion: projectcalico.org/v3
-metadata: {name: n2-block}
-spec: {node: n2, cidr: 10.244.2.0/26, state: confirmed}
-";
+/// Three nodes (n3 has no BIRD), a pool, and n2's block.
+fn cluster() -> String {
+    documents([
+        default_config("{asNumber: 64512}"),
+        nodes(3),
+        "kind: IPPool\napiVersion: projectcalico.org/v3\nmetadata: {name: pods}\nspec: {cidr: 10.244.0.0/16}\n".into(),
+        "kind: BlockAffinity\napiVersion: projectcalico.org/v3\nmetadata: {name: n2-block}\nspec: {node: n2, cidr: 10.244.2.0/26, state: confirmed}\n".into(),
+    ])
+}
 
 const NODE_STATUS: &str = "\
 kind: CalicoNodeStatus
@@ -53,11 +32,12 @@ spec: {node: n1, classes: [Agent, BGP, Routes], updatePeriodSeconds: 1}
 
 #[test]
 fn calico_node_status_carries_the_sessions() {
-    let pair = Pair::start(CLUSTER, &[]);
+    let cluster = cluster();
+    let pair = Pair::start(&cluster, &[]);
     let etcd = Etcd::start();
     let tmp = tempfile::tempdir().unwrap();
     // Everything but the BlockAffinity goes to etcd (affinities live under IPAM keys there).
-    let resources: String = CLUSTER
+    let resources: String = cluster
         .split("---\n")
         .filter(|d| !d.contains("BlockAffinity"))
         .collect::<Vec<_>>()

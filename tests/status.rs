@@ -13,32 +13,22 @@ use std::time::{Duration, Instant};
 use serde_json::Value;
 use support::pair::{Pair, perch_cli};
 use support::perch::{Perch, http_get};
+use support::yaml::{default_config, documents, nodes};
 
 const PASSWORD: &str = "s3cr3t-planted-pw";
 
-const CLUSTER: &str = "\
-kind: BGPConfiguration
-apiVersion: projectcalico.org/v3
-metadata: {name: default}
-spec:
-  asNumber: 64512
-  nodeMeshPassword: {secretKeyRef: {name: bgp, key: mesh}}
----
-kind: Node
-apiVersion: projectcalico.org/v3
-metadata: {name: n1}
-spec: {bgp: {ipv4Address: 10.99.0.1/24}}
----
-kind: Node
-apiVersion: projectcalico.org/v3
-metadata: {name: n2}
-spec: {bgp: {ipv4Address: 10.99.0.2/24}}
----
-kind: Node
-apiVersion: projectcalico.org/v3
-metadata: {name: n3}
-spec: {bgp: {ipv4Address: 10.99.0.3/24}}
----
+/// Three nodes (n3 has no BIRD) with a mesh password, a pool, and a block each for n1, n2.
+fn cluster() -> String {
+    documents([
+        default_config(
+            "{asNumber: 64512, nodeMeshPassword: {secretKeyRef: {name: bgp, key: mesh}}}",
+        ),
+        nodes(3),
+        REST.into(),
+    ])
+}
+
+const REST: &str = "\
 kind: IPPool
 apiVersion: projectcalico.org/v3
 metadata: {name: pods}
@@ -86,7 +76,7 @@ fn chromium_dom(url: &str, profile: &Path) -> String {
 
 #[test]
 fn status_endpoints_report_real_sessions() {
-    let pair = Pair::start(CLUSTER, &[("bgp", "mesh", PASSWORD)]);
+    let pair = Pair::start(&cluster(), &[("bgp", "mesh", PASSWORD)]);
     let dir = pair.dir();
     let (res, secrets) = (&pair.resources, &pair.secrets);
     let b1 = &pair.b1;

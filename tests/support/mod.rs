@@ -11,3 +11,4 @@ pub mod golden;
 pub mod netns;
 pub mod pair;
 pub mod perch;
+pub mod yaml;
