@@ -9,8 +9,8 @@ use std::collections::BTreeMap;
 
 use crate::resources::validate;
 use crate::resources::{
-    BgpConfiguration, BgpFilter, BgpPeer, BlockAffinity, CalicoNodeStatus, IpPool, Kind, Node,
-    Resource, ResourceId, Secrets, Warning,
+    BgpConfiguration, BgpFilter, BgpPeer, BlockAffinity, CalicoNodeStatus, EndpointStatus, IpPool,
+    Kind, Node, Resource, ResourceId, Secrets, Warning,
 };
 
 // Resources dominate every stream of these; boxing each would only add an allocation.
@@ -30,6 +30,8 @@ pub enum Event {
     },
     /// The mounted secrets changed (the whole set).
     Secrets(Secrets),
+    /// The local workloads' endpoint-status files changed (the whole set, by file name).
+    LocalWorkloads(BTreeMap<String, EndpointStatus>),
     /// A full re-list starts: what follows replaces everything (secrets excepted).
     Init,
     /// One item of the re-list (an `Upsert` or `Undecodable`).
@@ -49,6 +51,8 @@ pub struct Snapshot {
     pub node_statuses: BTreeMap<String, CalicoNodeStatus>,
     pub block_affinities: BTreeMap<String, BlockAffinity>,
     pub secrets: Secrets,
+    /// Local workloads that asked for BGP sessions (`localWorkloadSelector` peering).
+    pub local_workloads: BTreeMap<String, EndpointStatus>,
     /// Resources that were skipped, with why: keyed by `Kind/name` or by key/location.
     pub skipped: BTreeMap<String, Warning>,
     /// A re-list in progress.
@@ -99,6 +103,7 @@ impl Snapshot {
             Event::InitDone => match self.pending.take() {
                 Some(mut p) => {
                     p.secrets = std::mem::take(&mut self.secrets);
+                    p.local_workloads = std::mem::take(&mut self.local_workloads);
                     *self = *p;
                     true
                 }
@@ -110,6 +115,14 @@ impl Snapshot {
                 }
                 let changed = self.secrets != s;
                 self.secrets = s;
+                changed
+            }
+            Event::LocalWorkloads(w) => {
+                if let Some(p) = self.pending.as_mut() {
+                    p.local_workloads = w.clone();
+                }
+                let changed = self.local_workloads != w;
+                self.local_workloads = w;
                 changed
             }
             Event::Upsert(r) => self.upsert(r),

@@ -1,7 +1,6 @@
 //! Conformance with Calico v3.31: every step of Calico's own confd fixture corpus is applied,
 //! node planned, and the peer set compared with the `protocol bgp` blocks Calico rendered.
-//! Mismatches must be explained by one of the plan contract's deviations (or the one
-//! documented limitation: local-workload peering); anything else fails.
+//! Mismatches must be explained by one of the plan contract's deviations; anything else fails.
 
 mod support;
 
@@ -262,10 +261,7 @@ fn run_case(case: &Case) -> Vec<(usize, Vec<String>)> {
         let mut diffs = Vec::new();
         for (file, v6) in [("bird.cfg", false), ("bird6.cfg", true)] {
             let text = std::fs::read_to_string(dir.join(file)).unwrap();
-            let mut expected = parse_calico(&text);
-            expected
-                .sessions
-                .retain(|name, _| !name.starts_with("Local_Workload_"));
+            let expected = parse_calico(&text);
             let got = from_plan(&snapshot, case.node(), &options, v6);
             compare(&expected, &got, file, &mut diffs);
         }
@@ -283,17 +279,10 @@ fn calico_fixtures() {
     let (mut total, mut matched, mut unexplained) = (0, 0, Vec::new());
     let mut explained = Vec::new();
     for case in cases(&root, "cases.json") {
-        let local_workload = case.name() == "explicit_peering/local_bgp_peer";
         for (step, diffs) in run_case(&case) {
             total += 1;
             if diffs.is_empty() {
                 matched += 1;
-                if local_workload {
-                    println!(
-                        "note: {} step {step}: Local_Workload_ sessions not compared (localWorkloadSelector peering is not supported; see README)",
-                        case.name()
-                    );
-                }
                 continue;
             }
             let devs = case.changes_expected_deviations();

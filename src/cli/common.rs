@@ -24,6 +24,11 @@ pub struct SourceArgs {
     /// Directory of mounted BGP password secrets: `<dir>/<secret name>/<key>` files.
     #[arg(long, env = "PERCH_SECRETS_DIR", value_name = "DIR")]
     pub secrets_dir: Option<PathBuf>,
+    /// Felix's endpoint-status directory, for `localWorkloadSelector` peering with this node's
+    /// workloads (Calico: `$CALICO_ENDPOINT_STATUS_PATH_PREFIX/endpoint-status`, by default
+    /// `/var/run/calico/endpoint-status`).
+    #[arg(long, env = "PERCH_ENDPOINT_STATUS_DIR", value_name = "DIR")]
+    pub endpoint_status_dir: Option<PathBuf>,
     #[command(flatten)]
     pub datastore: DatastoreArgs,
 }
@@ -172,6 +177,7 @@ impl SourceArgs {
             if let Some(dir) = &self.secrets_dir {
                 snapshot.apply(Event::Secrets(crate::datastore::files::read_secrets(dir)?));
             }
+            self.add_local_workloads(&mut snapshot);
             return Ok(snapshot);
         }
         let Some(path) = &self.resources else {
@@ -179,7 +185,17 @@ impl SourceArgs {
                 "no resources: pass --resources PATH (a YAML/JSON file or directory) or set PERCH_RESOURCES, or read etcd with --datastore etcdv3",
             ));
         };
-        let snapshot = crate::datastore::files::load_snapshot(path, self.secrets_dir.as_deref())?;
+        let mut snapshot =
+            crate::datastore::files::load_snapshot(path, self.secrets_dir.as_deref())?;
+        self.add_local_workloads(&mut snapshot);
         Ok(snapshot)
+    }
+
+    fn add_local_workloads(&self, snapshot: &mut Snapshot) {
+        if let Some(dir) = &self.endpoint_status_dir {
+            snapshot.apply(Event::LocalWorkloads(
+                crate::datastore::files::read_endpoint_statuses(dir),
+            ));
+        }
     }
 }

@@ -139,6 +139,7 @@ pub async fn run(a: RunArgs) -> Result<ExitCode, CliError> {
         plan_options: a.node.plan_options()?,
         source,
         secrets_dir: a.source.secrets_dir.clone(),
+        endpoint_status_dir: a.source.endpoint_status_dir.clone(),
         templates_dir: a.templates.clone(),
         installer: Installer {
             config_path: a.config.clone(),

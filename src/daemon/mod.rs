@@ -42,6 +42,8 @@ pub struct RunConfig {
     pub plan_options: PlanOptions,
     pub source: SourceConfig,
     pub secrets_dir: Option<PathBuf>,
+    /// Felix's endpoint-status directory (local workload peering), watched.
+    pub endpoint_status_dir: Option<PathBuf>,
     pub templates_dir: Option<PathBuf>,
     pub installer: Installer,
     /// Re-render from the cached snapshot this often (drift repair; no re-list).

@@ -66,6 +66,13 @@ pub(super) fn start(cfg: RunConfig, cancel: CancellationToken) -> Daemon {
             cancel.clone(),
         )));
     }
+    if let Some(dir) = cfg.endpoint_status_dir.clone() {
+        tasks.push(tokio::spawn(watch_local_workloads(
+            dir,
+            updates_tx.clone(),
+            cancel.clone(),
+        )));
+    }
     drop(updates_tx);
     let templates = load_templates(cfg.templates_dir.as_ref(), &state_tx);
     let (templates_tx, templates_rx) = watch::channel(Arc::new(templates));
@@ -120,6 +127,7 @@ fn event_kind(e: &Event) -> &'static str {
         Event::Delete(_) => "delete",
         Event::Undecodable { .. } => "undecodable",
         Event::Secrets(_) => "secrets",
+        Event::LocalWorkloads(_) => "local_workloads",
         Event::Init | Event::InitDone => "relist",
         Event::InitApply(inner) => event_kind(inner),
     }
@@ -231,6 +239,42 @@ async fn watch_secrets(dir: PathBuf, tx: mpsc::Sender<Update>, cancel: Cancellat
             if tx.send(Update::Event(Event::Secrets(s))).await.is_err() {
                 return;
             }
+        }
+    }
+}
+
+/// Follows Felix's endpoint-status files (local workload peering).
+async fn watch_local_workloads(dir: PathBuf, tx: mpsc::Sender<Update>, cancel: CancellationToken) {
+    let read = || {
+        Update::Event(Event::LocalWorkloads(
+            crate::datastore::files::read_endpoint_statuses(&dir),
+        ))
+    };
+    if tx.send(read()).await.is_err() {
+        return;
+    }
+    let mut watch = match PathWatch::new(&dir, Duration::from_millis(100)) {
+        Ok(w) => w,
+        Err(e) => {
+            warn!("endpoint status: {e}; re-reading every 5s instead");
+            loop {
+                tokio::select! {
+                    _ = cancel.cancelled() => return,
+                    _ = tokio::time::sleep(Duration::from_secs(5)) => {}
+                }
+                if tx.send(read()).await.is_err() {
+                    return;
+                }
+            }
+        }
+    };
+    loop {
+        tokio::select! {
+            _ = cancel.cancelled() => return,
+            c = watch.changed() => if c.is_none() { return },
+        }
+        if tx.send(read()).await.is_err() {
+            return;
         }
     }
 }

@@ -254,3 +254,34 @@ pub fn read_secrets(dir: &Path) -> Result<Secrets, FileError> {
     }
     Ok(out)
 }
+
+/// Reads Felix's endpoint-status files (`<dir>/<workload>`: JSON with `ipv4Nets`,
+/// `ipv6Nets`, `bgpPeerName`) — the local workloads that want BGP sessions. A missing
+/// directory means none; a file that does not parse is skipped with a warning naming it.
+pub fn read_endpoint_statuses(dir: &Path) -> BTreeMap<String, crate::resources::EndpointStatus> {
+    let mut out = BTreeMap::new();
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return out;
+    };
+    for entry in entries.flatten() {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        let path = entry.path();
+        if name.starts_with('.') || !path.is_file() {
+            continue;
+        }
+        let parsed = std::fs::read_to_string(&path)
+            .map_err(|e| e.to_string())
+            .and_then(|t| {
+                serde_json::from_str::<crate::resources::EndpointStatus>(&t)
+                    .map_err(|e| e.to_string())
+            });
+        match parsed {
+            Ok(mut status) => {
+                status.name = name.clone();
+                out.insert(name, status);
+            }
+            Err(e) => warn!("endpoint status {}: {e}; skipped", path.display()),
+        }
+    }
+    out
+}

@@ -9,7 +9,7 @@ use std::net::IpAddr;
 use super::cluster::{Cluster, NodeInfo};
 use super::provenance::{AsSource, PortSource, Provenance, node_as_source, port_source};
 use super::{Direction, Family, NextHop, OriginDetail, Peer, PeerType};
-use crate::resources::addr::{ip_for_name, parse_peer_ip};
+use crate::resources::addr::{ip_for_name, parse_node_address, parse_peer_ip};
 use crate::resources::{AsNumber, BgpPeer, Secret, SecretKeyRef, Warning};
 
 /// One peering a BGPPeer asks for, before key rules and rendering decisions.
@@ -32,6 +32,8 @@ struct Candidate<'a> {
     next_hop_mode: Option<&'a str>,
     password: Option<Secret>,
     source_none: bool,
+    /// A local workload (`localWorkloadSelector`): `Local_Workload_` name, passive.
+    local_workload: bool,
     restart_time: Option<i64>,
     keepalive: Option<i64>,
     as_source: AsSource,
@@ -88,16 +90,6 @@ pub(super) fn plan_explicit(
                 continue;
             }
             let id = format!("BGPPeer/{}", bp.metadata.name);
-            if s.local_workload_selector
-                .as_deref()
-                .is_some_and(|v| !v.is_empty())
-            {
-                warnings.push(Warning::new(
-                    &id,
-                    "localWorkloadSelector peering is not supported by perch; skipped",
-                ));
-                continue;
-            }
             if s.peer_ip.as_deref().is_some_and(|v| !v.is_empty()) && s.as_number.is_none() {
                 warnings.push(Warning::new(
                     &id,
@@ -216,6 +208,35 @@ fn forward<'a>(cluster: &Cluster<'a>, node: &str, u: &Usable<'a>, out: &mut Emit
         s.node.as_deref() == Some(node)
     };
     if !local {
+        return;
+    }
+    if s.local_workload_selector
+        .as_deref()
+        .is_some_and(|v| !v.is_empty())
+    {
+        // The workloads Felix found for this BGPPeer: the first address of each family.
+        let Some(as_number) = s.as_number else { return };
+        for w in cluster
+            .snapshot
+            .local_workloads
+            .values()
+            .filter(|w| w.bgp_peer_name == u.peer.metadata.name)
+        {
+            for nets in [&w.ipv4_nets, &w.ipv6_nets] {
+                let Some(ip) = nets
+                    .first()
+                    .and_then(|n| parse_node_address(n))
+                    .map(|a| a.ip)
+                else {
+                    continue;
+                };
+                let mut c = base_candidate(u, Direction::Forward, ip, None, as_number);
+                c.local_as = s.local_as_number;
+                c.source_none = true;
+                c.local_workload = true;
+                out.emit(u.global, c);
+            }
+        }
         return;
     }
     if let Some(sel) = s.peer_selector.as_deref().filter(|v| !v.is_empty()) {
@@ -376,6 +397,7 @@ fn base_candidate<'a>(
         next_hop_mode,
         password: u.password.clone(),
         source_none: s.source_address.as_deref() == Some("None"),
+        local_workload: false,
         restart_time: s.max_restart_time.as_ref().map(|d| d.rounded_seconds()),
         keepalive: s.keepalive_time.as_ref().map(|d| d.rounded_seconds()),
         as_source: AsSource::Builtin,
@@ -412,7 +434,11 @@ fn build(
         .filter(|f| cluster.snapshot.bgp_filters.contains_key(*f))
         .cloned()
         .collect();
-    let prefix = if global { "Global" } else { "Node" };
+    let prefix = match (c.local_workload, global) {
+        (true, _) => "Local_Workload",
+        (false, true) => "Global",
+        (false, false) => "Node",
+    };
     let name = match c.port {
         Some(p) => format!("{prefix}_{}_port_{p}", ip_for_name(&c.ip)),
         None => format!("{prefix}_{}", ip_for_name(&c.ip)),
@@ -430,7 +456,10 @@ fn build(
         as_number: c.as_number,
         local_as_number: local_as,
         // Global section only, and only towards Calico nodes: Calico compares address text.
-        passive: global && c.calico_node && c.ip.to_string() > my_ip.to_string(),
+        // Local workloads connect to us. Otherwise: global section only, towards Calico
+        // nodes, and Calico compares address text.
+        passive: c.local_workload
+            || (global && c.calico_node && c.ip.to_string() > my_ip.to_string()),
         route_reflector_client: rr_client,
         route_reflector_cluster_id: if rr_client {
             me.rr_cluster_id.clone()

@@ -354,3 +354,23 @@ pub struct BlockAffinitySpec {
     #[serde(default, with = "labels::loose_string")]
     pub deleted: String,
 }
+
+/// A local workload that wants a BGP session with this node (`localWorkloadSelector`
+/// peering): the endpoint-status file Felix writes for it
+/// (`/var/run/calico/endpoint-status/<name>`), read as JSON.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct EndpointStatus {
+    /// The file name.
+    #[serde(default, skip_serializing)]
+    pub name: String,
+    #[serde(default)]
+    pub iface_name: String,
+    #[serde(default)]
+    pub ipv4_nets: Vec<String>,
+    #[serde(default)]
+    pub ipv6_nets: Vec<String>,
+    /// The BGPPeer whose `localWorkloadSelector` selects this workload.
+    #[serde(default)]
+    pub bgp_peer_name: String,
+}

@@ -97,6 +97,15 @@ impl Case {
             secrets.insert(name, key, Secret::new(v.as_str().unwrap()));
         }
         s.apply(Event::Secrets(secrets));
+        let mut workloads = std::collections::BTreeMap::new();
+        for f in step["endpoint_status"].as_array().into_iter().flatten() {
+            let path = self.base().join(f.as_str().unwrap());
+            let mut w: perch::resources::EndpointStatus =
+                serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+            w.name = path.file_name().unwrap().to_string_lossy().into_owned();
+            workloads.insert(w.name.clone(), w);
+        }
+        s.apply(Event::LocalWorkloads(workloads));
     }
 
     fn resources(&self, rel: &str) -> Vec<Resource> {
