@@ -19,6 +19,13 @@
 //! - [`plan`]: `plan(&Snapshot, node) → Plan` and explanations (pure).
 //! - [`render`]: `Plan` → typed view → tera → BIRD config text (pure, plus template loading).
 //! - [`preview`]: a proposed change's blast radius: sessions added, removed, reset, reloaded (pure).
+//! - [`datastore`]: the file datastore (watched) and etcd (list at one revision, watch, resume,
+//!   re-list after compaction); both emit the same events.
+//! - [`bird`]: BIRD's control socket (client, reply framing, pure parsers) and config install.
+//! - [`daemon`]: `perch run`: the sync task that owns the snapshot, the coalescing reconciler,
+//!   the BIRD monitor, confirmed apply.
+//! - [`status`]: `/status`, `/metrics`, the HTML page, peer status and drift, CalicoNodeStatus.
+//! - [`cli`]: the command line; `main.rs` only parses it and maps errors to exit codes.
 
 // Resources and events are large values moved a handful of times per change; boxing them
 // would only add indirection.

@@ -13,8 +13,6 @@ use crate::resources::{
     Kind, Node, Resource, ResourceId, Secrets, Warning,
 };
 
-// Resources dominate every stream of these; boxing each would only add an allocation.
-#[allow(clippy::large_enum_variant)]
 /// A change reported by a datastore.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Event {

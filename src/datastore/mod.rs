@@ -13,8 +13,6 @@ pub mod watch;
 
 use crate::snapshot::Event;
 
-// Resources dominate every stream of these; boxing each would only add an allocation.
-#[allow(clippy::large_enum_variant)]
 /// What a datastore task reports.
 #[derive(Debug, Clone)]
 pub enum Update {

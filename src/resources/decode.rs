@@ -51,8 +51,6 @@ pub fn parse_documents(text: &str) -> Result<Vec<Document>, DecodeError> {
     Ok(out)
 }
 
-// Resources dominate every stream of these; boxing each would only add an allocation.
-#[allow(clippy::large_enum_variant)]
 /// What one item of a document became.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Decoded {
