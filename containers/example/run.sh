@@ -7,6 +7,10 @@
 # Ctrl-C stops everything and removes the namespace.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
+if [ "$(id -u)" -ne 0 ]; then
+  echo "run this as root: it creates a network namespace for BIRD (and installs packages if missing)" >&2
+  exit 1
+fi
 
 need=()
 command -v bird >/dev/null || need+=(bird2)
