@@ -164,6 +164,22 @@ impl Installer {
         std::fs::rename(&staged, &self.config_path)
             .map_err(|e| Self::io_err(&self.config_path, e))?;
         debug!(path = %self.config_path.display(), "installed new config");
+        self.configure_and_report(undo_after, Some(previous.as_deref()))
+            .await
+    }
+
+    /// `configure` without changing the file.
+    pub async fn configure_only(&self) -> Result<Installed, InstallError> {
+        self.configure_and_report(None, None).await
+    }
+
+    /// Sends `configure` (BIRD unreachable is an outcome, not an error). When BIRD refuses,
+    /// `restore` (the file's previous bytes, if perch just replaced it) is put back.
+    async fn configure_and_report(
+        &self,
+        undo_after: Option<u32>,
+        restore: Option<Option<&[u8]>>,
+    ) -> Result<Installed, InstallError> {
         let mut client = match self.connect().await {
             Ok(c) => c,
             Err(e) => {
@@ -178,33 +194,16 @@ impl Installer {
                 Ok(Installed::InstalledBirdUnreachable { reason })
             }
             Err(ConfigureFailure::Other(e)) => Err(e),
-            Err(ConfigureFailure::Refused(message)) => {
-                let restored = self.restore(previous.as_deref(), &mut client).await;
-                Err(InstallError::RefusedAtConfigure { message, restored })
-            }
-        }
-    }
-
-    /// `configure` without changing the file.
-    pub async fn configure_only(&self) -> Result<Installed, InstallError> {
-        let mut client = match self.connect().await {
-            Ok(c) => c,
-            Err(e) => {
-                return Ok(Installed::InstalledBirdUnreachable {
-                    reason: e.to_string(),
-                });
-            }
-        };
-        match self.configure(&mut client, None).await {
-            Ok(outcome) => Ok(Installed::Reconfigured { outcome }),
-            Err(ConfigureFailure::Unreachable(reason)) => {
-                Ok(Installed::InstalledBirdUnreachable { reason })
-            }
-            Err(ConfigureFailure::Other(e)) => Err(e),
-            Err(ConfigureFailure::Refused(message)) => Err(InstallError::Rejected {
-                checker: "bird configure".into(),
-                message,
-            }),
+            Err(ConfigureFailure::Refused(message)) => match restore {
+                Some(previous) => {
+                    let restored = self.restore(previous, &mut client).await;
+                    Err(InstallError::RefusedAtConfigure { message, restored })
+                }
+                None => Err(InstallError::Rejected {
+                    checker: "bird configure".into(),
+                    message,
+                }),
+            },
         }
     }
 
