@@ -13,6 +13,7 @@
 #![allow(dead_code)]
 
 pub mod ledger;
+pub mod migration;
 pub mod node;
 pub mod prober;
 pub mod resources;
