@@ -127,8 +127,8 @@ fn a_global_peer_is_a_tor_every_node_peers_with() {
     );
     for n in lab.workers() {
         assert_eq!(
-            n.as_numbers(&global),
-            Some((res::CLUSTER_AS, tor_as)),
+            n.bgp_session(&global),
+            Some(("Established".into(), res::CLUSTER_AS, tor_as)),
             "{}",
             n.name
         );

@@ -173,15 +173,20 @@ impl Node {
         self.bird.bgp_protocols()
     }
 
-    /// (Local AS, Neighbor AS) of a BGP protocol, from `show protocols all`.
-    pub fn as_numbers(&self, protocol: &str) -> Option<(u32, u32)> {
+    /// A BGP protocol's BGP state, Local AS and Neighbor AS, from one `show protocols all`
+    /// reply (so the three belong together).
+    pub fn bgp_session(&self, protocol: &str) -> Option<(String, u32, u32)> {
         let all = self.bird.birdc(&["show", "protocols", "all", protocol]);
         let field = |key: &str| {
             all.lines()
                 .find_map(|l| l.trim().strip_prefix(key))
-                .and_then(|v| v.trim().parse().ok())
+                .map(|v| v.trim().to_owned())
         };
-        Some((field("Local AS:")?, field("Neighbor AS:")?))
+        Some((
+            field("BGP state:")?,
+            field("Local AS:")?.parse().ok()?,
+            field("Neighbor AS:")?.parse().ok()?,
+        ))
     }
 
     /// perch's process id.
