@@ -65,16 +65,26 @@ impl Ledger {
     }
 }
 
+/// The program name of a live process (not a zombie waiting to be reaped).
+fn live(pid: u32) -> Option<String> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    let state = stat.rsplit_once(") ")?.1.chars().next()?;
+    if matches!(state, 'Z' | 'X') {
+        return None;
+    }
+    comm(pid)
+}
+
 /// Waits up to `within` for `pid` to be gone.
 fn gone(pid: u32, within: Duration) -> bool {
     let deadline = Instant::now() + within;
     while Instant::now() < deadline {
-        if comm(pid).is_none() {
+        if live(pid).is_none() {
             return true;
         }
         std::thread::sleep(Duration::from_millis(50));
     }
-    comm(pid).is_none()
+    live(pid).is_none()
 }
 
 /// Cleans up everything `state` lists and removes it; returns what was done, one line each.
@@ -87,7 +97,7 @@ pub fn clean_up(state: &Path) -> Result<Vec<String>, String> {
         let Ok(pid) = pid.parse::<u32>() else {
             continue;
         };
-        if comm(pid).as_deref() == Some("perch-lab") {
+        if pid != std::process::id() && live(pid).as_deref() == Some("perch-lab") {
             let _ = kill(Pid::from_raw(pid as i32), Signal::SIGTERM);
             if gone(pid, Duration::from_secs(30)) {
                 done.push(format!("the running lab (pid {pid}) tore itself down"));
@@ -99,7 +109,7 @@ pub fn clean_up(state: &Path) -> Result<Vec<String>, String> {
         let Ok(pid) = pid.parse::<u32>() else {
             continue;
         };
-        if comm(pid).is_some_and(|c| c == name) {
+        if live(pid).is_some_and(|c| c == name) {
             let _ = kill(Pid::from_raw(pid as i32), Signal::SIGKILL);
             gone(pid, Duration::from_secs(5));
             done.push(format!("stopped {name} (pid {pid})"));

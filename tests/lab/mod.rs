@@ -20,6 +20,7 @@ pub mod resources;
 pub mod tor;
 
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use ledger::Ledger;
@@ -35,10 +36,16 @@ use crate::support::netns::Lan;
 /// How long sessions or routes may take to converge after a change.
 pub const CONVERGE: Duration = Duration::from_secs(60);
 
+/// Set when `perch-lab up` is asked to stop while the lab is still starting: waits give up.
+pub static INTERRUPTED: AtomicBool = AtomicBool::new(false);
+
 /// Polls `f` every 100 ms until it is Ok; on timeout panics with `what` and the last error.
 pub fn until<T>(timeout: Duration, what: &str, mut f: impl FnMut() -> Result<T, String>) -> T {
     let deadline = Instant::now() + timeout;
     loop {
+        if INTERRUPTED.load(Ordering::SeqCst) {
+            panic!("interrupted while waiting for {what}");
+        }
         match f() {
             Ok(v) => return v,
             Err(e) if Instant::now() > deadline => {
