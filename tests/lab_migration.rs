@@ -63,6 +63,7 @@ fn the_naive_order_leaves_a_gap_the_prober_sees() {
         report.summary()
     );
     assert!(report.errors.is_empty(), "{:?}", report.errors);
+    assert!(report.never_routed.is_empty(), "{:?}", report.never_routed);
     assert!(
         report.longest().as_millis() > 0,
         "the mesh off first drops routes"

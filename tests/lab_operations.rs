@@ -174,6 +174,7 @@ fn an_etcd_outage_keeps_sessions_and_routes_and_later_changes_apply() {
     let report = prober.stop();
     println!("lab etcd outage: prober: {}", report.summary());
     assert!(report.errors.is_empty(), "{:?}", report.errors);
+    assert!(report.never_routed.is_empty(), "{:?}", report.never_routed);
     assert!(report.gaps.is_empty(), "no route lost: {:?}", report.gaps);
     for n in lab.workers() {
         let st = n.status().unwrap();

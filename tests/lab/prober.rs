@@ -5,8 +5,8 @@
 //! with it again (or to the end of probing).
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, mpsc};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
@@ -84,11 +84,15 @@ pub struct Prober {
 }
 
 impl Prober {
-    /// Starts sampling `targets` every [`PERIOD`].
+    /// Starts sampling `targets` every [`PERIOD`]; returns once the first sample is taken,
+    /// so that changes made afterwards are measured against it.
     pub fn start(targets: Vec<Target>) -> Prober {
         let stop = Arc::new(AtomicBool::new(false));
         let flag = stop.clone();
-        let handle = std::thread::spawn(move || sample(&targets, &flag));
+        let (first, sampled) = mpsc::channel();
+        let handle = std::thread::spawn(move || sample(&targets, &flag, first));
+        // If the thread fails before its first sample, the join in `stop` reports it.
+        let _ = sampled.recv();
         Prober {
             stop,
             handle: Some(handle),
@@ -115,7 +119,7 @@ impl Drop for Prober {
 /// An open gap: when it started and how many samples it has lasted.
 type Open = BTreeMap<(usize, usize), (Duration, u32)>;
 
-fn sample(targets: &[Target], stop: &AtomicBool) -> Report {
+fn sample(targets: &[Target], stop: &AtomicBool, first: mpsc::Sender<()>) -> Report {
     let start = Instant::now();
     let mut report = Report::default();
     // The (target, block) pairs seen routed: gaps count only after that.
@@ -151,6 +155,7 @@ fn sample(targets: &[Target], stop: &AtomicBool) -> Report {
             }
         }
         report.samples += 1;
+        let _ = first.send(());
         next += PERIOD;
         if let Some(wait) = next.checked_duration_since(Instant::now()) {
             std::thread::sleep(wait);
