@@ -27,7 +27,9 @@ pub struct Tor {
 }
 
 /// GoBGP's TOML: the global AS, router id and listen address, accept-everything policies,
-/// and one active neighbor per `(address, AS)`.
+/// and one active neighbor per `(address, AS)`. A node's BIRD refuses the ToR until the node
+/// has a BGPPeer for it, and GoBGP then idles 30 s by default before it accepts a connection
+/// again: the idle hold is 1 s here, so sessions come up on BIRD's own schedule.
 pub fn config(address: &str, asn: u32, neighbors: &[(String, u32)]) -> String {
     let mut t = format!(
         "[global.config]\n  as = {asn}\n  router-id = \"{address}\"\n  local-address-list = [\"{address}\"]\n\
@@ -38,7 +40,7 @@ pub fn config(address: &str, asn: u32, neighbors: &[(String, u32)]) -> String {
             t,
             "\n[[neighbors]]\n  [neighbors.config]\n    neighbor-address = \"{peer}\"\n    peer-as = {peer_as}\n\
              [neighbors.transport.config]\n    passive-mode = false\n\
-             [neighbors.timers.config]\n    connect-retry = 5\n"
+             [neighbors.timers.config]\n    connect-retry = 5\n    idle-hold-time-after-reset = 1\n"
         );
     }
     t
