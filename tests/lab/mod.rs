@@ -19,7 +19,7 @@ pub mod prober;
 pub mod resources;
 pub mod tor;
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
@@ -303,10 +303,5 @@ impl Lab {
                 }
             })
         });
-    }
-
-    /// The lab's directory.
-    pub fn path(&self) -> &Path {
-        &self.dir
     }
 }

@@ -189,11 +189,6 @@ impl Node {
         ))
     }
 
-    /// perch's process id.
-    pub fn perch_pid(&self) -> u32 {
-        self.perch.pid()
-    }
-
     /// Kills BIRD (SIGKILL).
     pub fn kill_bird(&mut self) {
         self.bird.kill();

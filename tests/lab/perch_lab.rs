@@ -315,7 +315,7 @@ fn banner(lab: &Lab, tors: usize, took: Duration, state_dir: &Path) -> String {
     out.push_str(&format!(
         "\netcd: {}; files and logs (perch.log, bird.log): {}\n\nTry, in another shell:\n",
         lab.endpoint(),
-        lab.path().display()
+        lab.dir.display()
     ));
     let mut try_line = |s: String| out.push_str(&format!("  {s}\n"));
     try_line(format!(
