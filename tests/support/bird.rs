@@ -68,6 +68,11 @@ impl Bird {
         panic!("bird did not open {} within 10s", self.socket.display());
     }
 
+    /// The process id, while running.
+    pub fn pid(&self) -> Option<u32> {
+        self.child.as_ref().map(Child::id)
+    }
+
     /// Kills BIRD (SIGKILL) and waits for it.
     pub fn kill(&mut self) {
         if let Some(mut c) = self.child.take() {

@@ -24,7 +24,7 @@ impl Run {
 
 /// `perch ARGS` set up for `etcd` (calicoctl's variables), not started.
 pub fn command(etcd: &Etcd, args: &[&str]) -> Command {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_perch"));
+    let mut cmd = Command::new(super::perch::binary());
     cmd.args(args)
         .env("DATASTORE_TYPE", "etcdv3")
         .env("ETCD_ENDPOINTS", etcd.endpoint())

@@ -189,6 +189,16 @@ impl Etcd {
         lines[lines.len().saturating_sub(15)..].join("\n")
     }
 
+    /// The process id, while running.
+    pub fn pid(&self) -> Option<u32> {
+        self.child.as_ref().map(Child::id)
+    }
+
+    /// The directory holding its data and log.
+    pub fn dir(&self) -> &std::path::Path {
+        self.dir.path()
+    }
+
     /// Kills etcd (SIGKILL, by pid) and waits for it; committed data stays on disk.
     pub fn stop(&mut self) {
         if let Some(mut child) = self.child.take() {

@@ -87,6 +87,11 @@ impl Lan {
         Lan { bridge, bridge_ns }
     }
 
+    /// The namespace the bridge lives in.
+    pub fn namespace(&self) -> &str {
+        &self.bridge_ns.name
+    }
+
     /// Plugs `ns` in with `cidr` (e.g. `10.99.0.11/24`) on interface `eth0`.
     pub fn attach(&self, ns: &Netns, cidr: &str) {
         let host_end = unique("pv");

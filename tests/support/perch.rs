@@ -4,11 +4,24 @@ use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
+use std::sync::OnceLock;
 use std::time::Duration;
 
 use serde_json::Value;
 
 use super::bird::wait_for;
+
+/// The perch binary for programs Cargo does not build it for (the lab's own binary, which
+/// carries perch inside it); integration tests use Cargo's build.
+pub static BINARY: OnceLock<PathBuf> = OnceLock::new();
+
+/// The perch binary to run.
+pub fn binary() -> PathBuf {
+    option_env!("CARGO_BIN_EXE_perch")
+        .map(PathBuf::from)
+        .or_else(|| BINARY.get().cloned())
+        .expect("the perch binary: Cargo's build in tests, support::perch::BINARY elsewhere")
+}
 
 /// A free loopback TCP port.
 pub fn free_port() -> u16 {
@@ -69,7 +82,7 @@ impl Perch {
     pub fn start(args: &[String], envs: &[(&str, &str)], log: PathBuf) -> Perch {
         let port = free_port();
         let out = std::fs::File::create(&log).unwrap();
-        let mut cmd = Command::new(env!("CARGO_BIN_EXE_perch"));
+        let mut cmd = Command::new(binary());
         cmd.arg("run")
             .args(args)
             .arg("--http-listen")

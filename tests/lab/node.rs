@@ -1,0 +1,202 @@
+//! One lab node: a network namespace on the lab's bridge with BIRD inside it, and `perch run`
+//! serving that BIRD through its control socket. perch runs in the root namespace: it needs
+//! only the socket, etcd on loopback and its own status port.
+//!
+//! What the scenarios read from a node: its sessions as perch reports them (`/status`), the
+//! BGP protocols BIRD runs (birdc), and the routes BIRD programmed into the namespace's kernel
+//! table (`ip -n NS -j route show proto bird`).
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use serde_json::Value;
+
+use super::ledger::Ledger;
+use super::until;
+use crate::support::bird::Bird;
+use crate::support::netns::{Lan, Netns};
+use crate::support::perch::{Perch, http_get};
+
+/// A running node. Dropped in field order: perch, then BIRD, then the namespace.
+pub struct Node {
+    pub name: String,
+    pub address: String,
+    /// The pod block it advertises (route reflectors have none).
+    pub block: Option<String>,
+    pub dir: PathBuf,
+    perch: Perch,
+    pub bird: Bird,
+    pub ns: Netns,
+}
+
+/// The destinations of the routes BIRD programmed into namespace `ns`.
+pub fn kernel_routes(ns: &str) -> Result<BTreeSet<String>, String> {
+    let out = std::process::Command::new("ip")
+        .args(["-n", ns, "-j", "route", "show", "proto", "bird"])
+        .output()
+        .map_err(|e| format!("ip -n {ns} route: {e}"))?;
+    if !out.status.success() {
+        return Err(format!(
+            "ip -n {ns} route: {}",
+            String::from_utf8_lossy(&out.stderr).trim()
+        ));
+    }
+    let text = String::from_utf8_lossy(&out.stdout);
+    if text.trim().is_empty() {
+        return Ok(BTreeSet::new());
+    }
+    let routes: Vec<Value> =
+        serde_json::from_str(&text).map_err(|e| format!("ip -j route: {e}: {text}"))?;
+    Ok(routes
+        .iter()
+        .filter_map(|r| r["dst"].as_str().map(str::to_owned))
+        .collect())
+}
+
+impl Node {
+    /// Starts the node's namespace (`address`/24 on the bridge), its BIRD with a minimal
+    /// config, and `perch run` for it against `etcd`; records each in `ledger`.
+    pub fn start(
+        home: &Path,
+        lan: &Lan,
+        etcd: &str,
+        name: &str,
+        address: &str,
+        block: Option<String>,
+        ledger: &Ledger,
+    ) -> Node {
+        let ns = Netns::new("ln");
+        ledger.netns(&ns.name);
+        lan.attach(&ns, &format!("{address}/24"));
+        let dir = home.join(name);
+        std::fs::create_dir_all(&dir).unwrap();
+        let mut bird = Bird::paths(&dir);
+        std::fs::write(
+            &bird.config,
+            format!("router id {address};\nprotocol device {{}}\n"),
+        )
+        .unwrap();
+        bird.start(&ns);
+        ledger.process(bird.pid());
+        let args: Vec<String> = [
+            "-n",
+            name,
+            "--config",
+            &bird.config.display().to_string(),
+            "--bird-socket",
+            &bird.socket.display().to_string(),
+            "--bird-poll-interval",
+            "500ms",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+        let perch = Perch::start(
+            &args,
+            &[("DATASTORE_TYPE", "etcdv3"), ("ETCD_ENDPOINTS", etcd)],
+            dir.join("perch.log"),
+        );
+        ledger.process(Some(perch.pid()));
+        Node {
+            name: name.to_owned(),
+            address: address.to_owned(),
+            block,
+            dir,
+            perch,
+            bird,
+            ns,
+        }
+    }
+
+    /// The status page.
+    pub fn status_url(&self) -> String {
+        format!("http://127.0.0.1:{}/", self.perch.port)
+    }
+
+    /// perch's `/status`, or why it could not be read.
+    pub fn status(&self) -> Result<Value, String> {
+        let (code, body) = http_get(self.perch.port, "/status")
+            .ok_or_else(|| format!("{}: /status unreachable", self.name))?;
+        if code != 200 {
+            return Err(format!("{}: /status answered {code}", self.name));
+        }
+        serde_json::from_str(&body).map_err(|e| format!("{}: /status: {e}", self.name))
+    }
+
+    /// The planned sessions perch reports, with BIRD's BGP state of each.
+    pub fn sessions(&self) -> Result<Vec<(String, String)>, String> {
+        let st = self.status()?;
+        let mut v: Vec<(String, String)> = st["peers"]
+            .as_array()
+            .ok_or_else(|| format!("{}: no peers in /status", self.name))?
+            .iter()
+            .filter(|p| p["planned"] == true)
+            .map(|p| {
+                let name = p["name"].as_str().unwrap_or("").to_owned();
+                (name, p["bgpState"].as_str().unwrap_or("").to_owned())
+            })
+            .collect();
+        v.sort();
+        Ok(v)
+    }
+
+    /// Ok when perch plans exactly `want` (sorted names) and every one is Established.
+    pub fn check_established(&self, want: &[String]) -> Result<(), String> {
+        let got = self.sessions()?;
+        let names: Vec<&String> = got.iter().map(|(n, _)| n).collect();
+        let all_up = got.iter().all(|(_, s)| s == "Established");
+        if names.iter().copied().eq(want.iter()) && all_up {
+            Ok(())
+        } else {
+            Err(format!(
+                "{}: sessions {got:?}, want {want:?} Established",
+                self.name
+            ))
+        }
+    }
+
+    /// Waits until [`Node::check_established`] holds.
+    pub fn wait_established(&self, want: &[String], timeout: Duration) {
+        until(timeout, &format!("{} sessions", self.name), || {
+            self.check_established(want)
+        });
+    }
+
+    /// The destinations BIRD programmed into this node's kernel table.
+    pub fn kernel_routes(&self) -> BTreeSet<String> {
+        kernel_routes(&self.ns.name).unwrap_or_else(|e| panic!("{}: {e}", self.name))
+    }
+
+    /// The BGP protocols BIRD runs.
+    pub fn protocols(&self) -> Vec<String> {
+        self.bird.bgp_protocols()
+    }
+
+    /// A BGP protocol's BGP state, Local AS and Neighbor AS, from one `show protocols all`
+    /// reply (so the three belong together).
+    pub fn bgp_session(&self, protocol: &str) -> Option<(String, u32, u32)> {
+        let all = self.bird.birdc(&["show", "protocols", "all", protocol]);
+        let field = |key: &str| {
+            all.lines()
+                .find_map(|l| l.trim().strip_prefix(key))
+                .map(|v| v.trim().to_owned())
+        };
+        Some((
+            field("BGP state:")?,
+            field("Local AS:")?.parse().ok()?,
+            field("Neighbor AS:")?.parse().ok()?,
+        ))
+    }
+
+    /// Kills BIRD (SIGKILL).
+    pub fn kill_bird(&mut self) {
+        self.bird.kill();
+    }
+
+    /// Starts BIRD again, the same way, reading the config perch installed.
+    pub fn restart_bird(&mut self, ledger: &Ledger) {
+        self.bird.start(&self.ns);
+        ledger.process(self.bird.pid());
+    }
+}
