@@ -94,34 +94,7 @@ fn main() -> ExitCode {
 
 /// perch's own command line (as `src/main.rs` runs it).
 fn perch_main() -> ExitCode {
-    use perch::cli::{Cli, LogFormat};
-    let cli = Cli::parse();
-    let filter = tracing_subscriber::EnvFilter::try_new(&cli.log)
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    let builder = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr);
-    match cli.log_format {
-        LogFormat::Json => builder.json().init(),
-        LogFormat::Text => builder.init(),
-    }
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
-        Ok(r) => r,
-        Err(e) => {
-            eprintln!("perch: cannot start the async runtime: {e}");
-            return ExitCode::FAILURE;
-        }
-    };
-    match runtime.block_on(perch::cli::run(cli)) {
-        Ok(code) => code,
-        Err(e) => {
-            eprintln!("perch: {}", e.message);
-            ExitCode::from(e.code)
-        }
-    }
+    perch::cli::entry(perch::cli::Cli::parse())
 }
 
 /// Watches SIGINT and SIGTERM from now on: the first interrupts any wait of a lab still
