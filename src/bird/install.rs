@@ -121,7 +121,7 @@ impl Installer {
         if matches!(self.check, CheckMode::Auto | CheckMode::Socket) {
             match self.connect().await {
                 Ok(mut client) => {
-                    let result = self.configure_file(&mut client, &staged, undo_after).await;
+                    let result = self.configure(&mut client, Some(&staged), undo_after).await;
                     return match result {
                         Ok(outcome) => {
                             std::fs::rename(&staged, &self.config_path)
@@ -188,7 +188,7 @@ impl Installer {
                 });
             }
         };
-        match self.configure(&mut client, undo_after).await {
+        match self.configure(&mut client, None, undo_after).await {
             Ok(outcome) => Ok(Installed::Reconfigured { outcome }),
             Err(ConfigureFailure::Unreachable(reason)) => {
                 Ok(Installed::InstalledBirdUnreachable { reason })
@@ -293,51 +293,27 @@ impl Installer {
         }
     }
 
-    /// `configure "staged" [timeout N]`: BIRD parses and applies the file this once.
-    async fn configure_file(
-        &self,
-        client: &mut Client,
-        staged: &Path,
-        undo_after: Option<u32>,
-    ) -> Result<ConfigureOutcome, ConfigureFailure> {
-        let name = staged
-            .to_str()
-            .filter(|n| !n.contains('"'))
-            .ok_or_else(|| {
-                ConfigureFailure::Other(InstallError::Io {
-                    path: staged.display().to_string(),
-                    message: "the staged file name cannot be quoted for BIRD".into(),
-                })
-            })?;
-        let command = match undo_after {
-            Some(secs) => format!("configure \"{name}\" timeout {secs}"),
-            None => format!("configure \"{name}\""),
-        };
-        let reply = client.command(&command).await.map_err(|e| {
-            if e.breaks_connection() {
-                ConfigureFailure::Unreachable(e.to_string())
-            } else {
-                ConfigureFailure::Other(InstallError::Rejected {
-                    checker: "bird configure".into(),
-                    message: e.to_string(),
-                })
-            }
-        })?;
-        match super::parse::parse_configure(&reply) {
-            ConfigureOutcome::Error { message, .. } => Err(ConfigureFailure::Refused(message)),
-            outcome => Ok(outcome),
-        }
-    }
-
+    /// `configure ["file"] [timeout N]`: with `file`, BIRD parses and applies that file this
+    /// once; without, it reloads its `-c` file, whose path must be perch's `--config`.
     async fn configure(
         &self,
         client: &mut Client,
+        file: Option<&Path>,
         undo_after: Option<u32>,
     ) -> Result<ConfigureOutcome, ConfigureFailure> {
-        let command = match undo_after {
-            Some(secs) => format!("configure timeout {secs}"),
-            None => "configure".to_owned(),
-        };
+        let mut command = "configure".to_owned();
+        if let Some(file) = file {
+            let name = file.to_str().filter(|n| !n.contains('"')).ok_or_else(|| {
+                ConfigureFailure::Other(InstallError::Io {
+                    path: file.display().to_string(),
+                    message: "the staged file name cannot be quoted for BIRD".into(),
+                })
+            })?;
+            command.push_str(&format!(" \"{name}\""));
+        }
+        if let Some(secs) = undo_after {
+            command.push_str(&format!(" timeout {secs}"));
+        }
         let reply = client.command(&command).await.map_err(|e| {
             if e.breaks_connection() {
                 ConfigureFailure::Unreachable(e.to_string())
@@ -349,17 +325,16 @@ impl Installer {
             }
         })?;
         // `0002-Reading configuration from PATH` names the file BIRD reads.
-        if let Some(read) = reply
+        let read = reply
             .lines_with(2)
             .next()
-            .and_then(|t| t.strip_prefix("Reading configuration from "))
-        {
-            let ours = self.config_path.display().to_string();
+            .and_then(|t| t.strip_prefix("Reading configuration from "));
+        if let (None, Some(read)) = (file, read) {
             let read = Path::new(read.trim());
             if read.is_absolute() && !same_file(read, &self.config_path) {
                 return Err(ConfigureFailure::Other(InstallError::WrongConfigPath {
                     bird_path: read.display().to_string(),
-                    ours,
+                    ours: self.config_path.display().to_string(),
                 }));
             }
         }
@@ -383,7 +358,7 @@ impl Installer {
         if let Err(e) = std::fs::rename(&staged, &self.config_path) {
             return format!("restoring the previous config failed: {e}");
         }
-        match self.configure(client, None).await {
+        match self.configure(client, None, None).await {
             Ok(_) => "the previous config was restored and is running".into(),
             Err(_) => {
                 "the previous config was restored on disk (BIRD kept running the previous config)"
