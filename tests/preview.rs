@@ -2,9 +2,12 @@
 //! codes (2 when a node would be isolated, 0 with --allow-isolation, 1 for a bad change), and
 //! that passwords never appear.
 
+mod support;
+
 use std::process::Command;
 
 use serde_json::Value;
+use support::yaml::{bgp_peer as peer, default_config};
 
 const CLUSTER: &str = "\
 kind: BGPConfiguration
@@ -79,18 +82,6 @@ impl Env {
             String::from_utf8_lossy(&out.stderr).into_owned(),
         )
     }
-}
-
-fn peer(name: &str, spec: &str) -> String {
-    format!(
-        "kind: BGPPeer\napiVersion: projectcalico.org/v3\nmetadata: {{name: {name}}}\nspec: {spec}\n"
-    )
-}
-
-fn default_config(spec: &str) -> String {
-    format!(
-        "kind: BGPConfiguration\napiVersion: projectcalico.org/v3\nmetadata: {{name: default}}\nspec: {spec}\n"
-    )
 }
 
 #[test]

@@ -22,25 +22,20 @@ use serde_json::Value;
 use support::bird::{Bird, wait_for};
 use support::pair::Pair;
 use support::perch::Perch;
+use support::yaml::{default_config, documents, nodes};
 
 const SESSION: &str = "Global_10_99_0_2";
 
-const CLUSTER: &str = "\
-kind: BGPConfiguration
-apiVersion: projectcalico.org/v3
-metadata: {name: default}
-spec: {asNumber: 64512, nodeToNodeMeshEnabled: false}
----
-kind: Node
-apiVersion: projectcalico.org/v3
-metadata: {name: n1}
-spec: {bgp: {ipv4Address: 10.99.0.1/24}}
----
-kind: Node
-apiVersion: projectcalico.org/v3
-metadata: {name: n2}
-spec: {bgp: {ipv4Address: 10.99.0.2/24}}
----
+/// Two nodes with the mesh off (the BGPPeer below connects them), a pool and a block each.
+fn cluster() -> String {
+    documents([
+        default_config("{asNumber: 64512, nodeToNodeMeshEnabled: false}"),
+        nodes(2),
+        POOL_AND_BLOCKS.into(),
+    ])
+}
+
+const POOL_AND_BLOCKS: &str = "\
 kind: IPPool
 apiVersion: projectcalico.org/v3
 metadata: {name: pods}
@@ -265,10 +260,11 @@ impl Lab<'_> {
 
 #[test]
 fn preview_matches_real_bird_for_resets_and_reloads() {
+    let (c, p, f) = (cluster(), peer(""), filter("Accept", ""));
     let files = [
-        ("cluster.yaml", CLUSTER),
-        ("peer.yaml", &peer("")),
-        ("filter.yaml", &filter("Accept", "")),
+        ("cluster.yaml", c.as_str()),
+        ("peer.yaml", &p),
+        ("filter.yaml", &f),
     ];
     let pair = Pair::start_with(&files, &[], |d2| {
         format!("log \"{}\" all;\n", d2.join("events.log").display())
