@@ -104,18 +104,6 @@ pub(super) fn plan_explicit(
                 },
                 None => None,
             };
-            // Calico refuses such a BGPPeer when it is written; one left behind by a
-            // deleted BGPFilter is rendered without the call, so say which one is missing.
-            for (i, f) in s.filters.iter().enumerate() {
-                if !cluster.snapshot.bgp_filters.contains_key(f) {
-                    warnings.push(Warning::new(
-                        &id,
-                        format!(
-                            "spec.filters[{i}]: BGPFilter {f:?} does not exist; its sessions are planned without it"
-                        ),
-                    ));
-                }
-            }
             usable.push(Usable {
                 peer: bp,
                 global,
@@ -428,12 +416,6 @@ fn build(
         None if c.keep_next_hop && !internal => Some(NextHop::Keep),
         None => None,
     };
-    let existing: Vec<String> = c
-        .filters
-        .iter()
-        .filter(|f| cluster.snapshot.bgp_filters.contains_key(*f))
-        .cloned()
-        .collect();
     let prefix = match (c.local_workload, global) {
         (true, _) => "Local_Workload",
         (false, true) => "Global",
@@ -472,7 +454,9 @@ fn build(
         graceful_restart_time: c.restart_time,
         allow_local_as: (c.allow_local_as > 0).then_some(c.allow_local_as),
         has_password: c.password.is_some(),
-        filters: existing,
+        filters: c.filters.to_vec(),
+        import_filters: Vec::new(),
+        export_filters: Vec::new(),
         origin: vec![format!("BGPPeer/{}", c.bgp_peer)],
         internal,
         reachable_by: c.reachable_by,
@@ -578,7 +562,7 @@ mod tests {
     }
 
     #[test]
-    fn a_missing_bgp_filter_is_named_and_the_session_planned_without_it() {
+    fn a_missing_bgp_filter_is_named_and_its_sessions_fail_closed() {
         let s = snapshot(
             "kind: Node\nmetadata: {name: a}\nspec: {bgp: {ipv4Address: 10.0.0.1/24}}\n---\n\
              kind: BGPFilter\nmetadata: {name: present}\nspec: {exportV4: [{action: Reject}]}\n---\n\
@@ -587,12 +571,12 @@ mod tests {
         );
         let p = plan(&s, "a", &PlanOptions::default());
         assert_eq!(p.peers.len(), 1);
-        assert_eq!(p.peers[0].filters, ["present"]);
+        assert_eq!(p.peers[0].filters, ["gone", "present"]);
         let w: Vec<String> = p.warnings.iter().map(ToString::to_string).collect();
         assert_eq!(
             w,
             [
-                "BGPPeer \"tor\": spec.filters[0]: BGPFilter \"gone\" does not exist; its sessions are planned without it"
+                "BGPPeer \"tor\": BGPFilter \"gone\" does not exist; its sessions reject every route in both directions"
             ]
         );
     }

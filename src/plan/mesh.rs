@@ -64,6 +64,8 @@ pub(super) fn plan_mesh(
                 allow_local_as: None,
                 has_password: password.is_some(),
                 filters: Vec::new(),
+                import_filters: Vec::new(),
+                export_filters: Vec::new(),
                 origin: vec!["node-to-node mesh".into()],
                 internal: as_number == my_as,
                 reachable_by: None,

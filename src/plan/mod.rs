@@ -14,6 +14,7 @@
 pub mod cluster;
 pub mod explain;
 mod explicit;
+pub mod filters;
 mod mesh;
 pub mod provenance;
 pub mod router_id;
@@ -55,6 +56,10 @@ pub struct Plan {
     pub route_reflector_cluster_id: Option<String>,
     /// Whether the node exists in the datastore.
     pub node_found: bool,
+    /// Route policy of the sessions: route priority ↔ LOCAL_PREF and the BGPFilter
+    /// functions the sessions call ([`filters`]).
+    #[serde(rename = "sessionPolicy")]
+    pub policy: filters::SessionPolicy,
 }
 
 /// The peer type, named as CalicoNodeStatus names it.
@@ -142,7 +147,11 @@ pub struct Peer {
     #[serde(rename = "allowLocalAS")]
     pub allow_local_as: Option<i64>,
     pub has_password: bool,
+    /// The BGPPeer's `filters`, in order (including any that are missing or invalid).
     pub filters: Vec<String>,
+    /// How the import and export filters use them (decided in [`filters`]).
+    pub import_filters: Vec<filters::FilterCall>,
+    pub export_filters: Vec<filters::FilterCall>,
     pub origin: Vec<String>,
     /// Extra fields (allowed by the contract):
     /// whether the session is iBGP (neighbor AS = local AS).
@@ -199,6 +208,8 @@ pub fn plan_in(cluster: &Cluster<'_>, node: &str, options: &PlanOptions) -> Plan
     explicit::drop_mesh_duplicates(&mut peers, &explicit, &mut warnings);
     peers.append(&mut explicit);
     peers.sort_by(|a, b| a.name.cmp(&b.name));
+    let filter_functions = filters::decide(cluster.snapshot, &mut peers, &mut warnings);
+    let route_priority = filters::route_priorities(cluster.global(), &mut warnings);
 
     warnings.sort();
     warnings.dedup();
@@ -219,5 +230,9 @@ pub fn plan_in(cluster: &Cluster<'_>, node: &str, options: &PlanOptions) -> Plan
         ipv6_address: me.and_then(|n| n.ipv6.map(|a| a.ip)),
         route_reflector_cluster_id: my_rr,
         node_found: me.is_some(),
+        policy: filters::SessionPolicy {
+            route_priority,
+            filter_functions,
+        },
     }
 }

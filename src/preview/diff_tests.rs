@@ -30,7 +30,11 @@ fn view(name: &str) -> PeerView {
         allow_local_as: None,
         internal: true,
         import_calls: vec![],
-        export_calls: vec!["'bgp_f_exportFilterV4'".into()],
+        export_calls: vec!["'bgp_f_exportFilterV4'();".into()],
+        import_preference_above: 2147482623,
+        override_preference: 200,
+        default_metric: 1024,
+        local_pref_base: 2147483647,
     }
 }
 

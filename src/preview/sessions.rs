@@ -114,12 +114,20 @@ impl NodeSessions {
             .iter()
             .map(|f| (f.symbol.as_str(), (f.filter.as_str(), f.rules.as_slice())))
             .collect();
-        let calls = |symbols: &[String]| -> FilterCalls {
-            symbols
+        let calls = |calls: &[crate::plan::filters::FilterCall]| -> FilterCalls {
+            use crate::plan::filters::FilterCall;
+            calls
                 .iter()
-                .map(|s| match bodies.get(s.as_str()) {
-                    Some((name, rules)) => ((*name).to_owned(), rules.to_vec()),
-                    None => (s.clone(), Vec::new()),
+                .map(|c| match c {
+                    FilterCall::Function { filter, symbol, .. } => {
+                        match bodies.get(format!("'{symbol}'").as_str()) {
+                            Some((name, rules)) => ((*name).to_owned(), rules.to_vec()),
+                            None => (filter.clone(), Vec::new()),
+                        }
+                    }
+                    FilterCall::RejectAll { filter, .. } => {
+                        (filter.clone(), vec!["reject;".into()])
+                    }
                 })
                 .collect()
         };
@@ -148,8 +156,8 @@ impl NodeSessions {
                     family: p.family,
                     peer_ip: p.peer_ip,
                     origin: p.origin.clone(),
-                    import: calls(&pv.import_calls),
-                    export: calls(&pv.export_calls),
+                    import: calls(&p.import_filters),
+                    export: calls(&p.export_filters),
                     remote_node,
                     remote_is_rr,
                 },

@@ -9,10 +9,13 @@ use std::net::IpAddr;
 use ipnet::IpNet;
 use serde::Serialize;
 
+use crate::plan::filters::{
+    FilterCall, FilterRule, PeerKind, PrefixOperator, RuleAction, RuleMatch, RuleOperation,
+};
 use crate::plan::{Family, NextHop, Peer, PeerType, Plan};
 use crate::resources::addr::parse_cidr;
 use crate::resources::validate::{parse_community, valid_interface_glob};
-use crate::resources::{BgpConfigurationSpec, BgpFilterRule, Warning};
+use crate::resources::{BgpConfigurationSpec, Warning};
 use crate::snapshot::Snapshot;
 
 /// The whole config of one node.
@@ -59,6 +62,10 @@ pub struct FamilyView {
     pub kernel_rules: Vec<KernelRule>,
     /// Communities to attach, per CIDR.
     pub communities: Vec<CommunityRule>,
+    /// The normal route priority (kernel metric): routes inside a block with a lower metric
+    /// escape aggregation; BGP routes get this metric in the kernel unless LOCAL_PREF says
+    /// otherwise.
+    pub normal_priority: u32,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -93,6 +100,8 @@ pub struct FilterFunction {
     pub filter: String,
     /// The quoted BIRD symbol, e.g. `'bgp_my-filter_importFilterV4'`.
     pub symbol: String,
+    /// `bool is_same_as` when some rule has a `peerType`, else empty.
+    pub parameters: &'static str,
     /// Statement lines, e.g. `if ((net ~ 44.0.0.0/16)) then { accept; }`.
     pub rules: Vec<String>,
 }
@@ -122,8 +131,17 @@ pub struct PeerView {
     pub next_hop: Option<&'static str>,
     pub allow_local_as: Option<i64>,
     pub internal: bool,
+    /// Statements calling the BGPFilter functions (`'bgp_f_importFilterV4'();`), or a
+    /// `reject;` for a filter that is missing or invalid.
     pub import_calls: Vec<String>,
     pub export_calls: Vec<String>,
+    /// Import: a route with LOCAL_PREF above this gets `preference` `override_preference`.
+    pub import_preference_above: u32,
+    pub override_preference: u32,
+    /// Export: the kernel metric of a local route that has none.
+    pub default_metric: u32,
+    /// `2147483647`: LOCAL_PREF = this − kernel metric.
+    pub local_pref_base: u32,
 }
 
 /// Builds the view of `plan` against the snapshot it was planned from.
@@ -155,11 +173,11 @@ pub fn build(plan: &Plan, snapshot: &Snapshot) -> View {
         .unwrap_or_default();
     let strict_bind = global.and_then(|g| g.bind_mode.as_deref()) == Some("NodeIP");
 
-    let filter_functions = filter_functions(plan, snapshot);
+    let filter_functions = filter_functions(plan);
     let mut peers: Vec<PeerView> = plan
         .peers
         .iter()
-        .map(|p| peer_view(p, plan, snapshot, strict_bind))
+        .map(|p| peer_view(p, plan, strict_bind))
         .collect();
     peers.sort_by(|a, b| a.name.cmp(&b.name));
 
@@ -206,20 +224,28 @@ pub fn build(plan: &Plan, snapshot: &Snapshot) -> View {
     }
 }
 
-fn peer_view(p: &Peer, plan: &Plan, snapshot: &Snapshot, strict_bind: bool) -> PeerView {
-    let family = if p.family == Family::IPv4 { "4" } else { "6" };
-    let calls = |import: bool| -> Vec<String> {
-        p.filters
+fn peer_view(p: &Peer, plan: &Plan, strict_bind: bool) -> PeerView {
+    let calls = |calls: &[FilterCall]| -> Vec<String> {
+        calls
             .iter()
-            .filter(|f| {
-                snapshot
-                    .bgp_filters
-                    .get(*f)
-                    .is_some_and(|bf| !rules_for(&bf.spec, import, family == "4").is_empty())
+            .map(|c| match c {
+                FilterCall::Function {
+                    symbol,
+                    same_as: None,
+                    ..
+                } => format!("'{symbol}'();"),
+                FilterCall::Function {
+                    symbol,
+                    same_as: Some(b),
+                    ..
+                } => format!("'{symbol}'({b});"),
+                FilterCall::RejectAll { filter, .. } => {
+                    format!("reject; # BGPFilter {filter} is missing or invalid: fail closed")
+                }
             })
-            .map(|f| function_symbol(f, if import { "import" } else { "export" }, family))
             .collect()
     };
+    let priority = plan.policy.route_priority.of(p.family);
     // bindMode NodeIP binds every session to the node address (BIRD 2 has no separate
     // listen address), so the source address is then always set.
     let my_ip = if p.family == Family::IPv4 {
@@ -264,107 +290,130 @@ fn peer_view(p: &Peer, plan: &Plan, snapshot: &Snapshot, strict_bind: bool) -> P
         }),
         allow_local_as: p.allow_local_as,
         internal: p.internal,
-        import_calls: calls(true),
-        export_calls: calls(false),
+        import_calls: calls(&p.import_filters),
+        export_calls: calls(&p.export_filters),
+        import_preference_above: priority.import_preference_above_local_pref,
+        override_preference: crate::plan::filters::OVERRIDE_PREFERENCE,
+        default_metric: priority.export_default_metric,
+        local_pref_base: crate::plan::filters::LOCAL_PREF_BASE,
     }
 }
 
-fn rules_for(spec: &crate::resources::BgpFilterSpec, import: bool, v4: bool) -> &[BgpFilterRule] {
-    match (import, v4) {
-        (true, true) => &spec.import_v4,
-        (false, true) => &spec.export_v4,
-        (true, false) => &spec.import_v6,
-        (false, false) => &spec.export_v6,
-    }
-}
+pub use crate::plan::filters::function_name;
 
-/// The unquoted BIRD symbol of a BGPFilter function (`bgp_<name>_importFilterV4`), with
-/// Calico's rule for names that would exceed BIRD's 64-character symbols: the name is cut
-/// and suffixed with `_` and the first 16 hex digits of its SHA-256.
-pub fn function_name(filter: &str, direction: &str, family: &str) -> String {
-    use sha2::{Digest, Sha256};
-    let fixed = "bgp_".len() + "_".len() + direction.len() + "FilterV".len() + family.len();
-    let max = 64 - fixed;
-    let name = if filter.len() <= max {
-        filter.to_owned()
-    } else {
-        let hash: String = Sha256::digest(filter.as_bytes())
-            .iter()
-            .take(8)
-            .map(|b| format!("{b:02X}"))
-            .collect();
-        format!("{}_{hash}", &filter[..max - 17])
-    };
-    format!("bgp_{name}_{direction}FilterV{family}")
-}
-
-fn function_symbol(filter: &str, direction: &str, family: &str) -> String {
-    format!("'{}'", function_name(filter, direction, family))
-}
-
-fn filter_functions(plan: &Plan, snapshot: &Snapshot) -> Vec<FilterFunction> {
-    // Only the filters this node's sessions call: a function nobody calls is noise.
-    let used: BTreeSet<&String> = plan.peers.iter().flat_map(|p| &p.filters).collect();
-    let mut out = Vec::new();
-    for (family, v4) in [("4", true), ("6", false)] {
-        for name in &used {
-            let Some(f) = snapshot.bgp_filters.get(*name) else {
-                continue;
-            };
-            for (direction, import) in [("import", true), ("export", false)] {
-                let rules = rules_for(&f.spec, import, v4);
-                if rules.is_empty() {
-                    continue;
-                }
-                out.push(FilterFunction {
-                    filter: (*name).clone(),
-                    symbol: function_symbol(name, direction, family),
-                    rules: rules.iter().map(|r| filter_statement(r, v4)).collect(),
-                });
-            }
-        }
-    }
-    out
+fn filter_functions(plan: &Plan) -> Vec<FilterFunction> {
+    // IPv4 functions first, then IPv6; by filter name, import before export.
+    let mut fns: Vec<&crate::plan::filters::FilterFunction> =
+        plan.policy.filter_functions.iter().collect();
+    fns.sort_by(|a, b| (a.family, &a.filter, a.direction).cmp(&(b.family, &b.filter, b.direction)));
+    fns.into_iter()
+        .map(|f| FilterFunction {
+            filter: f.filter.clone(),
+            symbol: format!("'{}'", f.symbol),
+            parameters: if f.peer_type_parameter {
+                "bool is_same_as"
+            } else {
+                ""
+            },
+            rules: f.rules.iter().map(filter_statement).collect(),
+        })
+        .collect()
 }
 
 /// One BGPFilter rule as a BIRD statement, as Calico writes it.
-fn filter_statement(r: &BgpFilterRule, v4: bool) -> String {
-    let action = if r.action == "Accept" {
-        "accept;"
-    } else {
-        "reject;"
-    };
-    let mut conditions = Vec::new();
-    if let Some(net) = r.cidr.as_deref().and_then(parse_cidr).map(|n| n.trunc()) {
-        let op = match r.match_operator.as_deref() {
-            Some("Equal") => "=",
-            Some("NotEqual") => "!=",
-            Some("NotIn") => "!~",
-            _ => "~",
-        };
-        let operand = match &r.prefix_length {
-            Some(pl) => {
-                let max_len = if v4 { 32 } else { 128 };
-                let lo = pl.min.map_or(i64::from(net.prefix_len()), |m| {
-                    m.max(i64::from(net.prefix_len()))
-                });
-                let hi = pl.max.map_or(max_len, |m| m.min(max_len));
-                format!("[ {net}{{{lo},{hi}}} ]")
+fn filter_statement(r: &FilterRule) -> String {
+    let conditions: Vec<String> = r
+        .matches
+        .iter()
+        .map(|m| match m {
+            RuleMatch::Prefix {
+                operator,
+                cidr,
+                lengths,
+            } => {
+                let op = match operator {
+                    PrefixOperator::Equal => "=",
+                    PrefixOperator::NotEqual => "!=",
+                    PrefixOperator::In => "~",
+                    PrefixOperator::NotIn => "!~",
+                };
+                match lengths {
+                    Some((lo, hi)) => format!("(net {op} [ {cidr}{{{lo},{hi}}} ])"),
+                    None => format!("(net {op} {cidr})"),
+                }
             }
-            None => net.to_string(),
-        };
-        conditions.push(format!("(net {op} {operand})"));
+            RuleMatch::RemotePeers => "((defined(source))&&(source ~ [ RTS_BGP ]))".into(),
+            // Validated interface globs: 1-15 of [a-zA-Z0-9_.*-].
+            RuleMatch::Interface(i) => format!("((defined(ifname))&&(ifname ~ \"{i}\"))"),
+            RuleMatch::Community(c) if c.is_large() => {
+                format!(
+                    "(({}) ~ bgp_large_community)",
+                    c.0.iter()
+                        .map(u32::to_string)
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                )
+            }
+            RuleMatch::Community(c) => {
+                format!(
+                    "(({}) ~ bgp_community)",
+                    c.0.iter()
+                        .map(u32::to_string)
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                )
+            }
+            RuleMatch::AsPathPrefix(asns) => format!(
+                "(bgp_path ~ [= {} * =])",
+                asns.iter()
+                    .map(u32::to_string)
+                    .collect::<Vec<_>>()
+                    .join(" ")
+            ),
+            RuleMatch::LocalPref(v) => {
+                format!("(defined(bgp_local_pref)&&(bgp_local_pref = {v}))")
+            }
+        })
+        .collect();
+    let mut body: Vec<String> = Vec::new();
+    for op in &r.operations {
+        match op {
+            RuleOperation::AddCommunity(c) => {
+                let parts =
+                    c.0.iter()
+                        .map(u32::to_string)
+                        .collect::<Vec<_>>()
+                        .join(", ");
+                if c.is_large() {
+                    body.push(format!("bgp_large_community.add(({parts}));"));
+                } else {
+                    body.push(format!("bgp_community.add(({parts}));"));
+                }
+            }
+            // BIRD prepends one AS at a time: the last one prepended ends up first.
+            RuleOperation::PrependAsPath(asns) => {
+                body.extend(asns.iter().rev().map(|a| format!("bgp_path.prepend({a});")));
+            }
+            RuleOperation::SetLocalPref(v) => body.push(format!("bgp_local_pref = {v};")),
+        }
     }
-    if r.source.as_deref() == Some("RemotePeers") {
-        conditions.push("((defined(source))&&(source ~ [ RTS_BGP ]))".into());
-    }
-    if let Some(i) = r.interface.as_deref().filter(|i| valid_interface_glob(i)) {
-        conditions.push(format!("((defined(ifname))&&(ifname ~ \"{i}\"))"));
-    }
-    if conditions.is_empty() {
-        action.to_owned()
+    body.push(
+        match r.action {
+            RuleAction::Accept => "accept;",
+            RuleAction::Reject => "reject;",
+        }
+        .to_owned(),
+    );
+    let body = body.join(" ");
+    let statement = if conditions.is_empty() {
+        body
     } else {
-        format!("if ({}) then {{ {action} }}", conditions.join("&&"))
+        format!("if ({}) then {{ {body} }}", conditions.join("&&"))
+    };
+    match r.peer_type {
+        Some(PeerKind::Ibgp) => format!("if (is_same_as) then {{ {statement} }}"),
+        Some(PeerKind::Ebgp) => format!("if (!is_same_as) then {{ {statement} }}"),
+        None => statement,
     }
 }
 
@@ -517,6 +566,7 @@ fn family_view(
         disabled_pools,
         kernel_rules,
         communities,
+        normal_priority: plan.policy.route_priority.of(family).normal,
     }
 }
 

@@ -112,6 +112,19 @@ pub struct BgpConfigurationSpec {
     pub bind_mode: Option<String>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub ignored_interfaces: Vec<String>,
+    /// v3.32: the kernel metric of normal-priority workload routes (default 1024).
+    #[serde(
+        default,
+        rename = "ipv4NormalRoutePriority",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub ipv4_normal_route_priority: Option<i64>,
+    #[serde(
+        default,
+        rename = "ipv6NormalRoutePriority",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub ipv6_normal_route_priority: Option<i64>,
     #[serde(flatten)]
     pub extra: BTreeMap<String, Value>,
 }
@@ -293,8 +306,81 @@ pub struct BgpFilterRule {
     pub interface: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub match_operator: Option<String>,
+    /// `eBGP` / `iBGP` (v3.32): the rule applies only to sessions of that kind.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub peer_type: Option<String>,
+    /// v3.32: the route carries this community (`aa:nn` or `aa:nn:mm`; one value).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub communities: Option<CommunityMatch>,
+    /// v3.32: the AS path begins with these AS numbers.
+    #[serde(
+        default,
+        rename = "asPathPrefix",
+        skip_serializing_if = "Vec::is_empty"
+    )]
+    pub as_path_prefix: Vec<AsNumber>,
+    /// v3.32: the route has this priority (kernel metric; LOCAL_PREF `2147483647 - p`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub priority: Option<i64>,
     #[serde(default)]
     pub action: String,
+    /// v3.32: changes applied, in order, before an `Accept`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub operations: Vec<FilterOperation>,
+    #[serde(flatten)]
+    pub extra: BTreeMap<String, Value>,
+}
+
+/// `communities: {values: ["65000:100"]}` of a BGPFilter rule.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct CommunityMatch {
+    #[serde(default)]
+    pub values: Vec<String>,
+    #[serde(flatten)]
+    pub extra: BTreeMap<String, Value>,
+}
+
+/// One entry of a BGPFilter rule's `operations`: exactly one field is set.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct FilterOperation {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub add_community: Option<CommunityValue>,
+    #[serde(
+        default,
+        rename = "prependASPath",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub prepend_as_path: Option<AsPathPrefix>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub set_priority: Option<PriorityValue>,
+    #[serde(flatten)]
+    pub extra: BTreeMap<String, Value>,
+}
+
+/// `addCommunity: {value: "65001:200"}`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct CommunityValue {
+    #[serde(default)]
+    pub value: String,
+    #[serde(flatten)]
+    pub extra: BTreeMap<String, Value>,
+}
+
+/// `prependASPath: {prefix: [65000]}`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct AsPathPrefix {
+    #[serde(default)]
+    pub prefix: Vec<AsNumber>,
+    #[serde(flatten)]
+    pub extra: BTreeMap<String, Value>,
+}
+
+/// `setPriority: {value: 256}`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct PriorityValue {
+    #[serde(default)]
+    pub value: Option<i64>,
     #[serde(flatten)]
     pub extra: BTreeMap<String, Value>,
 }

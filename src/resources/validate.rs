@@ -502,7 +502,88 @@ fn filter_rule(r: &BgpFilterRule, at: &str, v4: bool, errs: &mut Vec<String>) {
             "{at}.interface {i:?} must be 1-15 of [a-zA-Z0-9_.*-]"
         ));
     }
+    filter_rule_v3_32(r, at, errs);
 }
+
+/// The rule fields Calico v3.32 added, with its CRD and validator limits.
+fn filter_rule_v3_32(r: &BgpFilterRule, at: &str, errs: &mut Vec<String>) {
+    if let Some(t) = r.peer_type.as_deref().filter(|t| !t.is_empty())
+        && !["eBGP", "iBGP"].contains(&t)
+    {
+        errs.push(format!("{at}.peerType {t:?} must be eBGP or iBGP"));
+    }
+    if let Some(c) = &r.communities {
+        if c.values.len() != 1 {
+            errs.push(format!(
+                "{at}.communities.values must hold exactly one community (it has {})",
+                c.values.len()
+            ));
+        }
+        for v in &c.values {
+            if parse_community(v).is_none() {
+                errs.push(format!(
+                    "{at}.communities.values: {v:?} must be aa:nn (16-bit parts) or aa:nn:mm (32-bit parts)"
+                ));
+            }
+        }
+    }
+    if let Some(p) = r.priority
+        && !(PRIORITY_MIN..=PRIORITY_MAX).contains(&p)
+    {
+        errs.push(format!(
+            "{at}.priority {p} must be {PRIORITY_MIN}..{PRIORITY_MAX}"
+        ));
+    }
+    if r.operations.len() > 10 {
+        errs.push(format!(
+            "{at}.operations has {} entries; at most 10 are allowed",
+            r.operations.len()
+        ));
+    }
+    if !r.operations.is_empty() && r.action != "Accept" {
+        errs.push(format!(
+            "{at}.operations may only be used with action Accept"
+        ));
+    }
+    for (i, op) in r.operations.iter().enumerate() {
+        let at = format!("{at}.operations[{i}]");
+        let set = usize::from(op.add_community.is_some())
+            + usize::from(op.prepend_as_path.is_some())
+            + usize::from(op.set_priority.is_some());
+        if set + op.extra.len() != 1 {
+            errs.push(format!("{at}: exactly one operation must be set"));
+        }
+        if let Some(c) = &op.add_community
+            && parse_community(&c.value).is_none()
+        {
+            errs.push(format!(
+                "{at}.addCommunity.value {:?} must be aa:nn (16-bit parts) or aa:nn:mm (32-bit parts)",
+                c.value
+            ));
+        }
+        if let Some(p) = &op.prepend_as_path
+            && !(1..=10).contains(&p.prefix.len())
+        {
+            errs.push(format!(
+                "{at}.prependASPath.prefix must hold 1 to 10 AS numbers (it has {})",
+                p.prefix.len()
+            ));
+        }
+        if let Some(p) = &op.set_priority {
+            match p.value {
+                None => errs.push(format!("{at}.setPriority.value is required")),
+                Some(v) if !(PRIORITY_MIN..=PRIORITY_MAX).contains(&v) => errs.push(format!(
+                    "{at}.setPriority.value {v} must be {PRIORITY_MIN}..{PRIORITY_MAX}"
+                )),
+                Some(_) => {}
+            }
+        }
+    }
+}
+
+/// Route priorities (kernel metrics) Calico accepts: 1..2^31-2.
+pub const PRIORITY_MIN: i64 = 1;
+pub const PRIORITY_MAX: i64 = 2_147_483_646;
 
 fn node_status(s: &CalicoNodeStatus, errs: &mut Vec<String>) {
     if s.spec.node.is_empty() {
