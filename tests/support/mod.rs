@@ -2,6 +2,7 @@
 #![allow(dead_code)]
 
 pub mod bird;
+pub mod birdconf;
 pub mod certs;
 pub mod commands;
 pub mod etcd;
