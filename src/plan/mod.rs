@@ -188,6 +188,30 @@ impl Peer {
     }
 }
 
+/// BIRD's hold time when the config sets none (perch never sets one).
+pub const BIRD_HOLD_TIME: i64 = 240;
+
+/// Drops the sessions BIRD would refuse, so that one BGPPeer cannot stop every later
+/// configure: BIRD requires `keepalive time` in 1..65535 and at most the hold time. Each
+/// withheld session gets a warning naming the resources that produced it and why.
+fn withhold_refused_by_bird(peers: &mut Vec<Peer>, warnings: &mut Vec<Warning>) {
+    peers.retain(|p| {
+        let why = match p.keepalive_time {
+            Some(k) if k > BIRD_HOLD_TIME => format!(
+                "keepaliveTime {k}s is above BIRD's hold time ({BIRD_HOLD_TIME}s), which BIRD refuses"
+            ),
+            _ => return true,
+        };
+        for origin in &p.origin {
+            warnings.push(Warning::new(
+                origin,
+                format!("session {} withheld: {why}", p.name),
+            ));
+        }
+        false
+    });
+}
+
 /// Plans `node`'s sessions. Never fails: problems become warnings.
 pub fn plan(snapshot: &Snapshot, node: &str, options: &PlanOptions) -> Plan {
     let cluster = Cluster::new(snapshot);
@@ -208,6 +232,7 @@ pub fn plan_in(cluster: &Cluster<'_>, node: &str, options: &PlanOptions) -> Plan
     explicit::drop_mesh_duplicates(&mut peers, &explicit, &mut warnings);
     peers.append(&mut explicit);
     peers.sort_by(|a, b| a.name.cmp(&b.name));
+    withhold_refused_by_bird(&mut peers, &mut warnings);
     let filter_functions = filters::decide(cluster.snapshot, &mut peers, &mut warnings);
     let route_priority = filters::route_priorities(cluster.global(), &mut warnings);
 
@@ -234,5 +259,35 @@ pub fn plan_in(cluster: &Cluster<'_>, node: &str, options: &PlanOptions) -> Plan
             route_priority,
             filter_functions,
         },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::resources::decode::{Decoded, decode_documents};
+    use crate::snapshot::Event;
+
+    #[test]
+    fn a_keepalive_above_birds_hold_time_withholds_only_that_session() {
+        let mut s = Snapshot::new();
+        let yaml = "kind: Node\nmetadata: {name: a}\nspec: {bgp: {ipv4Address: 10.0.0.1/24}}\n---\n\
+             kind: BGPPeer\nmetadata: {name: slow}\nspec: {peerIP: 10.0.0.9, asNumber: 65100, keepaliveTime: 1000s}\n---\n\
+             kind: BGPPeer\nmetadata: {name: ok}\nspec: {peerIP: 10.0.0.8, asNumber: 65100, keepaliveTime: 240s}\n";
+        for d in decode_documents(yaml, "test").unwrap() {
+            if let Decoded::Resource(r) = d {
+                s.apply(Event::Upsert(r));
+            }
+        }
+        let p = plan(&s, "a", &PlanOptions::default());
+        let names: Vec<&str> = p.peers.iter().map(|p| p.name.as_str()).collect();
+        assert_eq!(names, ["Global_10_0_0_8"]);
+        let w: Vec<String> = p.warnings.iter().map(ToString::to_string).collect();
+        assert_eq!(
+            w,
+            [
+                "BGPPeer \"slow\": session Global_10_0_0_9 withheld: keepaliveTime 1000s is above BIRD's hold time (240s), which BIRD refuses"
+            ]
+        );
     }
 }
