@@ -2,14 +2,17 @@
 //!
 //! Owns: the node-to-node mesh, global and node-specific BGPPeers (by `node`, `nodeSelector`,
 //! `peerIP`, `peerSelector`), the reverse pass that keeps peerings symmetric, route-reflector
-//! rules, AS resolution, passive sides, ports, and every per-session option; plus the
-//! deliberate deviations listed in the plan contract. Every peer records its origin.
+//! rules, AS resolution, passive sides, ports, and every per-session option, including each
+//! session's route policy (BGPFilter calls, route priority ↔ LOCAL_PREF); withholding a
+//! session BIRD would refuse; plus the deliberate deviations listed in the plan contract.
+//! Every peer records its origin.
 //! Must not: do I/O, read the clock or the environment, or format BIRD config.
 //!
 //! Layout: [`cluster`] derives per-node facts (addresses, AS, labels, ports) from the
 //! snapshot; [`explicit`] runs the BGPPeer passes; [`mesh`] adds the mesh; [`provenance`]
-//! records which rule gave each session its AS numbers and port; [`explain`] answers "why
-//! does this peer exist / why does this BGPPeer add nothing here".
+//! records which rule gave each session its AS numbers and port; [`filters`] decides the
+//! BGPFilter functions and calls (failing closed) and the route priorities; [`explain`]
+//! answers "why does this peer exist / why does this BGPPeer add nothing here".
 
 pub mod cluster;
 pub mod explain;

@@ -2,6 +2,8 @@
 //! templates stay loops and ifs. Every string in the view is safe to place in BIRD config:
 //! addresses and numbers are printed from parsed values, names are validated resource names,
 //! interface globs and passwords are checked against BIRD's lexer before they get here.
+//! BGPFilter functions, each session's filter calls and the route-priority numbers come
+//! decided from the plan ([`crate::plan::filters`]); the view only writes them as BIRD text.
 
 use std::collections::BTreeSet;
 use std::net::IpAddr;
