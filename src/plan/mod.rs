@@ -195,14 +195,28 @@ impl Peer {
 pub const BIRD_HOLD_TIME: i64 = 240;
 
 /// Drops the sessions BIRD would refuse, so that one BGPPeer cannot stop every later
-/// configure: BIRD requires `keepalive time` in 1..65535 and at most the hold time. Each
-/// withheld session gets a warning naming the resources that produced it and why.
+/// configure (each rule checked against `bird -p`): `keepalive time` above the hold time
+/// ("Keepalive time must be at most hold time"), a link-local IPv6 neighbor without an
+/// interface ("Link-local addresses require defined interface") and the unspecified address
+/// ("Neighbor must be configured"). Each withheld session gets a warning naming the resources
+/// that produced it and why.
 fn withhold_refused_by_bird(peers: &mut Vec<Peer>, warnings: &mut Vec<Warning>) {
     peers.retain(|p| {
+        let link_local = match p.peer_ip {
+            IpAddr::V6(a) => a.segments()[0] & 0xffc0 == 0xfe80,
+            IpAddr::V4(_) => false,
+        };
         let why = match p.keepalive_time {
             Some(k) if k > BIRD_HOLD_TIME => format!(
                 "keepaliveTime {k}s is above BIRD's hold time ({BIRD_HOLD_TIME}s), which BIRD refuses"
             ),
+            _ if link_local => format!(
+                "peer address {} is link-local, which BIRD refuses without an interface",
+                p.peer_ip
+            ),
+            _ if p.peer_ip.is_unspecified() && p.peer_ip.is_ipv6() => {
+                "peer address :: is unspecified, which BIRD refuses".to_owned()
+            }
             _ => return true,
         };
         for origin in &p.origin {
@@ -290,6 +304,31 @@ mod tests {
             w,
             [
                 "BGPPeer \"slow\": session Global_10_0_0_9 withheld: keepaliveTime 1000s is above BIRD's hold time (240s), which BIRD refuses"
+            ]
+        );
+    }
+
+    #[test]
+    fn a_link_local_or_unspecified_neighbor_is_withheld() {
+        let mut s = Snapshot::new();
+        let yaml = "kind: Node\nmetadata: {name: a}\nspec: {bgp: {ipv6Address: fd00::1/64}}\n---\n\
+             kind: BGPPeer\nmetadata: {name: ll}\nspec: {peerIP: 'fe80::1', asNumber: 65100}\n---\n\
+             kind: BGPPeer\nmetadata: {name: any}\nspec: {peerIP: '::', asNumber: 65100}\n---\n\
+             kind: BGPPeer\nmetadata: {name: ok}\nspec: {peerIP: 'fd00::9', asNumber: 65100}\n";
+        for d in decode_documents(yaml, "test").unwrap() {
+            if let Decoded::Resource(r) = d {
+                s.apply(Event::Upsert(r));
+            }
+        }
+        let p = plan(&s, "a", &PlanOptions::default());
+        let names: Vec<&str> = p.peers.iter().map(|p| p.name.as_str()).collect();
+        assert_eq!(names, ["Global_fd00__9"]);
+        let w: Vec<String> = p.warnings.iter().map(ToString::to_string).collect();
+        assert_eq!(
+            w,
+            [
+                "BGPPeer \"any\": session Global___ withheld: peer address :: is unspecified, which BIRD refuses",
+                "BGPPeer \"ll\": session Global_fe80__1 withheld: peer address fe80::1 is link-local, which BIRD refuses without an interface",
             ]
         );
     }
