@@ -18,6 +18,7 @@
 //! | B9 | `calico_aggr` lists blocks in datastore key text order (Calico) or numeric order (perch); blocks never overlap, so the order has no effect | statements are grouped per block |
 //! | B10 | Calico prints a BGPFilter rule's IPv6 CIDR as written (`5000::0/64`), perch canonically (`5000::/64`) | addresses in statements are made canonical |
 //! | B11 | Calico v3.32's IPv6 kernel filter lists only the pools it rejects (its final `accept;` covers the others); v3.31 and perch also list the accepted ones | a pool decision `direct`, the same as the filter's final `accept;`, is dropped on both sides |
+//! | B12 | BIRD 1.6 (Calico's fork) sends an IPIP route through tunl0 with `krt_tunnel = "tunl0"`; BIRD 2 with `ifname = "tunl0"; onlink = true; gw = bgp_next_hop;` (for BGP routes) | both read as `tunnel`, and with a `bgp_next_hop ~ N` test as `direct within N, else tunnel` |
 //! | V1 | v3.31: mesh sessions have `import all;` | read as an import filter holding `accept;` |
 //! | V2 | v3.31: `reject_disabled_pools()` is a function called first in `calico_export_to_bgp_peers`; v3.32 inlines its rejects | the call is replaced by the function's body |
 //! | V3 | v3.31 has no route-priority policy; perch renders v3.32's: the import `preference = 200` above the LOCAL_PREF threshold, the export krt_metric ↔ LOCAL_PREF preamble, the `krt_metric < normal` escape in `calico_aggr`, the kernel filter's metric preamble | against the v3.31 corpus only, these statements are dropped from perch's side |
@@ -433,9 +434,11 @@ fn kernel_decision(body: &str) -> String {
         // B6.
         ("accept;" | "krt_tunnel=\"\";accept;", _) => "direct".into(),
         ("krt_tunnel=\"tunl0\";accept;", _) => "tunnel".into(),
-        (b, Some(n)) if b.contains("krt_tunnel=\"tunl0\"") => {
+        (b, Some(n)) if b.contains("krt_tunnel=\"tunl0\"") || b.contains("onlink=true") => {
             format!("direct within {n}, else tunnel")
         }
+        // B12: BIRD 2 (≥ 2.0.12) sends a BGP route through tunl0 with `onlink`.
+        (b, None) if b.contains("ifname=\"tunl0\"") && b.contains("onlink=true") => "tunnel".into(),
         (b, Some(n)) if b.ends_with("reject;") => format!("direct within {n}, else reject"),
         (b, _) => b.to_owned(),
     }
@@ -703,6 +706,18 @@ mod tests {
         assert_eq!(
             kernel_decision(
                 "if(defined(bgp_next_hop)&&(bgp_next_hop~10.0.0.0/16))thenkrt_tunnel=\"\";elsekrt_tunnel=\"tunl0\";accept;"
+            ),
+            "direct within 10.0.0.0/16, else tunnel"
+        );
+        assert_eq!(
+            kernel_decision(
+                "if(source=RTS_BGP)then{ifname=\"tunl0\";onlink=true;gw=bgp_next_hop;}accept;"
+            ),
+            "tunnel"
+        );
+        assert_eq!(
+            kernel_decision(
+                "if(source=RTS_BGP)then{if!(bgp_next_hop~10.0.0.0/16)then{ifname=\"tunl0\";onlink=true;gw=bgp_next_hop;}}accept;"
             ),
             "direct within 10.0.0.0/16, else tunnel"
         );
