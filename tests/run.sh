@@ -25,5 +25,15 @@ if [ ${#need[@]} -gt 0 ]; then
 fi
 # Debian starts nothing here (no systemd), but make sure no packaged BIRD holds the default socket.
 
+# Upstream BIRD 1.6.8 runs Calico's own config in tests/calico_bird16.rs. Debian's `bird`
+# package conflicts with bird2, so it is unpacked beside the build instead of installed.
+if [ ! -x target/bird-1.6/usr/sbin/bird ]; then
+  tmp=$(mktemp -d)
+  (cd "$tmp" && apt-get download bird >/dev/null 2>&1 || { $SUDO apt-get update -qq && apt-get download bird >/dev/null; })
+  mkdir -p target/bird-1.6
+  dpkg-deb -x "$tmp"/bird_*.deb target/bird-1.6
+  rm -rf "$tmp"
+fi
+
 echo "running the test suite ($(nproc) cores)"
 cargo test --locked "$@"
