@@ -53,6 +53,8 @@ pub struct Snapshot {
     pub local_workloads: BTreeMap<String, EndpointStatus>,
     /// Resources that were skipped, with why: keyed by `Kind/name` or by key/location.
     pub skipped: BTreeMap<String, Warning>,
+    /// Resources kept without some of their values (see `validate::salvage`), by `Kind/name`.
+    pub ignored_values: BTreeMap<String, Vec<Warning>>,
     /// A re-list in progress.
     pending: Option<Box<Snapshot>>,
 }
@@ -128,6 +130,7 @@ impl Snapshot {
             Event::Undecodable { key, id, message } => {
                 if let Some(id) = &id {
                     self.remove_valid(id);
+                    self.ignored_values.remove(&id.to_string());
                 }
                 let warning = match &id {
                     Some(id) => Warning::new(id, message),
@@ -140,10 +143,18 @@ impl Snapshot {
         }
     }
 
-    fn upsert(&mut self, r: Resource) -> bool {
+    fn upsert(&mut self, mut r: Resource) -> bool {
         let id = r.id();
         let key = id.to_string();
+        let notes = validate::salvage(&mut r);
+        if notes.is_empty() {
+            self.ignored_values.remove(&key);
+        } else {
+            let warnings = notes.into_iter().map(|n| Warning::new(&id, n)).collect();
+            self.ignored_values.insert(key.clone(), warnings);
+        }
         if let Err(why) = validate::check(&r) {
+            self.ignored_values.remove(&key);
             self.remove_valid(&id);
             self.skipped.insert(key, Warning::new(&id, why));
             return true;
@@ -167,6 +178,7 @@ impl Snapshot {
     }
 
     fn delete(&mut self, id: &ResourceId) -> bool {
+        self.ignored_values.remove(&id.to_string());
         let was_skipped = self.skipped.remove(&id.to_string()).is_some();
         self.remove_valid(id) || was_skipped
     }
@@ -297,6 +309,69 @@ mod tests {
         assert!(s.skipped.is_empty());
         assert!(s.apply(Event::Delete(ResourceId::new(Kind::Node, "a"))));
         assert!(s.is_empty());
+    }
+
+    fn yaml(text: &str) -> Resource {
+        match crate::resources::decode::decode_documents(text, "test")
+            .unwrap()
+            .remove(0)
+        {
+            crate::resources::decode::Decoded::Resource(r) => r,
+            crate::resources::decode::Decoded::Skipped(w) => panic!("{w}"),
+        }
+    }
+
+    #[test]
+    fn values_calico_accepts_keep_the_whole_bgp_configuration() {
+        let s = Snapshot::from_resources([yaml(
+            "kind: BGPConfiguration\nmetadata: {name: default}\n\
+             spec: {asNumber: 65001, nodeToNodeMeshEnabled: false, listenPort: 1790,\n\
+             logSeverityScreen: Trace,\n\
+             communities: [{name: used, value: '65001:1'}, {name: unused, value: '65001:2'},\n\
+                           {name: used, value: '65001:3'}],\n\
+             prefixAdvertisements: [{cidr: 10.0.0.0/8, communities: [used]},\n\
+                                    {cidr: 10.1.0.1, communities: ['0065001:007']}]}\n",
+        )]);
+        assert!(s.skipped.is_empty(), "{:?}", s.skipped);
+        assert!(s.ignored_values.is_empty(), "{:?}", s.ignored_values);
+        assert_eq!(s.bgp_configurations["default"].spec.listen_port, Some(1790));
+    }
+
+    #[test]
+    fn a_value_perch_cannot_use_costs_only_that_value() {
+        let s = Snapshot::from_resources([yaml(
+            "kind: BGPConfiguration\nmetadata: {name: default}\n\
+             spec: {asNumber: 65001, nodeToNodeMeshEnabled: false, listenPort: 1790,\n\
+             logSeverityScreen: Verbose, ignoredInterfaces: ['*', eth9],\n\
+             serviceClusterIPs: [{cidr: 10.96.0.0/12}, {cidr: nonsense}],\n\
+             communities: [{name: bad, value: '70000:1'}],\n\
+             prefixAdvertisements: [{cidr: 10.0.0.0/8, communities: [bad, '1:2']}]}\n",
+        )]);
+        assert!(s.skipped.is_empty(), "{:?}", s.skipped);
+        let c = &s.bgp_configurations["default"].spec;
+        assert_eq!(
+            (
+                c.as_number.map(|a| a.get()),
+                c.node_to_node_mesh_enabled,
+                c.listen_port
+            ),
+            (Some(65001), Some(false), Some(1790)),
+            "the rest of the resource still counts"
+        );
+        assert_eq!(c.ignored_interfaces, ["eth9"]);
+        assert_eq!(c.service_cluster_ips.len(), 1);
+        assert_eq!(c.prefix_advertisements[0].communities, ["1:2"]);
+        let w: Vec<String> = s.ignored_values["BGPConfiguration/default"]
+            .iter()
+            .map(ToString::to_string)
+            .collect();
+        assert_eq!(w.len(), 5, "{w:#?}");
+        assert!(
+            w.iter()
+                .all(|w| w.starts_with("BGPConfiguration \"default\": spec.")),
+            "{w:#?}"
+        );
+        assert!(w[0].contains("logSeverityScreen \"Verbose\""), "{w:#?}");
     }
 
     #[test]

@@ -111,6 +111,7 @@ fn explanation(case: &str, d: &Difference) -> Option<&'static str> {
 fn rendered(case: &Case, snapshot: &perch::snapshot::Snapshot) -> String {
     let options = PlanOptions {
         router_id: case.env("CALICO_ROUTER_ID").map(|v| v.parse().unwrap()),
+        ..Default::default()
     };
     let p = plan(snapshot, case.node(), &options);
     render(&p, snapshot, &Templates::builtin())

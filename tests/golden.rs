@@ -22,9 +22,8 @@ fn regenerate() -> bool {
 
 fn options(case: &GoldenCase) -> PlanOptions {
     for (key, _) in &case.env {
-        assert_eq!(
-            key,
-            "CALICO_ROUTER_ID",
+        assert!(
+            ["CALICO_ROUTER_ID", "CALICO_ADVERTISE_CLUSTER_IPS"].contains(&key.as_str()),
             "{}/env: unsupported {key}",
             case.dir.display()
         );
@@ -33,6 +32,7 @@ fn options(case: &GoldenCase) -> PlanOptions {
         router_id: case
             .env("CALICO_ROUTER_ID")
             .map(|v| v.parse().expect("CALICO_ROUTER_ID in env")),
+        advertise_cluster_ips: case.env("CALICO_ADVERTISE_CLUSTER_IPS").map(str::to_owned),
     }
 }
 
@@ -157,4 +157,109 @@ fn golden_configs_pass_bird_parse_check() {
         "bird -p refused:\n{}",
         refused.join("\n")
     );
+}
+
+/// What one `protocol bgp` block of a rendered config says.
+#[derive(Debug, PartialEq)]
+struct Rendered {
+    source_address: Option<String>,
+    port: Option<u16>,
+    passive: bool,
+    password: bool,
+}
+
+/// The `protocol bgp` blocks of `config`, by protocol name.
+fn rendered_sessions(config: &str) -> std::collections::BTreeMap<String, Rendered> {
+    let mut out = std::collections::BTreeMap::new();
+    let mut current: Option<(String, Rendered)> = None;
+    for line in config.lines() {
+        if let Some(rest) = line.strip_prefix("protocol bgp ") {
+            let name = rest.split_whitespace().next().unwrap().to_owned();
+            current = Some((
+                name,
+                Rendered {
+                    source_address: None,
+                    port: None,
+                    passive: false,
+                    password: false,
+                },
+            ));
+            continue;
+        }
+        let Some((_, r)) = current.as_mut() else {
+            continue;
+        };
+        let l = line.trim();
+        if line == "}" {
+            let (name, r) = current.take().unwrap();
+            out.insert(name, r);
+        } else if let Some(a) = l.strip_prefix("source address ") {
+            r.source_address = Some(a.trim_end_matches(';').to_owned());
+        } else if let Some(n) = l.strip_prefix("neighbor ") {
+            let words: Vec<&str> = n.split_whitespace().collect();
+            r.port = words
+                .iter()
+                .position(|w| *w == "port")
+                .map(|i| words[i + 1].parse().unwrap());
+        } else if l == "passive on;" {
+            r.passive = true;
+        } else if l.starts_with("password ") {
+            r.password = true;
+        }
+    }
+    out
+}
+
+#[test]
+fn plan_explain_and_config_agree_on_every_session() {
+    std::env::set_current_dir(root()).unwrap();
+    let mut disagreements = Vec::new();
+    let mut sessions = 0;
+    for case in golden_cases() {
+        let snapshot = load_snapshot(&case.resources(), case.secrets().as_deref()).unwrap();
+        let plan = plan(&snapshot, &case.node, &options(&case));
+        let config = render(&plan, &snapshot, &Templates::builtin()).unwrap();
+        let rendered = rendered_sessions(&config);
+        let cluster = perch::plan::Cluster::new(&snapshot);
+        let explained = perch::plan::explain::explain_sessions(&cluster, &plan);
+        assert_eq!(
+            rendered.keys().collect::<Vec<_>>(),
+            plan.peers.iter().map(|p| &p.name).collect::<Vec<_>>(),
+            "{}: protocols in bird.cfg vs plan",
+            case.dir.display()
+        );
+        for (p, e) in plan.peers.iter().zip(&explained) {
+            sessions += 1;
+            let from_plan = Rendered {
+                source_address: p.source_address.map(|a| a.to_string()),
+                port: p.port,
+                passive: p.passive,
+                password: p.has_password,
+            };
+            let explained_source = e.options.iter().find_map(|o| {
+                if o.starts_with("no source address") {
+                    Some(None)
+                } else {
+                    o.strip_prefix("source address ")
+                        .map(|a| Some(a.split_once(": ").map_or(a, |x| x.0).to_owned()))
+                }
+            });
+            let from_explain = Rendered {
+                source_address: explained_source.expect("explain names the source address"),
+                port: e.port.value.as_u64().map(|p| p as u16),
+                passive: e.passive.value.as_bool().unwrap(),
+                password: e.options.iter().any(|o| o.starts_with("password")),
+            };
+            let r = &rendered[&p.name];
+            if *r != from_plan || from_explain != from_plan {
+                disagreements.push(format!(
+                    "{} {}:\n  plan    {from_plan:?}\n  explain {from_explain:?}\n  config  {r:?}",
+                    case.dir.display(),
+                    p.name
+                ));
+            }
+        }
+    }
+    println!("{sessions} sessions: plan, explain and bird.cfg compared");
+    assert!(disagreements.is_empty(), "{}", disagreements.join("\n"));
 }

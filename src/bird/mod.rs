@@ -8,7 +8,8 @@
 //! * typed commands (`show status`, `show protocols [all]`, `show route count`, the
 //!   `configure` family, `enable`/`disable`), implemented on [`Client`];
 //! * pure parsers of BIRD's text output into serializable values ([`parse`]);
-//! * installing rendered config files and asking BIRD to load them (the `install` module).
+//! * installing rendered config files and asking BIRD to load them (the `install` module);
+//! * what a BIRD version supports ([`version`]: `onlink` for IPIP routes).
 //!
 //! It must not: render config (templates live elsewhere), read the clock in parsers (callers
 //! pass the UTC offset or a reference time), send commands BIRD never answers (`quit`, `exit`,
@@ -22,6 +23,7 @@ pub mod error;
 pub mod install;
 pub mod parse;
 pub mod reply;
+pub mod version;
 
 pub use client::{Client, DEFAULT_COMMAND_TIMEOUT, MAX_COMMAND_LEN, validate_command};
 pub use error::BirdError;

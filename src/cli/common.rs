@@ -117,6 +117,10 @@ pub struct NodeArgs {
     /// Router ID override: an IPv4 address or `hash` (Calico's CALICO_ROUTER_ID).
     #[arg(long, env = "CALICO_ROUTER_ID", value_name = "ID|hash")]
     pub router_id: Option<String>,
+    /// One CIDR of cluster IPs to advertise, replacing `serviceClusterIPs` (Calico's
+    /// CALICO_ADVERTISE_CLUSTER_IPS).
+    #[arg(long, env = "CALICO_ADVERTISE_CLUSTER_IPS", value_name = "CIDR")]
+    pub advertise_cluster_ips: Option<String>,
 }
 
 impl NodeArgs {
@@ -147,7 +151,10 @@ impl NodeArgs {
             Some(v) => Some(v.parse::<RouterIdOverride>().map_err(CliError::failed)?),
             None => None,
         };
-        Ok(PlanOptions { router_id })
+        Ok(PlanOptions {
+            router_id,
+            advertise_cluster_ips: self.advertise_cluster_ips.clone(),
+        })
     }
 }
 

@@ -75,6 +75,10 @@ pub struct PreviewArgs {
     /// Router ID override for every node: an IPv4 address or `hash` (Calico's CALICO_ROUTER_ID).
     #[arg(long, env = "CALICO_ROUTER_ID", value_name = "ID|hash")]
     pub router_id: Option<String>,
+    /// One CIDR of cluster IPs to advertise, replacing `serviceClusterIPs` (Calico's
+    /// CALICO_ADVERTISE_CLUSTER_IPS).
+    #[arg(long, env = "CALICO_ADVERTISE_CLUSTER_IPS", value_name = "CIDR")]
+    pub advertise_cluster_ips: Option<String>,
     #[arg(long, short = 'o', value_enum, default_value = "text")]
     pub output: PreviewOutput,
     /// Exit 0 even when a node would be left with no BGP peers.
@@ -163,7 +167,10 @@ pub async fn preview_cmd(a: PreviewArgs) -> Result<ExitCode, CliError> {
         Some(v) => Some(v.parse::<RouterIdOverride>().map_err(CliError::failed)?),
         None => None,
     };
-    let options = PlanOptions { router_id };
+    let options = PlanOptions {
+        router_id,
+        advertise_cluster_ips: a.advertise_cluster_ips.clone(),
+    };
     let mut after = before.clone();
     change::apply(&mut after, &changes).map_err(CliError::failed)?;
     let result = preview(&before, &after, &options);
@@ -294,6 +301,9 @@ fn node_text(n: &NodePreview) -> String {
         for (why, names) in grouped(list) {
             line(&mut out, word, &names, &why);
         }
+    }
+    for k in &n.kernel {
+        out.push_str(&format!("  {:<9} {k}\n", "kernel"));
     }
     if n.isolated {
         out.push_str("  ! left with no BGP peers\n");

@@ -39,6 +39,10 @@ pub struct RenderAllArgs {
     /// Router ID override for every node: an IPv4 address or `hash` (Calico's CALICO_ROUTER_ID).
     #[arg(long, env = "CALICO_ROUTER_ID", value_name = "ID|hash")]
     pub router_id: Option<String>,
+    /// One CIDR of cluster IPs to advertise, replacing `serviceClusterIPs` (Calico's
+    /// CALICO_ADVERTISE_CLUSTER_IPS).
+    #[arg(long, env = "CALICO_ADVERTISE_CLUSTER_IPS", value_name = "CIDR")]
+    pub advertise_cluster_ips: Option<String>,
     /// Write each config to `DIR/<node>/bird.cfg`.
     #[arg(long, value_name = "DIR")]
     pub out: Option<PathBuf>,
@@ -93,7 +97,10 @@ pub async fn render_all(a: RenderAllArgs) -> Result<ExitCode, CliError> {
         Some(v) => Some(v.parse::<RouterIdOverride>().map_err(CliError::failed)?),
         None => None,
     };
-    let options = PlanOptions { router_id };
+    let options = PlanOptions {
+        router_id,
+        advertise_cluster_ips: a.advertise_cluster_ips.clone(),
+    };
     let templates = match &a.templates {
         Some(dir) => Templates::from_dir(dir)?,
         None => Templates::builtin(),

@@ -134,6 +134,8 @@ pub struct BirdState {
     pub last_reconfiguration: Option<String>,
     pub restarts_seen: u64,
     pub error: Option<String>,
+    /// Why this BIRD cannot run the planned config (an IPIP pool needs `onlink`).
+    pub incompatible: Option<String>,
 }
 
 /// Everything the daemon knows, published after every change.

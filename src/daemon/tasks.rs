@@ -355,6 +355,15 @@ async fn monitor_bird(
                 last_reboot = reboot.or(last_reboot);
                 reachable = Some(true);
                 state.send_modify(|st| {
+                    let tunnels = st
+                        .plan
+                        .as_ref()
+                        .is_some_and(|p| p.route_policy.uses_tunnel());
+                    let problem = crate::bird::version::ipip_problem(&version, tunnels);
+                    if problem.is_some() && problem != st.bird.incompatible {
+                        error!("{}", problem.as_deref().unwrap_or_default());
+                    }
+                    st.bird.incompatible = problem;
                     st.bird.reachable = true;
                     st.bird.version = Some(version);
                     st.bird.router_id = s.router_id.clone();

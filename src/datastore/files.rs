@@ -215,7 +215,9 @@ pub fn load_snapshot(path: &Path, secrets_dir: Option<&Path>) -> Result<Snapshot
 }
 
 /// Reads mounted secrets: `<dir>/<secret name>/<key>` files, as a Kubernetes Secret volume
-/// per secret lays them out. One trailing newline is dropped from each value.
+/// per secret lays them out. One trailing newline is dropped from each value. A secret
+/// directory or key file that cannot be read as text (not UTF-8, no permission) fails
+/// nothing: it is recorded as unusable, and only a session that references it is withheld.
 pub fn read_secrets(dir: &Path) -> Result<Secrets, FileError> {
     let mut out = Secrets::new();
     let read_err = |p: &Path, e: std::io::Error| FileError::Read {
@@ -233,16 +235,26 @@ pub fn read_secrets(dir: &Path) -> Result<Secrets, FileError> {
         if name.starts_with('.') || !path.is_dir() {
             continue;
         }
-        for key in std::fs::read_dir(&path)
-            .map_err(|e| read_err(&path, e))?
-            .flatten()
-        {
+        let Ok(keys) = std::fs::read_dir(&path) else {
+            continue;
+        };
+        for key in keys.flatten() {
             let key_name = key.file_name().to_string_lossy().into_owned();
             let kp = key.path();
             if key_name.starts_with('.') || !kp.is_file() {
                 continue;
             }
-            let mut value = std::fs::read_to_string(&kp).map_err(|e| read_err(&kp, e))?;
+            let mut value = match std::fs::read(&kp).map(String::from_utf8) {
+                Ok(Ok(v)) => v,
+                Ok(Err(_)) => {
+                    out.insert_unusable(name.clone(), key_name, "is not UTF-8");
+                    continue;
+                }
+                Err(e) => {
+                    out.insert_unusable(name.clone(), key_name, &format!("cannot be read: {e}"));
+                    continue;
+                }
+            };
             if value.ends_with('\n') {
                 value.pop();
                 if value.ends_with('\r') {

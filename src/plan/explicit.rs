@@ -97,6 +97,15 @@ pub(super) fn plan_explicit(
                 ));
                 continue;
             }
+            let set = |v: &Option<String>| v.as_deref().is_some_and(|v| !v.is_empty());
+            if !set(&s.peer_ip) && !set(&s.peer_selector) && !set(&s.local_workload_selector) {
+                // Valid in Calico, and a no-op there too.
+                warnings.push(Warning::new(
+                    &id,
+                    "names no peer (peerIP, peerSelector or localWorkloadSelector); it adds no session",
+                ));
+                continue;
+            }
             let password = match s.password.as_ref().and_then(|p| p.secret_key_ref.as_ref()) {
                 Some(r) => match resolve_password(cluster, r, &id, warnings) {
                     Ok(p) => p,
@@ -219,9 +228,19 @@ fn forward<'a>(cluster: &Cluster<'a>, node: &str, u: &Usable<'a>, out: &mut Emit
                     continue;
                 };
                 let mut c = base_candidate(u, Direction::Forward, ip, None, as_number);
+                // Calico copies only the AS numbers and the filters to a workload's session.
                 c.local_as = s.local_as_number;
                 c.source_none = true;
                 c.local_workload = true;
+                c.ttl = 0;
+                c.keep_next_hop = false;
+                c.next_hop_mode = None;
+                c.password = None;
+                c.restart_time = None;
+                c.keepalive = None;
+                c.as_source = AsSource::BgpPeer {
+                    name: u.peer.metadata.name.clone(),
+                };
                 out.emit(u.global, c);
             }
         }
@@ -509,6 +528,12 @@ pub(super) fn drop_mesh_duplicates(
     });
 }
 
+/// Whether a password can be written between BIRD's double quotes as it is: any UTF-8 but
+/// `"`, `\` and control characters, at most 80 bytes (the kernel's TCP-MD5 key length).
+pub(crate) fn password_fits_bird(v: &str) -> bool {
+    !v.is_empty() && v.len() <= 80 && !v.chars().any(|c| c == '"' || c == '\\' || c.is_control())
+}
+
 /// Looks up a BGP password. Ok(None) when the secret is missing (a warning says so);
 /// Err when its value cannot be written safely into BIRD config (the peering is skipped).
 pub(super) fn resolve_password(
@@ -517,6 +542,16 @@ pub(super) fn resolve_password(
     owner: &str,
     warnings: &mut Vec<Warning>,
 ) -> Result<Option<Secret>, ()> {
+    if let Some(why) = cluster.snapshot.secrets.unusable(&r.name, &r.key) {
+        warnings.push(Warning::new(
+            owner,
+            format!(
+                "password secret {:?} key {:?} {why}; peering skipped",
+                r.name, r.key
+            ),
+        ));
+        return Err(());
+    }
     let Some(secret) = cluster.snapshot.secrets.get(&r.name, &r.key) else {
         warnings.push(Warning::new(
             owner,
@@ -527,17 +562,11 @@ pub(super) fn resolve_password(
         ));
         return Ok(None);
     };
-    let v = secret.expose();
-    if v.is_empty()
-        || v.len() > 80
-        || !v
-            .bytes()
-            .all(|b| (0x20..0x7f).contains(&b) && b != b'"' && b != b'\\')
-    {
+    if !password_fits_bird(secret.expose()) {
         warnings.push(Warning::new(
             owner,
             format!(
-                "password secret {:?} key {:?} must be 1-80 printable ASCII characters without '\"' or '\\\\'; peering skipped",
+                "password secret {:?} key {:?} must be 1-80 bytes of UTF-8 without '\"', '\\\\' or control characters; peering skipped",
                 r.name, r.key
             ),
         ));
@@ -578,6 +607,141 @@ mod tests {
             [
                 "BGPPeer \"tor\": BGPFilter \"gone\" does not exist; its sessions reject every route in both directions"
             ]
+        );
+    }
+}
+
+#[cfg(test)]
+mod secret_tests {
+    use crate::datastore::files::load_snapshot;
+    use crate::plan::{PlanOptions, plan};
+
+    #[test]
+    fn a_non_utf8_secret_file_costs_only_the_sessions_that_use_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let secrets = dir.path().join("secrets");
+        for (secret, key, value) in [
+            ("bgp", "tor", b"s3cret\n".as_slice()),
+            ("unrelated", "blob", b"\xff\xfe\x00binary".as_slice()),
+            ("bgp", "broken", b"\xc3\x28".as_slice()),
+        ] {
+            std::fs::create_dir_all(secrets.join(secret)).unwrap();
+            std::fs::write(secrets.join(secret).join(key), value).unwrap();
+        }
+        let resources = dir.path().join("cluster.yaml");
+        std::fs::write(
+            &resources,
+            "kind: Node\nmetadata: {name: a}\nspec: {bgp: {ipv4Address: 10.0.0.1/24}}\n---\n\
+             kind: BGPPeer\nmetadata: {name: tor}\nspec: {peerIP: 192.0.2.1, asNumber: 65100,\n\
+             password: {secretKeyRef: {name: bgp, key: tor}}}\n---\n\
+             kind: BGPPeer\nmetadata: {name: other}\nspec: {peerIP: 192.0.2.2, asNumber: 65100,\n\
+             password: {secretKeyRef: {name: bgp, key: broken}}}\n",
+        )
+        .unwrap();
+        let s = load_snapshot(&resources, Some(&secrets)).expect("an unrelated file fails nothing");
+        let p = plan(&s, "a", &PlanOptions::default());
+        let names: Vec<&str> = p.peers.iter().map(|p| p.name.as_str()).collect();
+        assert_eq!(names, ["Global_192_0_2_1"]);
+        assert!(p.peers[0].has_password);
+        let w: Vec<String> = p.warnings.iter().map(ToString::to_string).collect();
+        assert_eq!(
+            w,
+            [
+                "BGPPeer \"other\": password secret \"bgp\" key \"broken\" is not UTF-8; peering skipped"
+            ]
+        );
+    }
+}
+
+#[cfg(test)]
+mod local_workload_tests {
+    use crate::plan::{PlanOptions, plan};
+    use crate::resources::EndpointStatus;
+    use crate::resources::decode::{Decoded, decode_documents};
+    use crate::snapshot::{Event, Snapshot};
+
+    #[test]
+    fn a_workload_session_copies_only_as_numbers_and_filters() {
+        let mut s = Snapshot::from_resources(
+            decode_documents(
+                "kind: Node\nmetadata: {name: a}\nspec: {bgp: {ipv4Address: 10.0.0.1/24}}\n---\n\
+                 kind: BGPFilter\nmetadata: {name: f}\nspec: {importV4: [{action: Reject}]}\n---\n\
+                 kind: BGPPeer\nmetadata: {name: vm}\n\
+                 spec: {localWorkloadSelector: has(vm), asNumber: 64516, localASNumber: 65002,\n\
+                 filters: [f], ttlSecurity: 2, maxRestartTime: 90s, keepaliveTime: 10s,\n\
+                 nextHopMode: Self, numAllowedLocalASNumbers: 1,\n\
+                 password: {secretKeyRef: {name: bgp, key: pw}}}\n",
+                "test",
+            )
+            .unwrap()
+            .into_iter()
+            .map(|d| match d {
+                Decoded::Resource(r) => r,
+                Decoded::Skipped(w) => panic!("{w}"),
+            }),
+        );
+        let mut secrets = crate::resources::Secrets::new();
+        secrets.insert("bgp", "pw", crate::resources::Secret::new("pw"));
+        s.apply(Event::Secrets(secrets));
+        s.apply(Event::LocalWorkloads(
+            [(
+                "w1".to_owned(),
+                EndpointStatus {
+                    name: "w1".into(),
+                    iface_name: "cali1".into(),
+                    ipv4_nets: vec!["192.168.1.5/32".into()],
+                    ipv6_nets: vec![],
+                    bgp_peer_name: "vm".into(),
+                },
+            )]
+            .into(),
+        ));
+        let p = plan(&s, "a", &PlanOptions::default());
+        assert_eq!(p.peers.len(), 1, "{:?}", p.warnings);
+        let w = &p.peers[0];
+        assert_eq!(w.name, "Local_Workload_192_168_1_5");
+        assert_eq!(
+            (
+                w.as_number.get(),
+                w.local_as_number.get(),
+                w.filters.clone()
+            ),
+            (64516, 65002, vec!["f".to_owned()])
+        );
+        assert!(w.passive);
+        assert_eq!(w.source_address, None);
+        assert!(!w.has_password && w.password.is_none());
+        assert_eq!(
+            (
+                w.ttl_security,
+                w.graceful_restart_time,
+                w.keepalive_time,
+                w.next_hop
+            ),
+            (None, None, None, None),
+            "not copied by Calico"
+        );
+
+        let e = crate::plan::explain::explain_session(&crate::plan::Cluster::new(&s), &p, w);
+        assert_eq!(e.neighbor_as.source, "bgpPeer", "{}", e.neighbor_as.text);
+        assert_eq!(e.local_as.source, "bgpPeerLocalAS", "{}", e.local_as.text);
+        assert_eq!(e.passive.source, "localWorkload", "{}", e.passive.text);
+        assert!(
+            e.passive.text.starts_with("passive: "),
+            "{}",
+            e.passive.text
+        );
+        let other = &e.bgp_peers[0].other_end;
+        assert_eq!(other.field, "localWorkloadSelector");
+        assert_eq!(
+            other.value,
+            "has(vm) (asNumber 64516): workload w1 at 192.168.1.5"
+        );
+        assert!(
+            e.options.iter().any(|o| o
+                == "no source address: a local workload's session never has one (as in Calico)"),
+            "{:?}",
+            e.options
         );
     }
 }

@@ -1,4 +1,5 @@
-//! `plan(&Snapshot, node) → Plan`: this node's BGP sessions, as Calico v3.31 computes them.
+//! `plan(&Snapshot, node) → Plan`: this node's BGP sessions, as Calico v3.31 computes them,
+//! and its route policy (blocks, service ranges, pool export, kernel programming).
 //!
 //! Owns: the node-to-node mesh, global and node-specific BGPPeers (by `node`, `nodeSelector`,
 //! `peerIP`, `peerSelector`), the reverse pass that keeps peerings symmetric, route-reflector
@@ -11,7 +12,8 @@
 //! Layout: [`cluster`] derives per-node facts (addresses, AS, labels, ports) from the
 //! snapshot; [`explicit`] runs the BGPPeer passes; [`mesh`] adds the mesh; [`provenance`]
 //! records which rule gave each session its AS numbers and port; [`filters`] decides the
-//! BGPFilter functions and calls (failing closed) and the route priorities; [`explain`]
+//! BGPFilter functions and calls (failing closed) and the route priorities; [`routes`]
+//! decides the route policy the kernel and export filters print; [`explain`]
 //! answers "why does this peer exist / why does this BGPPeer add nothing here".
 
 pub mod cluster;
@@ -21,6 +23,7 @@ pub mod filters;
 mod mesh;
 pub mod provenance;
 pub mod router_id;
+pub mod routes;
 
 use std::net::IpAddr;
 
@@ -31,12 +34,15 @@ use crate::snapshot::Snapshot;
 
 pub use cluster::Cluster;
 pub use router_id::RouterIdOverride;
+pub use routes::RoutePolicy;
 
 /// Options that come from the node's environment rather than the datastore.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct PlanOptions {
     /// `CALICO_ROUTER_ID`: an IPv4 address or `hash`.
     pub router_id: Option<RouterIdOverride>,
+    /// `CALICO_ADVERTISE_CLUSTER_IPS`: one CIDR that replaces `serviceClusterIPs`.
+    pub advertise_cluster_ips: Option<String>,
 }
 
 /// This node's peer list and the settings BIRD needs around it (the `perch plan` contract).
@@ -63,6 +69,11 @@ pub struct Plan {
     /// functions the sessions call ([`filters`]).
     #[serde(rename = "sessionPolicy")]
     pub policy: filters::SessionPolicy,
+    /// Blocks, service ranges, pool export and kernel programming (extra field).
+    pub route_policy: routes::RoutePolicy,
+    /// `bindMode: NodeIP` as BIRD 2 can do it: every session bound to its source address
+    /// (`strict bind`). False when some session has no source address (extra field).
+    pub strict_bind: bool,
 }
 
 /// The peer type, named as CalicoNodeStatus names it.
@@ -238,6 +249,7 @@ pub fn plan(snapshot: &Snapshot, node: &str, options: &PlanOptions) -> Plan {
 /// Plans `node` against an already-derived cluster (reuse it to plan many nodes).
 pub fn plan_in(cluster: &Cluster<'_>, node: &str, options: &PlanOptions) -> Plan {
     let mut warnings: Vec<Warning> = cluster.snapshot.skipped.values().cloned().collect();
+    warnings.extend(cluster.snapshot.ignored_values.values().flatten().cloned());
     warnings.extend(cluster.warnings.iter().cloned());
     let me = cluster.node(node);
     let my_rr = me.and_then(|n| n.rr_cluster_id.clone());
@@ -253,6 +265,20 @@ pub fn plan_in(cluster: &Cluster<'_>, node: &str, options: &PlanOptions) -> Plan
     let filter_functions = filters::decide(cluster.snapshot, &mut peers, &mut warnings);
     let route_priority = filters::route_priorities(cluster.global(), &mut warnings);
 
+    let strict_bind = strict_bind(cluster, &peers, &mut warnings);
+    let route_policy = routes::plan_routes(
+        cluster.snapshot,
+        &routes::RouteInputs {
+            node,
+            route_reflector: my_rr.as_deref().is_some_and(|id| !id.is_empty()),
+            reachable_by: peers
+                .iter()
+                .filter_map(|p| Some((p.peer_ip, p.reachable_by?)))
+                .collect(),
+            advertise_cluster_ips: options.advertise_cluster_ips.as_deref(),
+        },
+        &mut warnings,
+    );
     warnings.sort();
     warnings.dedup();
     let router_id = router_id::router_id(
@@ -276,7 +302,38 @@ pub fn plan_in(cluster: &Cluster<'_>, node: &str, options: &PlanOptions) -> Plan
             route_priority,
             filter_functions,
         },
+        route_policy,
+        strict_bind,
     }
+}
+
+/// `bindMode: NodeIP`. BIRD 2 has one address per session for listening and connecting, and
+/// a wildcard listening socket cannot share the port with bound ones: when a session has no
+/// source address (`sourceAddress: None`, local workloads), no session is bound, with a
+/// warning naming them.
+fn strict_bind(cluster: &Cluster<'_>, peers: &[Peer], warnings: &mut Vec<Warning>) -> bool {
+    if cluster.global().and_then(|g| g.bind_mode.as_deref()) != Some("NodeIP") {
+        return false;
+    }
+    let unbound: Vec<&str> = peers
+        .iter()
+        .filter(|p| p.source_address.is_none())
+        .map(|p| p.name.as_str())
+        .collect();
+    if unbound.is_empty() {
+        return true;
+    }
+    warnings.push(Warning::new(
+        "BGPConfiguration/default",
+        format!(
+            "bindMode NodeIP: {} ha{} no source address (sourceAddress None or a local workload), \
+             which BIRD 2 cannot combine with sockets bound to the node address; BIRD listens on \
+             every address of this node",
+            unbound.join(", "),
+            if unbound.len() == 1 { "s" } else { "ve" }
+        ),
+    ));
+    false
 }
 
 #[cfg(test)]

@@ -86,6 +86,8 @@ pub struct NodeDiff {
     /// Restarted: only the options that cause the restart are listed.
     pub reset: Vec<SessionChange>,
     pub reloaded: Vec<SessionChange>,
+    /// Kernel programming that changes: `prefix: before → after`.
+    pub kernel: Vec<String>,
 }
 
 impl NodeDiff {
@@ -94,6 +96,7 @@ impl NodeDiff {
             && self.removed.is_empty()
             && self.reset.is_empty()
             && self.reloaded.is_empty()
+            && self.kernel.is_empty()
     }
 }
 
@@ -184,6 +187,18 @@ pub const RULES: &[Rule] = &[
 /// Compares one node's sessions before and after a change.
 pub fn diff_node(before: &NodeSessions, after: &NodeSessions) -> NodeDiff {
     let mut out = NodeDiff::default();
+    if before.exists && after.exists {
+        let prefixes: std::collections::BTreeSet<&String> =
+            before.kernel.keys().chain(after.kernel.keys()).collect();
+        for prefix in prefixes {
+            let (b, a) = (before.kernel.get(prefix), after.kernel.get(prefix));
+            if b != a {
+                let show = |v: Option<&String>| v.map_or("unset", String::as_str).to_owned();
+                out.kernel
+                    .push(format!("{prefix}: {} → {}", show(b), show(a)));
+            }
+        }
+    }
     let mut shared = Interner::default();
     for name in before.sessions.keys() {
         if !after.sessions.contains_key(name) {

@@ -68,6 +68,7 @@ fn node(sessions: &[Session]) -> NodeSessions {
             ..Default::default()
         },
         export_v6: ExportPolicy::default(),
+        kernel: BTreeMap::new(),
         sessions: sessions
             .iter()
             .map(|s| (s.view.name.clone(), s.clone()))

@@ -63,6 +63,8 @@ pub struct NodePreview {
     pub removed: Vec<SessionRef>,
     pub reset: Vec<SessionChange>,
     pub reloaded: Vec<SessionChange>,
+    /// Kernel programming that changes (`192.168.0.0/16: direct → through tunl0`).
+    pub kernel: Vec<String>,
     /// It had sessions and has none after the change.
     pub isolated: bool,
     /// It had a session to a route reflector and has none after the change.
@@ -183,6 +185,7 @@ pub fn preview(before: &Snapshot, after: &Snapshot, options: &PlanOptions) -> Pr
                 .collect(),
             reset: d.reset,
             reloaded: d.reloaded,
+            kernel: d.kernel,
             isolated,
             lost_route_reflectors: lost_rr,
         });

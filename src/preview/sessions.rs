@@ -58,7 +58,12 @@ impl ExportPolicy {
                 .iter()
                 .map(|c| format!("{} {:?} {:?}", c.cidr, c.standard, c.large))
                 .collect(),
-            service_cidrs: f.service_cidrs.clone(),
+            service_cidrs: f
+                .service_routes
+                .iter()
+                .chain(&f.reflected_load_balancer_ranges)
+                .cloned()
+                .collect(),
         }
     }
 
@@ -93,6 +98,9 @@ pub struct NodeSessions {
     pub strict_bind: bool,
     pub export_v4: ExportPolicy,
     pub export_v6: ExportPolicy,
+    /// How BIRD programs each prefix into this node's kernel: `prefix → how` (no session is
+    /// touched when it changes, but routes are).
+    pub kernel: BTreeMap<String, String>,
     /// By protocol name.
     pub sessions: BTreeMap<String, Session>,
 }
@@ -172,6 +180,7 @@ impl NodeSessions {
             strict_bind: view.strict_bind,
             export_v4: ExportPolicy::of(&view.v4),
             export_v6: ExportPolicy::of(&view.v6),
+            kernel: kernel_programming(plan),
             sessions,
         }
     }
@@ -188,4 +197,29 @@ impl NodeSessions {
     pub fn has_rr_session(&self) -> bool {
         self.sessions.values().any(|s| s.remote_is_rr)
     }
+}
+
+/// The plan's kernel programming per prefix: each pool's way, each service range's reject.
+fn kernel_programming(plan: &Plan) -> BTreeMap<String, String> {
+    use crate::plan::routes::KernelProgramming as K;
+    let mut out = BTreeMap::new();
+    for f in [&plan.route_policy.ipv4, &plan.route_policy.ipv6] {
+        for p in &f.pools {
+            let how = match p.kernel {
+                K::Direct => "direct".to_owned(),
+                K::Tunnel => "through tunl0".to_owned(),
+                K::CrossSubnet => format!(
+                    "direct within {}, else through tunl0",
+                    p.subnet.map_or("-".into(), |n| n.to_string())
+                ),
+                K::Felix => "left to Felix".to_owned(),
+                K::Unfiltered => "as learned".to_owned(),
+            };
+            out.insert(p.cidr.to_string(), how);
+        }
+        for r in &f.kernel_rejects {
+            out.insert(r.to_string(), "never (service range)".to_owned());
+        }
+    }
+    out
 }

@@ -142,6 +142,7 @@ fn router_id_and_warnings() {
     let before = rr_cluster();
     let opts = PlanOptions {
         router_id: Some("hash".parse().unwrap()),
+        ..Default::default()
     };
     let p = preview(&before, &before, &opts);
     assert!(
@@ -159,4 +160,50 @@ fn router_id_and_warnings() {
         "{:?}",
         p.summary.new_warnings
     );
+}
+
+#[test]
+fn a_pools_disable_bgp_export_reloads_every_session_on_every_node() {
+    let pool = "kind: IPPool\napiVersion: projectcalico.org/v3\nmetadata: {name: p}\nspec: {cidr: 192.168.0.0/16}\n";
+    let before = snapshot(&format!(
+        "{}{}{}{pool}",
+        node("a", "10.0.0.1", ""),
+        node("b", "10.0.0.2", ""),
+        node("c", "10.0.0.3", "")
+    ));
+    let disabled = pool.replace(
+        "cidr: 192.168.0.0/16}",
+        "cidr: 192.168.0.0/16, disableBGPExport: true}",
+    );
+    let after = changed(&before, upserts(&disabled, "c").unwrap());
+    let p = preview(&before, &after, &PlanOptions::default());
+    assert_eq!(p.summary.nodes_touched, 3, "{p:#?}");
+    assert_eq!(p.summary.sessions_reloaded, 6, "{p:#?}");
+    assert_eq!(p.summary.sessions_reset, 0);
+    let texts: Vec<&str> = p.nodes[0].reloaded[0]
+        .changes
+        .iter()
+        .map(|c| c.text.as_str())
+        .collect();
+    assert!(texts.iter().any(|t| t.contains("IP pools")), "{texts:?}");
+}
+
+#[test]
+fn an_ipip_mode_change_shows_as_kernel_programming_on_every_node() {
+    let pool = "kind: IPPool\napiVersion: projectcalico.org/v3\nmetadata: {name: p}\nspec: {cidr: 192.168.0.0/16, ipipMode: Never}\n";
+    let before = snapshot(&format!(
+        "{}{}{pool}",
+        node("a", "10.0.0.1", ""),
+        node("b", "10.0.0.2", "")
+    ));
+    let after = changed(
+        &before,
+        upserts(&pool.replace("Never", "Always"), "c").unwrap(),
+    );
+    let p = preview(&before, &after, &PlanOptions::default());
+    assert_eq!(p.summary.nodes_touched, 2, "{p:#?}");
+    assert_eq!(p.summary.sessions_reset + p.summary.sessions_reloaded, 0);
+    for n in &p.nodes {
+        assert_eq!(n.kernel, ["192.168.0.0/16: direct → through tunl0"]);
+    }
 }

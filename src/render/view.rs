@@ -3,9 +3,10 @@
 //! addresses and numbers are printed from parsed values, names are validated resource names,
 //! interface globs and passwords are checked against BIRD's lexer before they get here.
 //! BGPFilter functions, each session's filter calls and the route-priority numbers come
-//! decided from the plan ([`crate::plan::filters`]); the view only writes them as BIRD text.
+//! decided from the plan ([`crate::plan::filters`]), and so does the route policy (blocks,
+//! service ranges, pools, kernel programming: [`crate::plan::routes`]); the view only writes
+//! them as BIRD text.
 
-use std::collections::BTreeSet;
 use std::net::IpAddr;
 
 use ipnet::IpNet;
@@ -14,10 +15,10 @@ use serde::Serialize;
 use crate::plan::filters::{
     FilterCall, FilterRule, PeerKind, PrefixOperator, RuleAction, RuleMatch, RuleOperation,
 };
+use crate::plan::routes::KernelProgramming;
 use crate::plan::{Family, NextHop, Peer, PeerType, Plan};
-use crate::resources::addr::parse_cidr;
-use crate::resources::validate::{parse_community, valid_interface_glob};
-use crate::resources::{BgpConfigurationSpec, Warning};
+use crate::resources::Warning;
+use crate::resources::validate::valid_interface_glob;
 use crate::snapshot::Snapshot;
 
 /// The whole config of one node.
@@ -54,8 +55,12 @@ pub struct FamilyView {
     pub static_routes: Vec<String>,
     /// Blocks affine to this node, for the aggregation function.
     pub blocks: Vec<BlockView>,
-    /// Service CIDRs advertised from this node (exported, never programmed into the kernel).
-    pub service_cidrs: Vec<String>,
+    /// Service ranges advertised from this node (blackholed and exported).
+    pub service_routes: Vec<String>,
+    /// Service ranges never programmed into the kernel.
+    pub kernel_rejects: Vec<String>,
+    /// On a route reflector: LoadBalancer ranges accepted and re-exported.
+    pub reflected_load_balancer_ranges: Vec<String>,
     /// Pools whose routes are exported.
     pub export_pools: Vec<String>,
     /// Pools with `disableBGPExport`.
@@ -77,8 +82,8 @@ pub struct BlockView {
     pub confirmed: bool,
 }
 
-/// `action`: `reject` (another agent programs it), `accept`, or `same_subnet` (accept only
-/// when the BGP next hop is in `network`).
+/// `action`: `reject` (Felix programs it), `accept` (direct), `tunnel` (through tunl0 with
+/// `onlink`) or `cross_subnet` (direct when the BGP next hop is in `network`, else tunnel).
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct KernelRule {
     pub cidr: String,
@@ -128,7 +133,7 @@ pub struct PeerView {
     pub keepalive_time: Option<i64>,
     pub rr_client: bool,
     pub rr_cluster_id: Option<String>,
-    /// Checked at planning: printable ASCII without `"` or `\`.
+    /// Checked at planning: UTF-8 without `"`, `\` or control characters.
     pub password: Option<String>,
     pub next_hop: Option<&'static str>,
     pub allow_local_as: Option<i64>,
@@ -148,7 +153,7 @@ pub struct PeerView {
 
 /// Builds the view of `plan` against the snapshot it was planned from.
 pub fn build(plan: &Plan, snapshot: &Snapshot) -> View {
-    let mut warnings = Vec::new();
+    let warnings = Vec::new();
     let global = snapshot.bgp_configurations.get("default").map(|c| &c.spec);
     let node_cfg = snapshot
         .bgp_configurations
@@ -159,10 +164,12 @@ pub fn build(plan: &Plan, snapshot: &Snapshot) -> View {
         .or_else(|| global.and_then(|c| c.log_severity_screen.as_deref()))
         .unwrap_or("Info")
         .to_ascii_lowercase();
+    // As confd: `none` logs nothing, `debug` everything, any other level (Trace, Info,
+    // Warning, …) state changes.
     let debug = match log_level.as_str() {
         "debug" => Some("debug all;".to_owned()),
-        "info" => Some("debug { states };".to_owned()),
-        _ => None,
+        "none" => None,
+        _ => Some("debug { states };".to_owned()),
     };
     let ignored_interfaces = global
         .map(|g| {
@@ -173,32 +180,14 @@ pub fn build(plan: &Plan, snapshot: &Snapshot) -> View {
                 .collect()
         })
         .unwrap_or_default();
-    let strict_bind = global.and_then(|g| g.bind_mode.as_deref()) == Some("NodeIP");
+    let strict_bind = plan.strict_bind;
 
     let filter_functions = filter_functions(plan);
-    let mut peers: Vec<PeerView> = plan
-        .peers
-        .iter()
-        .map(|p| peer_view(p, plan, strict_bind))
-        .collect();
+    let mut peers: Vec<PeerView> = plan.peers.iter().map(|p| peer_view(p, plan)).collect();
     peers.sort_by(|a, b| a.name.cmp(&b.name));
 
-    let v4 = family_view(
-        Family::IPv4,
-        plan,
-        snapshot,
-        global,
-        node_cfg,
-        &mut warnings,
-    );
-    let v6 = family_view(
-        Family::IPv6,
-        plan,
-        snapshot,
-        global,
-        node_cfg,
-        &mut warnings,
-    );
+    let v4 = family_view(Family::IPv4, plan);
+    let v6 = family_view(Family::IPv6, plan);
     View {
         // Printed in a comment: keep only characters that cannot end it.
         node: plan
@@ -226,7 +215,7 @@ pub fn build(plan: &Plan, snapshot: &Snapshot) -> View {
     }
 }
 
-fn peer_view(p: &Peer, plan: &Plan, strict_bind: bool) -> PeerView {
+fn peer_view(p: &Peer, plan: &Plan) -> PeerView {
     let calls = |calls: &[FilterCall]| -> Vec<String> {
         calls
             .iter()
@@ -248,18 +237,9 @@ fn peer_view(p: &Peer, plan: &Plan, strict_bind: bool) -> PeerView {
             .collect()
     };
     let priority = plan.policy.route_priority.of(p.family);
-    // bindMode NodeIP binds every session to the node address (BIRD 2 has no separate
-    // listen address), so the source address is then always set.
-    let my_ip = if p.family == Family::IPv4 {
-        plan.ipv4_address
-    } else {
-        plan.ipv6_address
-    };
-    let source_address = if strict_bind {
-        my_ip.or(p.source_address)
-    } else {
-        p.source_address
-    };
+    // The plan's source address, also under bindMode NodeIP: a session with sourceAddress
+    // None has none (the plan then turns strict bind off, see `Plan::strict_bind`).
+    let source_address = p.source_address;
     PeerView {
         name: p.name.clone(),
         peer_type: match p.peer_type {
@@ -419,216 +399,94 @@ fn filter_statement(r: &FilterRule) -> String {
     }
 }
 
-fn family_view(
-    family: Family,
-    plan: &Plan,
-    snapshot: &Snapshot,
-    global: Option<&BgpConfigurationSpec>,
-    node_cfg: Option<&BgpConfigurationSpec>,
-    warnings: &mut Vec<Warning>,
-) -> FamilyView {
+/// Formats one family of the plan's route policy.
+fn family_view(family: Family, plan: &Plan) -> FamilyView {
     let v4 = family == Family::IPv4;
-    let in_family = |net: &IpNet| net.addr().is_ipv4() == v4;
+    let r = plan.route_policy.family(family);
     let address = if v4 {
         plan.ipv4_address
     } else {
         plan.ipv6_address
     };
-    let node = snapshot.nodes.get(&plan.node);
-    let network = node
-        .and_then(|n| n.spec.bgp.as_ref())
-        .and_then(|b| {
-            if v4 {
-                b.ipv4_address.as_deref()
-            } else {
-                b.ipv6_address.as_deref()
-            }
-        })
-        .and_then(crate::resources::addr::parse_node_address)
-        .map(|a| a.network);
-
-    // Blocks affine to this node: pending and deleting ones are dropped, as confd does.
-    let mut blocks: Vec<(IpNet, bool)> = snapshot
-        .block_affinities
-        .values()
-        .filter(|a| {
-            a.spec.node == plan.node && a.spec.state != "pending" && a.spec.deleted != "true"
-        })
-        .filter_map(|a| {
-            let net = parse_cidr(&a.spec.cidr)?.trunc();
-            in_family(&net).then_some((net, a.spec.state == "confirmed" || a.spec.state.is_empty()))
-        })
-        .collect();
-    blocks.sort();
-    blocks.dedup_by(|a, b| a.0 == b.0);
-
-    let mut static_routes: Vec<String> = blocks
+    let text = |list: &[IpNet]| list.iter().map(ToString::to_string).collect::<Vec<_>>();
+    let mut static_routes: Vec<String> = r
+        .blocks
         .iter()
-        .filter(|(net, _)| net.prefix_len() != net.max_prefix_len())
-        .map(|(net, _)| format!("{net} blackhole"))
+        .filter(|b| b.blackhole)
+        .map(|b| format!("{} blackhole", b.cidr))
         .collect();
-
-    // Service CIDR ranges from the default BGPConfiguration (per-service routes need
-    // Kubernetes Services, which perch does not read).
-    let excluded = node.is_some_and(|n| {
-        n.metadata
-            .labels
-            .get("node.kubernetes.io/exclude-from-external-load-balancers")
-            .map(String::as_str)
-            == Some("true")
-    });
-    let mut service_cidrs: Vec<IpNet> = Vec::new();
-    if let Some(g) = global.filter(|_| !excluded) {
-        for list in [
-            &g.service_cluster_ips,
-            &g.service_external_ips,
-            &g.service_load_balancer_ips,
-        ] {
-            service_cidrs.extend(
-                list.iter()
-                    .filter_map(|c| parse_cidr(&c.cidr))
-                    .map(|n| n.trunc())
-                    .filter(in_family),
-            );
-        }
-    }
-    service_cidrs.sort();
-    service_cidrs.dedup();
-    static_routes.extend(service_cidrs.iter().map(|n| format!("{n} blackhole")));
-    for p in plan.peers.iter().filter(|p| p.family == family) {
-        if let Some(gw) = p.reachable_by.filter(|g| g.is_ipv4() == v4) {
-            static_routes.push(format!("{} via {gw}", IpNet::from(p.peer_ip)));
-        }
-    }
+    static_routes.extend(r.service_routes.iter().map(|n| format!("{n} blackhole")));
+    static_routes.extend(
+        r.reachable_by
+            .iter()
+            .map(|rb| format!("{} via {}", rb.peer, rb.gateway)),
+    );
     static_routes.dedup();
-
-    let mut pools: Vec<(IpNet, &crate::resources::IpPoolSpec)> = snapshot
-        .ip_pools
-        .values()
-        .filter_map(|p| Some((parse_cidr(&p.spec.cidr)?.trunc(), &p.spec)))
-        .filter(|(n, _)| in_family(n))
-        .collect();
-    pools.sort_by_key(|(n, _)| *n);
-    let export_pools = pools
+    let kernel_rules = r
+        .pools
         .iter()
-        .filter(|(_, s)| s.disable_bgp_export != Some(true))
-        .map(|(n, _)| n.to_string())
-        .collect();
-    let disabled_pools = pools
-        .iter()
-        .filter(|(_, s)| s.disable_bgp_export == Some(true))
-        .map(|(n, _)| n.to_string())
-        .collect();
-    let kernel_rules = pools
-        .iter()
-        .map(|(n, s)| {
-            let on = |m: &Option<String>| matches!(m.as_deref(), Some("Always" | "CrossSubnet"));
-            let (action, net, reason) = if on(&s.vxlan_mode) {
-                ("reject", None, "VXLAN pool: Felix programs these routes")
-            } else if s.ipip_mode.as_deref() == Some("CrossSubnet") && network.is_some() {
-                (
-                    "same_subnet",
-                    network.map(|n| n.to_string()),
-                    "IPIP CrossSubnet pool: direct routes within this subnet; Felix programs tunnel routes",
-                )
-            } else if on(&s.ipip_mode) {
-                (
-                    "reject",
-                    None,
-                    "IPIP pool: Felix programs tunnel routes (BIRD 2 has no krt_tunnel)",
-                )
-            } else {
-                ("accept", None, "unencapsulated pool")
+        .filter_map(|p| {
+            let action = match p.kernel {
+                KernelProgramming::Direct => "accept",
+                KernelProgramming::Felix => "reject",
+                KernelProgramming::Tunnel => "tunnel",
+                KernelProgramming::CrossSubnet => "cross_subnet",
+                KernelProgramming::Unfiltered => return None,
             };
-            KernelRule {
-                cidr: n.to_string(),
+            Some(KernelRule {
+                cidr: p.cidr.to_string(),
                 action,
-                network: net,
-                reason,
-            }
+                network: p.subnet.map(|n| n.to_string()),
+                reason: p.reason,
+            })
         })
         .collect();
-
-    let communities = communities(v4, global, node_cfg, warnings);
-    let suffix = if v4 { "4" } else { "6" };
     FamilyView {
         channel: if v4 { "ipv4" } else { "ipv6" },
-        suffix,
+        suffix: if v4 { "4" } else { "6" },
         address: address.map(|a: IpAddr| a.to_string()),
         static_routes,
-        blocks: blocks
-            .into_iter()
-            .map(|(n, confirmed)| BlockView {
-                cidr: n.to_string(),
-                confirmed,
+        blocks: r
+            .blocks
+            .iter()
+            .map(|b| BlockView {
+                cidr: b.cidr.to_string(),
+                confirmed: b.confirmed,
             })
             .collect(),
-        service_cidrs: service_cidrs.iter().map(ToString::to_string).collect(),
-        export_pools,
-        disabled_pools,
+        service_routes: text(&r.service_routes),
+        kernel_rejects: text(&r.kernel_rejects),
+        reflected_load_balancer_ranges: text(&r.reflected_load_balancer_ranges),
+        export_pools: r
+            .pools
+            .iter()
+            .filter(|p| p.export)
+            .map(|p| p.cidr.to_string())
+            .collect(),
+        disabled_pools: r
+            .pools
+            .iter()
+            .filter(|p| !p.export)
+            .map(|p| p.cidr.to_string())
+            .collect(),
         kernel_rules,
-        communities,
+        communities: r
+            .communities
+            .iter()
+            .map(|c| CommunityRule {
+                cidr: c.cidr.to_string(),
+                standard: c
+                    .standard
+                    .iter()
+                    .map(|(a, b)| format!("({a}, {b})"))
+                    .collect(),
+                large: c
+                    .large
+                    .iter()
+                    .map(|(a, b, c)| format!("({a}, {b}, {c})"))
+                    .collect(),
+            })
+            .collect(),
         normal_priority: plan.policy.route_priority.of(family).normal,
     }
-}
-
-/// `prefixAdvertisements`: the node's own BGPConfiguration when it has any, else the default's.
-fn communities(
-    v4: bool,
-    global: Option<&BgpConfigurationSpec>,
-    node_cfg: Option<&BgpConfigurationSpec>,
-    warnings: &mut Vec<Warning>,
-) -> Vec<CommunityRule> {
-    let source = node_cfg
-        .filter(|c| !c.prefix_advertisements.is_empty())
-        .or(global);
-    let Some(cfg) = source else { return Vec::new() };
-    let named = |name: &str| {
-        cfg.communities
-            .iter()
-            .chain(global.map(|g| g.communities.as_slice()).unwrap_or(&[]))
-            .find(|c| c.name == name)
-            .map(|c| c.value.clone())
-    };
-    let mut out = Vec::new();
-    for pa in &cfg.prefix_advertisements {
-        let Some(net) = parse_cidr(&pa.cidr) else {
-            continue;
-        };
-        if net.addr().is_ipv4() != v4 {
-            continue;
-        }
-        let mut standard = BTreeSet::new();
-        let mut large = BTreeSet::new();
-        for c in &pa.communities {
-            let value = named(c).unwrap_or_else(|| c.clone());
-            match parse_community(&value).as_deref() {
-                Some([a, b]) => {
-                    standard.insert((*a, *b));
-                }
-                Some([a, b, c]) => {
-                    large.insert((*a, *b, *c));
-                }
-                _ => warnings.push(Warning::new(
-                    "BGPConfiguration/default",
-                    format!(
-                        "prefixAdvertisements {}: community {c:?} is not a community value; ignored",
-                        pa.cidr
-                    ),
-                )),
-            }
-        }
-        out.push(CommunityRule {
-            cidr: net.trunc().to_string(),
-            standard: standard
-                .into_iter()
-                .map(|(a, b)| format!("({a}, {b})"))
-                .collect(),
-            large: large
-                .into_iter()
-                .map(|(a, b, c)| format!("({a}, {b}, {c})"))
-                .collect(),
-        });
-    }
-    out
 }

@@ -27,7 +27,12 @@ impl fmt::Debug for Secret {
 /// Secret values by `(secret name, key)`, as mounted from Kubernetes Secrets
 /// (`<dir>/<name>/<key>` files).
 #[derive(Clone, Default, PartialEq, Eq)]
-pub struct Secrets(BTreeMap<(String, String), Secret>);
+pub struct Secrets(
+    BTreeMap<(String, String), Secret>,
+    /// Keys whose file could not be read as text (not UTF-8, unreadable): a session that
+    /// references one is withheld; nothing else is affected.
+    BTreeMap<(String, String), String>,
+);
 
 impl Secrets {
     pub fn new() -> Secrets {
@@ -40,6 +45,18 @@ impl Secrets {
 
     pub fn get(&self, name: &str, key: &str) -> Option<&Secret> {
         self.0.get(&(name.to_owned(), key.to_owned()))
+    }
+
+    /// Records a key whose value cannot be used, and why (never the value).
+    pub fn insert_unusable(&mut self, name: impl Into<String>, key: impl Into<String>, why: &str) {
+        self.1.insert((name.into(), key.into()), why.to_owned());
+    }
+
+    /// Why this key's value cannot be used, when it was found but not readable as text.
+    pub fn unusable(&self, name: &str, key: &str) -> Option<&str> {
+        self.1
+            .get(&(name.to_owned(), key.to_owned()))
+            .map(String::as_str)
     }
 
     pub fn len(&self) -> usize {

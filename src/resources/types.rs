@@ -125,6 +125,14 @@ pub struct BgpConfigurationSpec {
         skip_serializing_if = "Option::is_none"
     )]
     pub ipv6_normal_route_priority: Option<i64>,
+    /// `Enabled` (default: BIRD programs routes of IPIP and unencapsulated pools into the
+    /// kernel) or `Disabled` (Felix does).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub program_cluster_routes: Option<String>,
+    /// `Enabled` (default: the LoadBalancer ranges are advertised from every node) or
+    /// `Disabled` (only per Service).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub service_load_balancer_aggregation: Option<String>,
     #[serde(flatten)]
     pub extra: BTreeMap<String, Value>,
 }

@@ -39,6 +39,147 @@ pub fn check(r: &Resource) -> Result<(), String> {
     }
 }
 
+/// Makes a resource usable by dropping only the values perch cannot use, so that one bad
+/// value never costs a whole BGPConfiguration (its AS, mesh setting and listen port): returns
+/// one sentence per dropped value, naming the field. `validate` then judges what is left.
+/// `perch apply` does not salvage: it refuses what Calico refuses.
+pub fn salvage(r: &mut Resource) -> Vec<String> {
+    let Resource::BgpConfiguration(c) = r else {
+        return Vec::new();
+    };
+    let is_default = c.metadata.name == "default";
+    let s = &mut c.spec;
+    let mut notes = Vec::new();
+    if let Some(level) = &s.log_severity_screen
+        && !valid_log_level(level)
+    {
+        notes.push(format!(
+            "spec.logSeverityScreen {level:?} is not a log level; Info is used"
+        ));
+        s.log_severity_screen = None;
+    }
+    if s.listen_port == Some(0) {
+        notes.push("spec.listenPort 0 is not a port; ignored".into());
+        s.listen_port = None;
+    }
+    if let Some(mode) = &s.bind_mode
+        && !["None", "NodeIP"].contains(&mode.as_str())
+    {
+        notes.push(format!(
+            "spec.bindMode {mode:?} is not None or NodeIP; ignored"
+        ));
+        s.bind_mode = None;
+    }
+    s.ignored_interfaces.retain(|i| {
+        let ok = valid_interface_glob(i) && i != "*";
+        if !ok {
+            notes.push(format!(
+                "spec.ignoredInterfaces {i:?} is not an interface name or glob; ignored"
+            ));
+        }
+        ok
+    });
+    for (field, list) in [
+        ("serviceLoadBalancerIPs", &mut s.service_load_balancer_ips),
+        ("serviceExternalIPs", &mut s.service_external_ips),
+        ("serviceClusterIPs", &mut s.service_cluster_ips),
+    ] {
+        list.retain(|c| {
+            let ok = c.cidr.is_empty() || parse_cidr_or_ip(&c.cidr).is_some();
+            if !ok {
+                notes.push(format!("spec.{field} {:?} is not a CIDR; ignored", c.cidr));
+            }
+            ok
+        });
+    }
+    s.communities.retain(|c| {
+        let ok = !c.name.is_empty() && parse_community(&c.value).is_some();
+        if !ok {
+            notes.push(format!(
+                "spec.communities {:?}: {:?} is not a community value; ignored",
+                c.name, c.value
+            ));
+        }
+        ok
+    });
+    let names: BTreeSet<String> = s.communities.iter().map(|c| c.name.clone()).collect();
+    s.prefix_advertisements.retain_mut(|pa| {
+        if parse_cidr_or_ip(&pa.cidr).is_none() {
+            notes.push(format!(
+                "spec.prefixAdvertisements {:?} is not a CIDR; ignored",
+                pa.cidr
+            ));
+            return false;
+        }
+        pa.communities.retain(|c| {
+            let ok = names.contains(c) || parse_community(c).is_some();
+            if !ok {
+                notes.push(format!(
+                    "spec.prefixAdvertisements {}: community {c:?} is neither defined nor a value; ignored",
+                    pa.cidr
+                ));
+            }
+            ok
+        });
+        true
+    });
+    if s.prefix_advertisements.is_empty() && !s.communities.is_empty() {
+        // Unused, so harmless: Calico refuses it on write, perch just does not need it.
+        s.communities.clear();
+    }
+    if s.node_to_node_mesh_enabled == Some(false) {
+        if s.node_mesh_password.take().is_some() {
+            notes.push("spec.nodeMeshPassword is ignored: the mesh is disabled".into());
+        }
+        if s.node_mesh_max_restart_time.take().is_some() {
+            notes.push("spec.nodeMeshMaxRestartTime is ignored: the mesh is disabled".into());
+        }
+    }
+    if s.node_mesh_max_restart_time
+        .as_ref()
+        .is_some_and(|d| d.seconds() < 0.0)
+    {
+        notes.push("spec.nodeMeshMaxRestartTime is negative; ignored".into());
+        s.node_mesh_max_restart_time = None;
+    }
+    if !is_default {
+        let mut dropped = Vec::new();
+        let mut drop_if = |set: bool, field: &str| {
+            if set {
+                dropped.push(field.to_owned());
+            }
+        };
+        drop_if(
+            s.node_to_node_mesh_enabled.take().is_some(),
+            DEFAULT_ONLY[0],
+        );
+        drop_if(s.as_number.take().is_some(), DEFAULT_ONLY[1]);
+        drop_if(
+            !std::mem::take(&mut s.service_load_balancer_ips).is_empty(),
+            DEFAULT_ONLY[2],
+        );
+        drop_if(
+            !std::mem::take(&mut s.service_external_ips).is_empty(),
+            DEFAULT_ONLY[3],
+        );
+        drop_if(
+            !std::mem::take(&mut s.service_cluster_ips).is_empty(),
+            DEFAULT_ONLY[4],
+        );
+        drop_if(s.node_mesh_password.take().is_some(), DEFAULT_ONLY[5]);
+        drop_if(
+            s.node_mesh_max_restart_time.take().is_some(),
+            DEFAULT_ONLY[6],
+        );
+        for field in dropped {
+            notes.push(format!(
+                "spec.{field} may only be set on the \"default\" BGPConfiguration; ignored"
+            ));
+        }
+    }
+    notes
+}
+
 /// Resource names: a DNS-1123 subdomain (lowercase letters, digits, `-` and `.`).
 fn check_name(name: &str, errs: &mut Vec<String>) {
     let ok = !name.is_empty()
@@ -122,11 +263,10 @@ fn bgp_configuration(c: &BgpConfiguration, errs: &mut Vec<String>) {
         }
     }
     if let Some(level) = &s.log_severity_screen
-        && !["debug", "info", "warning", "error", "fatal", "none"]
-            .contains(&level.to_ascii_lowercase().as_str())
+        && !valid_log_level(level)
     {
         errs.push(format!(
-            "spec.logSeverityScreen {level:?} must be Debug, Info, Warning, Error, Fatal or None"
+            "spec.logSeverityScreen {level:?} must be Trace, Debug, Info, Warning, Error, Fatal or None"
         ));
     }
     if s.listen_port == Some(0) {
@@ -163,12 +303,8 @@ fn bgp_configuration(c: &BgpConfiguration, errs: &mut Vec<String>) {
         if c.name.is_empty() {
             errs.push(format!("spec.communities[{i}].name is required"));
         }
-        if !names.insert(c.name.as_str()) {
-            errs.push(format!(
-                "spec.communities[{i}].name {:?} is defined twice",
-                c.name
-            ));
-        }
+        // Calico accepts a name defined twice; the first definition is used.
+        names.insert(c.name.as_str());
         if parse_community(&c.value).is_none() {
             errs.push(format!(
                 "spec.communities[{i}].value {:?} must be aa:nn (16-bit parts) or aa:nn:mm (32-bit parts)",
@@ -176,30 +312,27 @@ fn bgp_configuration(c: &BgpConfiguration, errs: &mut Vec<String>) {
             ));
         }
     }
-    let mut used = BTreeSet::new();
+    // Calico refuses communities only when no prefixAdvertisement exists at all; a defined
+    // community that no prefixAdvertisement uses is fine.
+    if s.prefix_advertisements.is_empty() && !s.communities.is_empty() {
+        errs.push(
+            "spec.communities are defined but there are no spec.prefixAdvertisements to use them"
+                .into(),
+        );
+    }
     for (i, pa) in s.prefix_advertisements.iter().enumerate() {
-        if parse_cidr(&pa.cidr).is_none() {
+        if parse_cidr_or_ip(&pa.cidr).is_none() {
             errs.push(format!(
                 "spec.prefixAdvertisements[{i}].cidr {:?} is not a CIDR",
                 pa.cidr
             ));
         }
         for c in &pa.communities {
-            if names.contains(c.as_str()) {
-                used.insert(c.as_str());
-            } else if parse_community(c).is_none() {
+            if !names.contains(c.as_str()) && parse_community(c).is_none() {
                 errs.push(format!(
                     "spec.prefixAdvertisements[{i}]: community {c:?} is neither a defined community name nor a community value"
                 ));
             }
-        }
-    }
-    for c in &s.communities {
-        if !c.name.is_empty() && !used.contains(c.name.as_str()) {
-            errs.push(format!(
-                "spec.communities: {:?} is not used by any prefixAdvertisement",
-                c.name
-            ));
         }
     }
     if s.node_to_node_mesh_enabled == Some(false) {
@@ -225,7 +358,8 @@ fn bgp_configuration(c: &BgpConfiguration, errs: &mut Vec<String>) {
     }
 }
 
-/// A BGP community value: `aa:nn` (two 16-bit parts) or `aa:nn:mm` (three 32-bit parts).
+/// A BGP community value: `aa:nn` (two 16-bit parts) or `aa:nn:mm` (three 32-bit parts),
+/// decimal digits as Calico's validator reads them (leading zeros allowed).
 pub fn parse_community(text: &str) -> Option<Vec<u32>> {
     let parts: Vec<&str> = text.split(':').collect();
     let max: u64 = match parts.len() {
@@ -236,13 +370,34 @@ pub fn parse_community(text: &str) -> Option<Vec<u32>> {
     parts
         .iter()
         .map(|p| {
-            if p.is_empty() || !p.bytes().all(|b| b.is_ascii_digit()) || p.len() > 10 {
+            if p.is_empty() || !p.bytes().all(|b| b.is_ascii_digit()) {
                 return None;
             }
-            let v: u64 = p.parse().ok()?;
+            let digits = p.trim_start_matches('0');
+            let v: u64 = if digits.is_empty() {
+                0
+            } else if digits.len() > 10 {
+                return None;
+            } else {
+                digits.parse().ok()?
+            };
             (v <= max).then_some(v as u32)
         })
         .collect()
+}
+
+/// `logSeverityScreen` values: Calico's (Trace, Debug, Info, Warning, Error, Fatal), plus
+/// None, in any case.
+pub fn valid_log_level(level: &str) -> bool {
+    [
+        "trace", "debug", "info", "warning", "error", "fatal", "none",
+    ]
+    .contains(&level.to_ascii_lowercase().as_str())
+}
+
+/// A CIDR or a single address (Calico's `ParseCIDROrIP`), as a network.
+pub fn parse_cidr_or_ip(text: &str) -> Option<ipnet::IpNet> {
+    parse_cidr(text).or_else(|| text.trim().parse::<IpAddr>().ok().map(ipnet::IpNet::from))
 }
 
 /// Interface names and globs Calico accepts (and BIRD can take inside quotes).
@@ -299,12 +454,9 @@ fn bgp_peer(p: &BgpPeer, errs: &mut Vec<String>) {
                     .into(),
             );
         }
-    } else if !set(&s.peer_ip) && !set(&s.peer_selector) {
-        errs.push(
-            "one of spec.peerIP, spec.peerSelector or spec.localWorkloadSelector is required"
-                .into(),
-        );
     }
+    // A BGPPeer naming no peer at all is valid in Calico (it adds no session; the planner
+    // says so).
     let peer = s
         .peer_ip
         .as_deref()

@@ -22,6 +22,8 @@ pub struct BirdSummary {
     pub last_reconfiguration: Option<String>,
     pub graceful_restart_in_progress: bool,
     pub error: Option<String>,
+    /// Why this BIRD cannot run the planned config (IPIP pools need `onlink`, BIRD ≥ 2.0.12).
+    pub incompatible: Option<String>,
     pub observed_at: String,
 }
 
@@ -89,6 +91,7 @@ pub fn status_document(state: &DaemonState, view: &BirdView) -> StatusDocument {
             .and_then(|t| since_rfc3339(t, view.utc_offset)),
         graceful_restart_in_progress: status.is_some_and(|s| s.graceful_restart_in_progress),
         error: view.status.as_ref().err().cloned(),
+        incompatible: state.bird.incompatible.clone(),
         observed_at: super::time::rfc3339(view.fetched_at),
     };
     StatusDocument {

@@ -128,7 +128,17 @@ async fn metrics_text(State(app): State<App>) -> Response {
 }
 
 async fn readyz(State(app): State<App>) -> Response {
-    let ready = app.state.borrow().ready;
+    let (ready, incompatible) = {
+        let st = app.state.borrow();
+        (st.ready, st.bird.incompatible.clone())
+    };
+    if let Some(why) = incompatible {
+        return (
+            StatusCode::SERVICE_UNAVAILABLE,
+            format!("not ready: {why}\n"),
+        )
+            .into_response();
+    }
     if !ready {
         return (
             StatusCode::SERVICE_UNAVAILABLE,

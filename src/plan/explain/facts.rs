@@ -66,6 +66,10 @@ pub(super) fn passive_fact(plan: &Plan, p: &Peer) -> Fact {
         )
     };
     let (source, text) = match p.peer_type {
+        _ if p.name.starts_with("Local_Workload_") => (
+            "localWorkload",
+            "a local workload's session (localWorkloadSelector): the workload connects to this node, as in Calico".to_owned(),
+        ),
         PeerType::NodeMesh => ("addressText", compared(p.passive)),
         PeerType::GlobalPeer if p.provenance.calico_node => ("addressText", compared(p.passive)),
         PeerType::GlobalPeer => (
@@ -159,6 +163,9 @@ pub(super) fn options(cluster: &Cluster<'_>, p: &Peer, winner: Option<&BgpPeer>)
     });
     match p.source_address {
         Some(a) => out.push(format!("source address {a}: this node's address")),
+        None if p.name.starts_with("Local_Workload_") => out.push(
+            "no source address: a local workload's session never has one (as in Calico)".into(),
+        ),
         None => out.push(format!(
             "no source address: {from} sets sourceAddress: None"
         )),

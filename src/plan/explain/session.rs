@@ -31,7 +31,7 @@ pub struct MeshRule {
 /// How one side of a BGPPeer selects a node.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct SideMatch {
-    /// `global`, `node`, `nodeSelector`, `peerSelector` or `peerIP`.
+    /// `global`, `node`, `nodeSelector`, `peerSelector`, `peerIP` or `localWorkloadSelector`.
     pub field: &'static str,
     pub value: String,
     /// The node it was evaluated against (none for a peerIP that is not a Calico node).
@@ -190,6 +190,38 @@ fn local_side(cluster: &Cluster<'_>, bp: &BgpPeer, node: &str) -> SideMatch {
 /// The BGPPeer's remote side (`peerSelector` or `peerIP`) evaluated on `node`, if a node.
 fn remote_side(cluster: &Cluster<'_>, bp: &BgpPeer, node: Option<&str>, p: &Peer) -> SideMatch {
     let s = &bp.spec;
+    if let Some(sel) = s
+        .local_workload_selector
+        .as_deref()
+        .filter(|v| !v.is_empty())
+    {
+        // Felix matched the selector; its endpoint-status file names the workload.
+        let workload = cluster
+            .snapshot
+            .local_workloads
+            .values()
+            .find(|w| {
+                w.bgp_peer_name == bp.metadata.name
+                    && w.ipv4_nets
+                        .iter()
+                        .chain(&w.ipv6_nets)
+                        .filter_map(|n| crate::resources::addr::parse_node_address(n))
+                        .any(|a| a.ip == p.peer_ip)
+            })
+            .map(|w| w.name.clone());
+        let as_text = s.as_number.map_or("none".into(), |a| a.to_string());
+        return SideMatch {
+            field: "localWorkloadSelector",
+            value: format!(
+                "{sel} (asNumber {as_text}): workload {} at {}",
+                workload.as_deref().unwrap_or("?"),
+                p.peer_ip
+            ),
+            node: None,
+            matched: true,
+            terms: Vec::new(),
+        };
+    }
     if let (Some(sel), Some(n)) = (s.peer_selector.as_deref().filter(|v| !v.is_empty()), node) {
         return selector_side(cluster, "peerSelector", sel, n);
     }
