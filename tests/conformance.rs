@@ -62,34 +62,10 @@ const EXPLAINED: &[Explained] = &[
         why: "per-Service /128 advertisement needs Kubernetes Services and EndpointSlices, which perch does not read (README: not supported)",
     },
     Explained {
-        case: "mesh/static-routes-exclude-node",
-        section: "ipv",
-        calico: "reject",
-        why: "pending (service advertisement, issue 9 item 6): a node labelled exclude-from-external-load-balancers still keeps the service ranges out of its kernel in Calico; perch drops those rejects",
-    },
-    Explained {
         case: "explicit_peering/global",
-        section: "ipv4 session Global_10_192_0_3_port_150",
-        calico: "source_address: None",
-        why: "pending (sourceAddress: None with bindMode: NodeIP, issue 9 item 7): perch renders the node address as source address; Calico renders none",
-    },
-    Explained {
-        case: "felix_cluster_routing",
-        section: "ipv",
-        calico: "reject",
-        why: "pending (programClusterRoutes, issue 9 items 1 and 4): with programClusterRoutes: Disabled Calico rejects IPIP and unencapsulated pools in the kernel filter (Felix programs them); perch still programs them",
-    },
-    Explained {
-        case: "mesh/static-routes-no-ipv4-address",
-        section: "ipv4 kernel",
-        calico: "None",
-        why: "pending (IPIP kernel programming on BIRD 2, issue 9 item 4): a node without an IPv4 address gets no pool statements in Calico's kernel filter, so its final accept programs the IPIP pool's routes; perch leaves them to Felix",
-    },
-    Explained {
-        case: "",
-        section: "ipv4 kernel",
-        calico: "tunnel",
-        why: "pending (IPIP kernel programming on BIRD 2, issue 9 item 4): Calico's fork programs IPIP routes through tunl0 (krt_tunnel); perch leaves IPIP Always routes and the cross-subnet part of CrossSubnet pools to Felix",
+        section: "bind to node address",
+        calico: "true",
+        why: "BIRD 2 has one address per session for listening and connecting: the sourceAddress None session gets no source address (as in Calico), so no session can be bound to the node address (README: BIRD 2 adaptations, bindMode NodeIP)",
     },
 ];
 
