@@ -1,8 +1,11 @@
 //! Test support shared by the integration tests.
 #![allow(dead_code)]
 
+pub mod bgp_lab;
+pub mod bgp_routes;
 pub mod bird;
 pub mod birdconf;
+pub mod calico_step;
 pub mod certs;
 pub mod commands;
 pub mod etcd;
