@@ -219,14 +219,26 @@ pub struct Topology {
 }
 
 impl Topology {
-    /// The node at `node_cidr` (its address with prefix length), a gateway namespace per
-    /// address in `gateways`, and one GoBGP peer per spec.
-    pub fn start(dir: &Path, node_cidr: &str, gateways: &[String], peers: Vec<PeerSpec>) -> Self {
+    /// The node at `node_cidr` (its address with prefix length) with `kernel_routes`
+    /// (`(prefix, metric)`, on eth0, as Felix programs workload routes) in its kernel, a
+    /// gateway namespace per address in `gateways`, and one GoBGP peer per spec.
+    pub fn start(
+        dir: &Path,
+        node_cidr: &str,
+        kernel_routes: &[(&str, u32)],
+        gateways: &[String],
+        peers: Vec<PeerSpec>,
+    ) -> Self {
         let lan = Lan::new();
         let node = Netns::new("cb");
         lan.attach(&node, node_cidr);
         node.ip(&["route", "add", "default", "dev", "eth0"])
             .unwrap();
+        for (prefix, metric) in kernel_routes {
+            let metric = metric.to_string();
+            node.ip(&["route", "add", prefix, "dev", "eth0", "metric", &metric])
+                .unwrap();
+        }
         let mut gws = Vec::new();
         for gw in gateways {
             let octets: Vec<&str> = gw.split('.').collect();
