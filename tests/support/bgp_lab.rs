@@ -91,6 +91,15 @@ pub struct PeerSpec {
 }
 
 impl PeerSpec {
+    /// How many of its routes the peer sends the node: GoBGP holds back a route whose AS path
+    /// already has the node's AS (loop prevention).
+    pub fn sent(&self) -> usize {
+        self.routes
+            .iter()
+            .filter(|r| !r.as_path.contains(&self.node_as))
+            .count()
+    }
+
     /// GoBGP's TOML: accept everything, one active neighbor (the node), short timers so that
     /// the session comes up within a second or two of BIRD starting.
     fn toml(&self) -> String {
