@@ -87,6 +87,8 @@ pub struct PeerSpec {
     pub node_as: u32,
     /// The port BIRD listens on (`listen bgp … port P`, else 179).
     pub node_port: u16,
+    /// The session's TCP MD5 password, if any.
+    pub password: Option<String>,
     pub routes: Vec<Injected>,
 }
 
@@ -118,6 +120,14 @@ impl PeerSpec {
             self.node_port,
             self.address
         );
+        if let Some(p) = &self.password {
+            // After the neighbor's transport and timers: `auth-password` belongs to its config.
+            t = t.replacen(
+                "    peer-as",
+                &format!("    auth-password = \"{p}\"\n    peer-as"),
+                1,
+            );
+        }
         if self.asn != self.node_as {
             let _ = write!(
                 t,
