@@ -16,7 +16,7 @@
 //! that the list shrinks as perch catches up.
 //!
 //! BIRD 1.6.8 is Debian's `bird` package, unpacked (not installed: it conflicts with
-//! `bird2`) by `tests/run.sh` into `/opt/bird1` (`PERCH_BIRD1` names another `bird` binary;
+//! `bird2`) by `tests/run.sh` into `target/bird-1.6` (`PERCH_BIRD16` names another `bird` binary;
 //! `birdc` is taken from the same directory).
 
 mod support;
@@ -344,30 +344,9 @@ struct Allowed {
     until: &'static [&'static str],
 }
 
-/// The five cases whose BGPFilters use v3.32 rule fields.
-const V332_FILTER_CASES: &[&str] = &[
-    "bgpfilter/communities_and_operations",
-    "bgpfilter/as_path_and_priority",
-    "bgpfilter/large_community",
-    "bgpfilter/peer_type",
-    "bgpfilter/kubevirt_live_migration",
-];
-
 /// Every allowed difference between Calico's config in BIRD 1.6 and perch's in BIRD 2.
 const ALLOWED: &[Allowed] = &[
     // By design.
-    Allowed {
-        cases: &[],
-        aspects: &[Aspect::Kernel],
-        what: Some(What::Field("metric")),
-        prefixes: &[],
-        calico: Some("-"),
-        perch: None,
-        reason: "a route without krt_metric (static blackholes and reachableBy routes): BIRD 1.6's \
-                 kernel protocol writes metric 0, BIRD 2's its default metric 32",
-        pending: None,
-        until: &[],
-    },
     Allowed {
         cases: &[],
         aspects: &[Aspect::Kernel],
@@ -375,9 +354,10 @@ const ALLOWED: &[Allowed] = &[
         prefixes: &["192.168.*"],
         calico: Some("next_hop=via *"),
         perch: None,
-        reason: "BGP routes in an IPIP pool (192.168.0.0/16 in these cases): Calico's krt_tunnel is stripped for BIRD 1.6, which \
-                 then programs them via the peer's interface; perch programs them through tunl0 \
-                 (onlink), and the lab has no tunl0, so BIRD 2 programs none",
+        reason: "BGP routes in an IPIP pool (192.168.0.0/16 in these cases): Calico's krt_tunnel \
+                 is stripped for BIRD 1.6, which then programs them via the peer's interface; \
+                 perch has BIRD 2 program them through tunl0 (onlink), and the lab has no tunl0, \
+                 so BIRD 2 programs none",
         pending: None,
         until: &[],
     },
@@ -390,7 +370,7 @@ const ALLOWED: &[Allowed] = &[
         perch: Some("[64512 65000]"),
         reason: "prependASPath towards an eBGP peer: BIRD 1.6 (and Calico's fork) adds the local \
                  AS before the export filter runs, so the prepended AS ends up first; BIRD 2 adds \
-                 it after the filter (seen once perch renders v3.32 operations)",
+                 it after the filter",
         pending: None,
         until: &[],
     },
@@ -405,69 +385,6 @@ const ALLOWED: &[Allowed] = &[
         reason: "the node's own blocks in an IPIP pool get their blackhole routes in Calico",
         pending: Some("policy: IPIP pools in the kernel filter (the node's own block blackholes)"),
         until: &["tunl0"],
-    },
-    Allowed {
-        cases: V332_FILTER_CASES,
-        aspects: &[Aspect::Accepted, Aspect::Received, Aspect::Kernel],
-        what: None,
-        prefixes: &[],
-        calico: None,
-        perch: None,
-        reason: "perch renders a rule with v3.32 fields (communities, asPathPrefix, priority, \
-                 peerType, operations) as a bare accept",
-        pending: Some("conf: BGPFilter v3.32 rule fields (matches and operations)"),
-        until: &[
-            "~bgp_community",
-            "~bgp_large_community",
-            "bgp_path~",
-            "is_same_as",
-        ],
-    },
-    Allowed {
-        cases: &[],
-        aspects: &[Aspect::Accepted],
-        what: Some(What::Field("preference")),
-        prefixes: &[],
-        calico: Some("200"),
-        perch: None,
-        reason: "Calico's import preamble gives preference 200 above LOCAL_PREF 2147482623",
-        pending: Some("conf: import preamble (preference = 200 above a LOCAL_PREF threshold)"),
-        until: &["preference=200"],
-    },
-    Allowed {
-        cases: &[],
-        aspects: &[Aspect::Received],
-        what: Some(What::Field("local_pref")),
-        prefixes: &[],
-        calico: None,
-        perch: None,
-        reason: "Calico's export preamble sends LOCAL_PREF 2147483647 - kernel metric \
-                 (2147482623 for the normal priority 1024)",
-        pending: Some("conf: export preamble (LOCAL_PREF from the kernel metric)"),
-        until: &["bgp_local_pref=2147483647-krt_metric"],
-    },
-    Allowed {
-        cases: &[],
-        aspects: &[Aspect::Received],
-        what: Some(What::OnlyCalico),
-        prefixes: &["192.168.221.*"],
-        calico: None,
-        perch: None,
-        reason: "Calico's calico_aggr() exports a route inside the node's block when its priority \
-                 is elevated (krt_metric < 1024: a migrated VM's /32)",
-        pending: Some("conf: calico_aggr() exports elevated-priority routes inside blocks"),
-        until: &["&&krt_metric<1024"],
-    },
-    Allowed {
-        cases: &[],
-        aspects: &[Aspect::Kernel],
-        what: Some(What::Field("metric")),
-        prefixes: &[],
-        calico: None,
-        perch: None,
-        reason: "Calico's kernel filter sets krt_metric = 2147483647 - LOCAL_PREF on BGP routes",
-        pending: Some("conf: kernel programming preamble (krt_metric from LOCAL_PREF)"),
-        until: &["krt_metric=2147483647-bgp_local_pref"],
     },
 ];
 
@@ -865,17 +782,18 @@ fn allowance(d: &Diff, perch_config: &str) -> Option<usize> {
 // ------------------------------------------------------------------------------------------
 
 fn bird16() -> (PathBuf, PathBuf) {
-    let bird = std::env::var_os("PERCH_BIRD1")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from("/opt/bird1/usr/sbin/bird"));
+    let bird = std::env::var_os("PERCH_BIRD16").map_or_else(
+        || Path::new(env!("CARGO_MANIFEST_DIR")).join("target/bird-1.6/usr/sbin/bird"),
+        PathBuf::from,
+    );
     let ok = Command::new(&bird)
         .arg("--version")
         .output()
         .is_ok_and(|o| String::from_utf8_lossy(&o.stderr).contains("1.6"));
     assert!(
         ok,
-        "BIRD 1.6 is not at {} (PERCH_BIRD1 names it): run tests/run.sh, which unpacks Debian's \
-         `bird` package (BIRD 1.6.8) into /opt/bird1",
+        "BIRD 1.6 is not at {} (PERCH_BIRD16 names it): run tests/run.sh, which unpacks Debian's \
+         `bird` package (BIRD 1.6.8) into target/bird-1.6",
         bird.display()
     );
     let birdc = bird.with_file_name("birdc");
