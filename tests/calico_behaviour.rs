@@ -374,18 +374,6 @@ const ALLOWED: &[Allowed] = &[
         pending: None,
         until: &[],
     },
-    // Pending: what perch's rendering on main still lacks.
-    Allowed {
-        cases: &[],
-        aspects: &[Aspect::Kernel],
-        what: Some(What::OnlyCalico),
-        prefixes: &["192.168.221.*"],
-        calico: Some("next_hop=blackhole"),
-        perch: None,
-        reason: "the node's own blocks in an IPIP pool get their blackhole routes in Calico",
-        pending: Some("policy: IPIP pools in the kernel filter (the node's own block blackholes)"),
-        until: &["tunl0"],
-    },
 ];
 
 // ------------------------------------------------------------------------------------------
