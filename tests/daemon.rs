@@ -305,3 +305,103 @@ fn an_unchanged_plan_never_reconfigures_bird() {
         "BIRD was not reconfigured"
     );
 }
+
+#[test]
+fn bird_configured_behind_perchs_back_is_repaired() {
+    let s = setup();
+    write(&s.dir.join("resources/tor.yaml"), TOR_PEER);
+    // The default resync interval (60 s): the repair must not wait for it.
+    let perch = start_perch(&s, &[]);
+    wait_for(Duration::from_secs(10), "the ToR session", || {
+        s.bird
+            .bgp_protocols()
+            .contains(&"Global_10_99_0_254".to_string())
+            .then_some(())
+    });
+    let applies = perch.status()["applies"].as_u64().unwrap();
+    // Someone points BIRD at a stub config: every session is gone, perch's file unchanged.
+    let stub = s.dir.join("stub.conf");
+    std::fs::write(&stub, MINIMAL_BIRD).unwrap();
+    let reply = s
+        .bird
+        .birdc(&["configure", &format!("\"{}\"", stub.display())]);
+    assert!(reply.contains("Reconfigur"), "{reply}");
+    let st = perch.wait_status(Duration::from_secs(10), "the repair reported", |st| {
+        st["lastApply"]["trigger"]
+            .as_str()
+            .is_some_and(|t| t.contains("drift"))
+            && result(st) == "reconfigured"
+    });
+    assert!(
+        s.bird
+            .bgp_protocols()
+            .contains(&"Global_10_99_0_254".to_string()),
+        "the ToR session is back"
+    );
+    assert!(st["applies"].as_u64().unwrap() > applies);
+    let log = perch.log_text();
+    assert!(
+        log.lines()
+            .any(|l| l.contains("differ from the plan") && l.contains("Global_10_99_0_254")),
+        "the log says why: {log}"
+    );
+}
+
+#[test]
+fn skipped_resources_are_logged_once_counted_and_listed() {
+    let s = setup();
+    write(
+        &s.dir.join("resources/bad.yaml"),
+        "\
+kind: BGPPeer
+apiVersion: projectcalico.org/v3
+metadata: {name: bad}
+spec: {peerIP: 999.1.1.1, asNumber: 65001}
+",
+    );
+    let perch = start_perch(&s, &[]);
+    let st = perch.wait_status(Duration::from_secs(10), "the skipped BGPPeer", |st| {
+        st["datastore"]["skipped"]
+            .as_array()
+            .is_some_and(|a| a.iter().any(|w| w["resource"] == "BGPPeer/bad"))
+    });
+    let skipped = st["datastore"]["skipped"].as_array().unwrap();
+    assert_eq!(skipped.len(), 1, "{skipped:?}");
+    assert!(
+        skipped[0]["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("999.1.1.1")),
+        "says why: {skipped:?}"
+    );
+    let (_, metrics) = support::perch::http_get(perch.port, "/metrics").unwrap();
+    assert!(
+        metrics.lines().any(|l| l == "perch_skipped_resources 1"),
+        "{metrics}"
+    );
+    let (_, page) = support::perch::http_get(perch.port, "/").unwrap();
+    assert!(
+        page.contains("id=\"skipped\"") && page.contains("BGPPeer/bad"),
+        "{page}"
+    );
+    // A later, unrelated change is applied; the skipped resource is not logged again.
+    write(&s.dir.join("resources/tor.yaml"), TOR_PEER);
+    wait_for(Duration::from_secs(10), "the ToR session", || {
+        s.bird
+            .bgp_protocols()
+            .contains(&"Global_10_99_0_254".to_string())
+            .then_some(())
+    });
+    let log = perch.log_text();
+    let lines = log
+        .lines()
+        .filter(|l| l.contains("skipped") && l.contains("BGPPeer/bad"))
+        .count();
+    assert_eq!(lines, 1, "logged once when it appeared: {log}");
+    // Fixed: it leaves the list and the gauge.
+    std::fs::remove_file(s.dir.join("resources/bad.yaml")).unwrap();
+    perch.wait_status(Duration::from_secs(10), "no skipped resources", |st| {
+        st["datastore"]["skipped"]
+            .as_array()
+            .is_some_and(|a| a.is_empty())
+    });
+}

@@ -111,6 +111,17 @@ impl Client {
         &self.version
     }
 
+    /// The pid of the process behind the socket (`SO_PEERCRED`), when it is visible from
+    /// perch's pid namespace: a new pid means a new BIRD process.
+    pub fn peer_pid(&self) -> Option<i32> {
+        self.stream
+            .get_ref()
+            .peer_cred()
+            .ok()
+            .and_then(|c| c.pid())
+            .filter(|p| *p > 0)
+    }
+
     /// The socket path this client is connected to.
     pub fn path(&self) -> &Path {
         &self.path

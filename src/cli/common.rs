@@ -10,10 +10,19 @@ use std::path::PathBuf;
 use clap::Args;
 
 use super::CliError;
-use crate::datastore::DatastoreType;
-use crate::datastore::etcd::{EtcdConfig, load_snapshot};
+use crate::datastore::Source;
+use crate::datastore::etcd::EtcdConfig;
 use crate::plan::{PlanOptions, RouterIdOverride};
 use crate::snapshot::{Event, Snapshot};
+
+/// Which datastore a command reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum DatastoreType {
+    /// A YAML/JSON file or directory (the default).
+    Files,
+    /// etcd v3 in Calico's key layout.
+    Etcdv3,
+}
 
 /// Where resources come from.
 #[derive(Debug, Clone, Args)]
@@ -108,6 +117,19 @@ impl DatastoreArgs {
     }
 }
 
+/// BIRD's control socket, for the commands that talk to BIRD.
+#[derive(Debug, Clone, Args)]
+pub struct BirdSocketArgs {
+    /// BIRD's control socket (`bird -s`).
+    #[arg(
+        long,
+        env = "PERCH_BIRD_SOCKET",
+        default_value = "/run/bird/bird.ctl",
+        value_name = "PATH"
+    )]
+    pub bird_socket: PathBuf,
+}
+
 /// The node being served, and environment overrides Calico also honours.
 #[derive(Debug, Clone, Args)]
 pub struct NodeArgs {
@@ -170,30 +192,32 @@ impl SourceArgs {
         self.load(crate::datastore::etcd::value::ALL_NODES).await
     }
 
-    /// Reads the resources into a snapshot: from etcd (every kind, plus `node`'s block
-    /// affinities, at one revision) or from --resources; secrets from --secrets-dir.
-    pub async fn load(&self, node: &str) -> Result<Snapshot, CliError> {
+    /// The datastore chosen by the arguments: the one place `run` and every command that
+    /// reads resources pick it.
+    pub fn source(&self) -> Result<Source, CliError> {
         if let Some(cfg) = self.etcd_config() {
             if self.resources.is_some() {
                 tracing::warn!(
                     "--resources is ignored: resources come from etcd (--datastore etcdv3)"
                 );
             }
-            let (mut snapshot, revision) = load_snapshot(&cfg, node).await?;
-            tracing::debug!(revision, "read etcd");
-            if let Some(dir) = &self.secrets_dir {
-                snapshot.apply(Event::Secrets(crate::datastore::files::read_secrets(dir)?));
-            }
-            self.add_local_workloads(&mut snapshot);
-            return Ok(snapshot);
+            return Ok(Source::Etcd(cfg));
         }
-        let Some(path) = &self.resources else {
-            return Err(CliError::failed(
-                "no resources: pass --resources PATH (a YAML/JSON file or directory) or set PERCH_RESOURCES, or read etcd with --datastore etcdv3",
-            ));
-        };
-        let mut snapshot =
-            crate::datastore::files::load_snapshot(path, self.secrets_dir.as_deref())?;
+        match &self.resources {
+            Some(path) => Ok(Source::Files(path.clone())),
+            None => Err(CliError::failed(
+                "no resources: pass --resources PATH (a YAML/JSON file or directory) or set PERCH_RESOURCES, or read etcd with --datastore etcdv3 (DATASTORE_TYPE=etcdv3) with --etcd-endpoints",
+            )),
+        }
+    }
+
+    /// Reads the resources into a snapshot: from etcd (every kind, plus `node`'s block
+    /// affinities, at one revision) or from --resources; secrets from --secrets-dir.
+    pub async fn load(&self, node: &str) -> Result<Snapshot, CliError> {
+        let mut snapshot = self.source()?.load(node).await?;
+        if let Some(dir) = &self.secrets_dir {
+            snapshot.apply(Event::Secrets(crate::datastore::files::read_secrets(dir)?));
+        }
         self.add_local_workloads(&mut snapshot);
         Ok(snapshot)
     }

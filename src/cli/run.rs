@@ -9,12 +9,11 @@ use tokio_util::sync::CancellationToken;
 use tracing::info;
 
 use super::CliError;
-use super::common::{NodeArgs, SourceArgs};
+use super::common::{BirdSocketArgs, NodeArgs, SourceArgs};
 use crate::bird::install::{CheckMode, Installer};
-use crate::daemon::{Daemon, RunConfig, SourceConfig};
+use crate::daemon::{Daemon, RunConfig};
 use crate::resources::duration::GoDuration;
-use crate::status::cache::BirdCache;
-use crate::status::http::{Readiness, serve};
+use crate::status::http::Readiness;
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
 pub enum CheckArg {
@@ -25,6 +24,25 @@ pub enum CheckArg {
     Bird,
     /// Only over the control socket: nothing is installed while BIRD is unreachable.
     Socket,
+}
+
+/// What /readyz requires.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ReadinessArg {
+    /// Ready once the first full datastore sync is applied and BIRD accepted the config.
+    Config,
+    /// `Config`, plus Calico's BGP rule: within the startup threshold every BGP session must
+    /// be Established (and no graceful restart in progress); after it, at least one.
+    CalicoBgp,
+}
+
+impl From<ReadinessArg> for Readiness {
+    fn from(a: ReadinessArg) -> Readiness {
+        match a {
+            ReadinessArg::Config => Readiness::Config,
+            ReadinessArg::CalicoBgp => Readiness::CalicoBgp,
+        }
+    }
 }
 
 fn duration(text: &str) -> Result<Duration, String> {
@@ -58,14 +76,8 @@ pub struct RunArgs {
         value_name = "FILE"
     )]
     pub config: PathBuf,
-    /// BIRD's control socket (`bird -s`).
-    #[arg(
-        long,
-        env = "PERCH_BIRD_SOCKET",
-        default_value = "/run/bird/bird.ctl",
-        value_name = "PATH"
-    )]
-    pub bird_socket: PathBuf,
+    #[command(flatten)]
+    pub socket: BirdSocketArgs,
     /// How a new config is validated before it replaces the running one (a refused config
     /// never replaces it).
     #[arg(long, env = "PERCH_CHECK", value_enum, default_value = "auto")]
@@ -76,10 +88,12 @@ pub struct RunArgs {
     /// A directory of templates overriding the built-in ones (watched: edits re-render).
     #[arg(long, env = "PERCH_TEMPLATES", value_name = "DIR")]
     pub templates: Option<PathBuf>,
-    /// Re-render from the cached resources this often (repairs drift; no re-list).
+    /// Re-plan and re-render from the cached resources this often (no re-list), so that a
+    /// config file changed behind perch's back is rewritten. BIRD running other protocols than
+    /// the plan (configured by hand, say) is repaired as soon as the BIRD monitor sees it.
     #[arg(long, env = "PERCH_RESYNC_INTERVAL", default_value = "60s", value_parser = duration)]
     pub resync_interval: Duration,
-    /// Ask BIRD for its status this often, to notice restarts.
+    /// Ask BIRD for `show status` this often, to notice restarts and BIRD coming back.
     #[arg(long, env = "PERCH_BIRD_POLL_INTERVAL", default_value = "2s", value_parser = duration)]
     pub bird_poll_interval: Duration,
     /// Time limit for each control-socket command.
@@ -101,7 +115,7 @@ pub struct RunArgs {
     pub http_listen: String,
     /// What /readyz requires.
     #[arg(long, env = "PERCH_READINESS", value_enum, default_value = "config")]
-    pub readiness: Readiness,
+    pub readiness: ReadinessArg,
     /// With --readiness calico-bgp: how long after start every session must be Established.
     #[arg(long, env = "PERCH_READINESS_THRESHOLD", default_value = "30s", value_parser = duration)]
     pub readiness_threshold: Duration,
@@ -114,26 +128,15 @@ pub struct RunArgs {
     /// starting (used to keep deployment manifests honest).
     #[arg(long)]
     pub dry_run: bool,
-    /// BIRD is asked for status at most this often, however many requests arrive.
+    /// BIRD's full view (status and every protocol) is read at most this often, however many
+    /// requests arrive; the status endpoints, readiness and CalicoNodeStatus all use it.
     #[arg(long, env = "PERCH_STATUS_INTERVAL", default_value = "1s", value_parser = duration)]
     pub status_interval: Duration,
 }
 
 pub async fn run(a: RunArgs) -> Result<ExitCode, CliError> {
     let node = a.node.node_name()?;
-    let source = match (a.source.etcd_config(), &a.source.resources) {
-        (Some(etcd), _) => SourceConfig::Etcd(etcd),
-        (None, Some(p)) => SourceConfig::Files(p.clone()),
-        (None, None) => {
-            return Err(CliError::failed(
-                "no resources: pass --resources PATH (a YAML/JSON file or directory), or --datastore etcdv3 (DATASTORE_TYPE=etcdv3) with --etcd-endpoints",
-            ));
-        }
-    };
-    let etcd_for_status = match &source {
-        SourceConfig::Etcd(e) => Some(e.clone()),
-        SourceConfig::Files(_) => None,
-    };
+    let source = a.source.source()?;
     let cfg = RunConfig {
         node: node.clone(),
         plan_options: a.node.plan_options()?,
@@ -143,7 +146,7 @@ pub async fn run(a: RunArgs) -> Result<ExitCode, CliError> {
         templates_dir: a.templates.clone(),
         installer: Installer {
             config_path: a.config.clone(),
-            socket: a.bird_socket.clone(),
+            socket: a.socket.bird_socket.clone(),
             check: match a.check {
                 CheckArg::Auto => CheckMode::Auto,
                 CheckArg::Bird => CheckMode::Binary(a.bird.clone()),
@@ -154,9 +157,12 @@ pub async fn run(a: RunArgs) -> Result<ExitCode, CliError> {
         },
         resync_interval: a.resync_interval,
         bird_poll_interval: a.bird_poll_interval,
+        status_interval: a.status_interval,
         quiet: a.coalesce_quiet,
         max_delay: a.coalesce_max,
         confirm_window: a.confirm_window,
+        readiness: a.readiness.into(),
+        readiness_threshold: a.readiness_threshold,
     };
     if a.dry_run {
         print!("{}", dry_run_report(&a, &cfg));
@@ -170,40 +176,13 @@ pub async fn run(a: RunArgs) -> Result<ExitCode, CliError> {
                 .map_err(|e| CliError::failed(format!("--http-listen {addr}: {e}")))?,
         ),
     };
-    info!(node = %node, config = %a.config.display(), socket = %a.bird_socket.display(), "perch starting");
+    info!(node = %node, config = %a.config.display(), socket = %a.socket.bird_socket.display(), "perch starting");
     let cancel = CancellationToken::new();
-    let daemon = Daemon::start(cfg, cancel.clone());
-    let mut http = None;
-    if let Some(listener) = listener {
-        let cache = BirdCache::new(a.bird_socket.clone(), a.bird_timeout, a.status_interval);
-        http = Some(tokio::spawn(serve(
-            listener,
-            daemon.state.clone(),
-            daemon.metrics.clone(),
-            cache,
-            a.readiness,
-            a.readiness_threshold,
-            cancel.clone(),
-        )));
-    }
-    let node_status = etcd_for_status.map(|etcd| {
-        tokio::spawn(crate::status::writer::run(
-            etcd,
-            node.clone(),
-            a.bird_socket.clone(),
-            a.bird_timeout,
-            daemon.state.clone(),
-            daemon.metrics.clone(),
-            cancel.clone(),
-        ))
-    });
+    let daemon = Daemon::start(cfg, listener, cancel.clone());
     shutdown_signal().await;
     info!("shutting down");
     cancel.cancel();
     daemon.join().await;
-    for h in [http, node_status].into_iter().flatten() {
-        let _ = h.await;
-    }
     Ok(ExitCode::SUCCESS)
 }
 
@@ -212,13 +191,7 @@ fn dry_run_report(a: &RunArgs, cfg: &RunConfig) -> String {
     let mut out = String::from("perch run would start with:\n");
     let mut line = |k: &str, v: String| out.push_str(&format!("  {k:<18} {v}\n"));
     line("node", cfg.node.clone());
-    line(
-        "datastore",
-        match &cfg.source {
-            SourceConfig::Files(p) => format!("files at {}", p.display()),
-            SourceConfig::Etcd(e) => format!("etcdv3 at {} ({e:?})", e.endpoints_text()),
-        },
-    );
+    line("datastore", cfg.source.describe());
     line(
         "secrets",
         cfg.secrets_dir

@@ -2,7 +2,6 @@
 
 use std::io::Write;
 use std::net::IpAddr;
-use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
 
@@ -10,6 +9,7 @@ use clap::{Args, ValueEnum};
 use serde::Serialize;
 
 use super::CliError;
+use super::common::BirdSocketArgs;
 use crate::bird::Client;
 use crate::bird::parse::ProtocolDetails;
 use crate::status::peers::type_from_name;
@@ -25,14 +25,8 @@ pub enum StatusOutput {
     after_help = "Examples:\n  perch status\n  perch status --bird-socket /var/run/calico/bird.ctl -o json"
 )]
 pub struct StatusArgs {
-    /// BIRD's control socket.
-    #[arg(
-        long,
-        env = "PERCH_BIRD_SOCKET",
-        default_value = "/run/bird/bird.ctl",
-        value_name = "PATH"
-    )]
-    pub bird_socket: PathBuf,
+    #[command(flatten)]
+    pub socket: BirdSocketArgs,
     #[arg(long, short = 'o', value_enum, default_value = "table")]
     pub output: StatusOutput,
     /// Time limit for each command sent to BIRD.
@@ -154,7 +148,7 @@ fn section(title: &str, rows: &[StatusRow]) -> String {
 
 pub async fn status(a: StatusArgs) -> Result<ExitCode, CliError> {
     let timeout = Duration::from_secs(a.timeout.max(1));
-    let mut client = Client::connect(&a.bird_socket, timeout)
+    let mut client = Client::connect(&a.socket.bird_socket, timeout)
         .await
         .map_err(|e| CliError::failed(format!("BIRD is not reachable: {e}")))?;
     client.set_command_timeout(timeout);

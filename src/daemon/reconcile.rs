@@ -1,42 +1,57 @@
-//! The reconciler: on every change (coalesced), plan → render → install; record the outcome.
+//! The reconciler: on every change (coalesced), plan → render → install; record the outcome
+//! in the [`ReconcileView`] it owns. It also repairs drift: when the BIRD monitor's view shows
+//! BIRD running other BGP protocols than the plan (after someone configured BIRD by hand, say),
+//! it configures again even though the file's bytes did not change.
 
 use std::sync::Arc;
 use std::time::{Instant, SystemTime};
 
-use sha2::{Digest, Sha256};
-use tokio::sync::{mpsc, watch};
+use tokio::sync::{Notify, mpsc, watch};
 use tokio_util::sync::CancellationToken;
-use tracing::{error, info, warn};
+use tracing::{error, warn};
 
+use super::channels::{BirdEvent, Published};
 use super::coalesce::Coalescer;
-use super::tasks::Published;
-use super::{ApplyRecord, ApplyResult, DaemonState, RunConfig};
-use std::collections::BTreeSet;
-
-use crate::bird::install::{InstallError, Installed};
-use crate::bird::parse::ConfigureOutcome;
+use super::config::RunConfig;
+use super::confirm;
+use super::outcome::{config_hash, outcome};
+use crate::metrics::{Metrics, ResultLabel};
+use crate::plan::Plan;
 use crate::render::Templates;
-use crate::status::metrics::{Metrics, ResultLabel};
-use crate::status::time::rfc3339;
+use crate::status::peers::{Drift, peer_statuses, type_from_name};
+use crate::time::rfc3339;
+use crate::views::{ApplyRecord, ApplyResult, BirdView, ReconcileView, bird_incompatible};
 
-/// What the BIRD monitor tells the reconciler.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum BirdEvent {
-    /// BIRD was unreachable and answers again.
-    BackOnline,
-    /// BIRD's boot time changed: it restarted.
-    Restarted,
+/// What the reconciler reads.
+pub(crate) struct Inputs {
+    pub(crate) snapshots: watch::Receiver<Option<Published>>,
+    pub(crate) templates: watch::Receiver<Arc<Templates>>,
+    pub(crate) bird_events: mpsc::Receiver<BirdEvent>,
+    /// The BIRD monitor's view (drift repair, confirmed apply).
+    pub(crate) bird: watch::Receiver<Arc<BirdView>>,
+    /// Asks the monitor for a fresh view.
+    pub(crate) refresh: Arc<Notify>,
 }
 
-pub(super) async fn run(
+pub(crate) async fn run(
     cfg: RunConfig,
-    mut snapshots: watch::Receiver<Option<Published>>,
-    mut templates: watch::Receiver<Arc<Templates>>,
-    mut bird: mpsc::Receiver<BirdEvent>,
-    state: Arc<watch::Sender<DaemonState>>,
+    inputs: Inputs,
+    state: watch::Sender<ReconcileView>,
     metrics: Arc<Metrics>,
     cancel: CancellationToken,
 ) {
+    let Inputs {
+        mut snapshots,
+        mut templates,
+        bird_events: mut bird,
+        bird: mut bird_view,
+        refresh,
+    } = inputs;
+    // The drift the last repair was for: a drift that a `configure` did not repair is not
+    // tried again until it changes or goes away.
+    let mut repaired: Option<String> = None;
+    // The BIRD/config incompatibility last logged (logged once when it appears).
+    let mut incompatible: Option<String> = None;
     let mut coalescer = Coalescer::new(cfg.quiet, cfg.max_delay);
     let mut resync = tokio::time::interval(cfg.resync_interval);
     resync.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -68,6 +83,34 @@ pub(super) async fn run(
                 coalescer.change(Instant::now());
                 note(&mut trigger, "templates");
             }
+            r = bird_view.changed() => {
+                if r.is_err() { return; }
+                let view = bird_view.borrow_and_update().clone();
+                let last = state.borrow().last_apply.clone();
+                let plan = state.borrow().plan.clone();
+                let problem = bird_incompatible(plan.as_deref(), &view);
+                if problem.is_some() && problem != incompatible {
+                    error!("{}", problem.as_deref().unwrap_or_default());
+                }
+                if view.reachable() {
+                    incompatible = problem;
+                }
+                let (Some(last), Some(plan)) = (last, plan) else { continue };
+                if coalescer.due().is_some() || !judged(&view, &last) {
+                    continue;
+                }
+                match drift(&view, &plan) {
+                    None => repaired = None,
+                    Some(why) if repaired.as_ref() == Some(&why) => {}
+                    Some(why) => {
+                        warn!("bird's protocols differ from the plan ({why}); configuring again");
+                        repaired = Some(why);
+                        force_configure = true;
+                        coalescer.change(Instant::now());
+                        note(&mut trigger, "drift");
+                    }
+                }
+            }
             Some(ev) = bird.recv() => {
                 force_configure = true;
                 coalescer.change(Instant::now());
@@ -86,8 +129,9 @@ pub(super) async fn run(
                 coalescer.started();
                 let tmpl = templates.borrow_and_update().clone();
                 let why = std::mem::take(&mut trigger);
-                let record = apply(&cfg, &published, &tmpl, force_configure, why, &mut rolled_back, &state).await;
-                if matches!(record.result, ApplyResult::Unchanged | ApplyResult::Reconfigured) {
+                let confirm = confirm::Confirm { bird: bird_view.clone(), refresh: refresh.clone() };
+                let record = apply(&cfg, &published, &tmpl, force_configure, why, &mut rolled_back, &state, &confirm).await;
+                if record.result.accepted() {
                     force_configure = false;
                 }
                 metrics.apply.get_or_create(&ResultLabel { result: record.result.as_str().into() }).inc();
@@ -95,14 +139,49 @@ pub(super) async fn run(
                 if record.result == ApplyResult::Reconfigured {
                     metrics.bird_reconfigures.inc();
                 }
-                if matches!(record.result, ApplyResult::Unchanged | ApplyResult::Reconfigured) {
+                if record.result.accepted() {
                     metrics.config_revision.set(record.revision);
                 }
+                // Drift is judged on a view read after this apply.
+                refresh.notify_one();
                 let meanwhile = snapshots.has_changed().unwrap_or(false) || templates.has_changed().unwrap_or(false);
                 coalescer.finished(Instant::now(), meanwhile);
             }
         }
     }
+}
+
+/// Whether `view` can judge drift: read after the last apply, which BIRD accepted.
+fn judged(view: &BirdView, last: &ApplyRecord) -> bool {
+    last.result.accepted() && view.fetched_at > last.at_time
+}
+
+/// Why BIRD's running BGP protocols differ from `plan`; None when they agree (sessions merely
+/// down, or disabled by hand, are not drift a `configure` repairs).
+fn drift(view: &BirdView, plan: &Plan) -> Option<String> {
+    let protocols = view.protocols.as_ref().ok()?;
+    let (_, d) = peer_statuses(Some(plan), protocols, view.utc_offset);
+    let Drift {
+        missing_from_bird,
+        not_in_plan,
+        mismatched,
+        ..
+    } = d;
+    let not_in_plan: Vec<String> = not_in_plan
+        .into_iter()
+        .filter(|n| type_from_name(n).is_some())
+        .collect();
+    let mut why = Vec::new();
+    for (what, names) in [
+        ("missing from bird", missing_from_bird),
+        ("not in the plan", not_in_plan),
+        ("neighbor differs", mismatched),
+    ] {
+        if !names.is_empty() {
+            why.push(format!("{what}: {}", names.join(", ")));
+        }
+    }
+    (!why.is_empty()).then(|| why.join("; "))
 }
 
 fn note(trigger: &mut String, why: &str) {
@@ -114,6 +193,7 @@ fn note(trigger: &mut String, why: &str) {
     }
 }
 
+#[allow(clippy::too_many_arguments)]
 async fn apply(
     cfg: &RunConfig,
     published: &Published,
@@ -121,7 +201,8 @@ async fn apply(
     force_configure: bool,
     trigger: String,
     rolled_back: &mut Option<(String, String)>,
-    state: &watch::Sender<DaemonState>,
+    state: &watch::Sender<ReconcileView>,
+    confirm: &confirm::Confirm,
 ) -> ApplyRecord {
     let started = Instant::now();
     let snapshot = published.snapshot.clone();
@@ -189,7 +270,9 @@ async fn apply(
             &trigger,
         ),
         Some(window) => {
-            let (result, err) = confirmed_install(cfg, &text, force_configure, window, &plan).await;
+            let (result, err) = confirm
+                .install(&cfg.installer, &text, force_configure, window, &plan)
+                .await;
             if result == ApplyResult::RolledBack {
                 *rolled_back = Some((hash.clone(), err.clone().unwrap_or_default()));
             } else if result == ApplyResult::Reconfigured {
@@ -209,136 +292,6 @@ async fn apply(
     record.render_seconds = Some(rendered_after.as_secs_f64());
     publish(state, &record, Some(plan), published);
     record
-}
-
-fn outcome(
-    r: Result<Installed, InstallError>,
-    hash: &str,
-    plan: &crate::plan::Plan,
-    trigger: &str,
-) -> (ApplyResult, Option<String>) {
-    match r {
-        Ok(Installed::Unchanged) => (ApplyResult::Unchanged, None),
-        Ok(Installed::Reconfigured { outcome }) => {
-            info!(hash = %hash, peers = plan.peers.len(), ?outcome, trigger = %trigger, "bird reconfigured");
-            (ApplyResult::Reconfigured, None)
-        }
-        Ok(Installed::InstalledBirdUnreachable { reason }) => {
-            warn!(
-                "config installed but BIRD is unreachable ({reason}); will configure when it is back"
-            );
-            (ApplyResult::InstalledBirdUnreachable, Some(reason))
-        }
-        Err(e @ (InstallError::Rejected { .. } | InstallError::RefusedAtConfigure { .. })) => {
-            error!("{e}");
-            (ApplyResult::Rejected, Some(e.to_string()))
-        }
-        Err(e) => {
-            error!("{e}");
-            (ApplyResult::Error, Some(e.to_string()))
-        }
-    }
-}
-
-/// The BGP sessions BIRD has Established now (empty when BIRD cannot be asked).
-async fn established(cfg: &RunConfig) -> BTreeSet<String> {
-    let Ok(mut c) =
-        crate::bird::Client::connect(&cfg.installer.socket, cfg.installer.command_timeout).await
-    else {
-        return BTreeSet::new();
-    };
-    c.show_protocols()
-        .await
-        .map(|rows| {
-            rows.into_iter()
-                .filter(|r| {
-                    r.proto == "BGP"
-                        && r.state == "up"
-                        && r.bgp_state.as_deref() == Some("Established")
-                })
-                .map(|r| r.name)
-                .collect()
-        })
-        .unwrap_or_default()
-}
-
-/// Confirmed apply: `configure timeout`, then `configure confirm` once every session that was
-/// Established before (and is still planned) is Established again, else `configure undo`.
-async fn confirmed_install(
-    cfg: &RunConfig,
-    text: &str,
-    force_configure: bool,
-    window: std::time::Duration,
-    plan: &crate::plan::Plan,
-) -> (ApplyResult, Option<String>) {
-    let before = established(cfg).await;
-    let previous = cfg.installer.current();
-    // BIRD's own timer is a safety net should perch die mid-window.
-    let undo_after = u32::try_from(window.as_secs() + 10).unwrap_or(u32::MAX);
-    let installed = cfg
-        .installer
-        .install_with(text, force_configure, Some(undo_after))
-        .await;
-    let hash = config_hash(text);
-    let scheduled = matches!(
-        &installed,
-        Ok(Installed::Reconfigured {
-            outcome: ConfigureOutcome::UndoScheduled { .. }
-        })
-    );
-    if !scheduled {
-        return outcome(installed, &hash, plan, "confirmed apply");
-    }
-    let planned: BTreeSet<&str> = plan.peers.iter().map(|p| p.name.as_str()).collect();
-    let expected: BTreeSet<String> = before
-        .into_iter()
-        .filter(|n| planned.contains(n.as_str()))
-        .collect();
-    let deadline = Instant::now() + window;
-    let mut missing: Vec<String>;
-    loop {
-        let now_up = established(cfg).await;
-        missing = expected
-            .iter()
-            .filter(|n| !now_up.contains(*n))
-            .cloned()
-            .collect();
-        if missing.is_empty() || Instant::now() >= deadline {
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(250)).await;
-    }
-    if missing.is_empty() {
-        return match cfg.installer.confirm().await {
-            Ok(_) => {
-                info!(hash = %hash, sessions = expected.len(), "confirmed: every session that was up is up again");
-                (ApplyResult::Reconfigured, None)
-            }
-            Err(e) => (
-                ApplyResult::Error,
-                Some(format!(
-                    "configure confirm failed: {e} (BIRD will undo the config by itself)"
-                )),
-            ),
-        };
-    }
-    let why = format!(
-        "sessions {} were not Established again within {}s; config {hash} undone",
-        missing.join(", "),
-        window.as_secs()
-    );
-    match cfg.installer.undo(previous.as_deref()).await {
-        Ok(_) => {
-            warn!("{why}");
-            (ApplyResult::RolledBack, Some(why))
-        }
-        Err(e) => (
-            ApplyResult::RolledBack,
-            Some(format!(
-                "{why}; undo failed: {e} (BIRD's own timer will undo it)"
-            )),
-        ),
-    }
 }
 
 fn record(
@@ -368,7 +321,7 @@ fn record(
 }
 
 fn publish(
-    state: &watch::Sender<DaemonState>,
+    state: &watch::Sender<ReconcileView>,
     record: &ApplyRecord,
     plan: Option<Arc<crate::plan::Plan>>,
     published: &Published,
@@ -378,15 +331,11 @@ fn publish(
         if record.result == ApplyResult::Reconfigured {
             s.reconfigures += 1;
         }
-        if matches!(
-            record.result,
-            ApplyResult::Unchanged | ApplyResult::Reconfigured
-        ) {
+        if record.result.accepted() {
             s.last_success = Some(record.clone());
-            // Ready once a full sync was applied and BIRD accepted the config.
-            if s.datastore.synced {
-                s.ready = true;
-            }
+            // Ready once a full sync was applied and BIRD accepted the config (the reconciler
+            // only ever sees complete snapshots).
+            s.ready = true;
         }
         s.last_apply = Some(record.clone());
         if plan.is_some() {
@@ -394,13 +343,4 @@ fn publish(
         }
         s.snapshot = Some(published.snapshot.clone());
     });
-}
-
-/// First 12 hex digits of the config's SHA-256.
-pub fn config_hash(text: &str) -> String {
-    Sha256::digest(text.as_bytes())
-        .iter()
-        .take(6)
-        .map(|b| format!("{b:02x}"))
-        .collect()
 }

@@ -1,4 +1,5 @@
-//! Datastores: where resources come from. Both emit the same [`Update`]s.
+//! Datastores: where resources come from. Both emit the same [`Update`]s; [`Source`] is the
+//! one seam the rest of perch uses to pick and run one.
 //!
 //! Owns: reading files and etcd, turning keys and documents into [`Event`]s, watching for
 //! changes, reconnecting, re-listing atomically. Must not: plan, render, or touch BIRD.
@@ -9,7 +10,10 @@
 
 pub mod etcd;
 pub mod files;
+mod source;
 pub mod watch;
+
+pub use source::{LoadError, Source, StatusStoreError};
 
 use crate::snapshot::Event;
 
@@ -23,13 +27,4 @@ pub enum Update {
     Synced { revision: i64 },
     /// The datastore is unreachable or failing; the last synced view is still in use.
     Unavailable { message: String },
-}
-
-/// Which datastore a command reads.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-pub enum DatastoreType {
-    /// A YAML/JSON file or directory (the default).
-    Files,
-    /// etcd v3 in Calico's key layout.
-    Etcdv3,
 }

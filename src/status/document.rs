@@ -1,14 +1,40 @@
-//! The `/status` document and the Prometheus text of per-protocol metrics, built from the
-//! daemon's state and one BIRD observation. Pure.
+//! The `/status` document and the Prometheus text of per-protocol metrics, assembled at read
+//! time from the daemon's published views. Pure.
 
 use std::collections::BTreeMap;
 use std::fmt::Write;
 
 use serde::Serialize;
 
-use super::cache::BirdView;
 use super::peers::{Drift, PeerStatus, peer_statuses, since_rfc3339};
-use crate::daemon::{ApplyRecord, DaemonState, DatastoreState};
+use crate::views::{
+    ApplyRecord, BirdView, DatastoreView, ReconcileView, TemplatesView, Views, bird_incompatible,
+};
+
+/// The latest of every view, read at once.
+#[derive(Debug, Clone)]
+pub struct Current {
+    pub node: String,
+    pub started_at: String,
+    pub datastore: DatastoreView,
+    pub reconcile: ReconcileView,
+    pub templates: TemplatesView,
+    pub bird: std::sync::Arc<BirdView>,
+}
+
+impl Current {
+    /// Reads the latest of each view.
+    pub fn read(views: &Views) -> Current {
+        Current {
+            node: views.node.clone(),
+            started_at: views.started_at.clone(),
+            datastore: views.datastore.borrow().clone(),
+            reconcile: views.reconcile.borrow().clone(),
+            templates: views.templates.borrow().clone(),
+            bird: views.bird.borrow().clone(),
+        }
+    }
+}
 
 #[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -42,7 +68,7 @@ pub struct StatusDocument {
     pub node: String,
     pub ready: bool,
     pub started_at: String,
-    pub datastore: DatastoreState,
+    pub datastore: DatastoreView,
     pub last_apply: Option<ApplyRecord>,
     pub last_success: Option<ApplyRecord>,
     pub applies: u64,
@@ -56,7 +82,9 @@ pub struct StatusDocument {
 }
 
 /// Builds the document.
-pub fn status_document(state: &DaemonState, view: &BirdView) -> StatusDocument {
+pub fn status_document(current: &Current) -> StatusDocument {
+    let state = &current.reconcile;
+    let view = current.bird.as_ref();
     let protocols = view.protocols.as_deref().unwrap_or(&[]);
     let (peers, drift) = match &view.protocols {
         Ok(_) => peer_statuses(state.plan.as_deref(), protocols, view.utc_offset),
@@ -91,20 +119,20 @@ pub fn status_document(state: &DaemonState, view: &BirdView) -> StatusDocument {
             .and_then(|t| since_rfc3339(t, view.utc_offset)),
         graceful_restart_in_progress: status.is_some_and(|s| s.graceful_restart_in_progress),
         error: view.status.as_ref().err().cloned(),
-        incompatible: state.bird.incompatible.clone(),
-        observed_at: super::time::rfc3339(view.fetched_at),
+        incompatible: bird_incompatible(state.plan.as_deref(), view),
+        observed_at: crate::time::rfc3339(view.fetched_at),
     };
     StatusDocument {
-        node: state.node.clone(),
+        node: current.node.clone(),
         ready: state.ready,
-        started_at: state.started_at.clone(),
-        datastore: state.datastore.clone(),
+        started_at: current.started_at.clone(),
+        datastore: current.datastore.clone(),
         last_apply: state.last_apply.clone(),
         last_success: state.last_success.clone(),
         applies: state.applies,
         reconfigures: state.reconfigures,
-        templates: state.templates.clone(),
-        templates_error: state.templates_error.clone(),
+        templates: current.templates.source.clone(),
+        templates_error: current.templates.error.clone(),
         bird,
         summary,
         peers,

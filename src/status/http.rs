@@ -1,5 +1,7 @@
 //! The HTTP endpoint of `perch run`: `/status`, `/plan`, `/metrics`, `/livez`, `/readyz`, `/`.
-//! BIRD is asked at most once per interval however many requests arrive (see [`super::cache`]).
+//! Every answer is assembled from the daemon's published views ([`crate::views`]); BIRD is
+//! never asked here (the BIRD monitor reads it at most once per status interval, however many
+//! requests arrive).
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -10,19 +12,17 @@ use axum::extract::State;
 use axum::http::{StatusCode, header};
 use axum::response::{Html, IntoResponse, Json, Response};
 use axum::routing::get;
-use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
 use tracing::{error, info};
 
-use super::cache::BirdCache;
-use super::document::{bird_metrics, status_document};
-use super::metrics::Metrics;
+use super::document::{Current, bird_metrics, status_document};
 use super::page::render_page;
 use super::peers::type_from_name;
-use crate::daemon::DaemonState;
+use crate::metrics::Metrics;
+use crate::views::{Views, bird_incompatible, is_established};
 
 /// How `/readyz` decides.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Readiness {
     /// Ready once the first full datastore sync is applied and BIRD accepted the config.
     Config,
@@ -33,9 +33,8 @@ pub enum Readiness {
 
 #[derive(Clone)]
 struct App {
-    state: watch::Receiver<DaemonState>,
+    views: Views,
     metrics: Arc<Metrics>,
-    cache: Arc<BirdCache>,
     readiness: Readiness,
     threshold: Duration,
     started: Instant,
@@ -44,17 +43,15 @@ struct App {
 /// Serves the endpoints on `listener` until `cancel`.
 pub async fn serve(
     listener: tokio::net::TcpListener,
-    state: watch::Receiver<DaemonState>,
+    views: Views,
     metrics: Arc<Metrics>,
-    cache: Arc<BirdCache>,
     readiness: Readiness,
     threshold: Duration,
     cancel: CancellationToken,
 ) {
     let app = App {
-        state,
+        views,
         metrics,
-        cache,
         readiness,
         threshold,
         started: Instant::now(),
@@ -78,13 +75,12 @@ pub async fn serve(
 }
 
 async fn status(State(app): State<App>) -> Response {
-    let view = app.cache.get().await;
-    let state = app.state.borrow().clone();
-    Json(status_document(&state, &view)).into_response()
+    Json(status_document(&Current::read(&app.views))).into_response()
 }
 
 async fn plan(State(app): State<App>) -> Response {
-    match app.state.borrow().plan.clone() {
+    let plan = app.views.reconcile.borrow().plan.clone();
+    match plan {
         Some(p) => Json(p.as_ref().clone()).into_response(),
         None => (
             StatusCode::SERVICE_UNAVAILABLE,
@@ -95,26 +91,24 @@ async fn plan(State(app): State<App>) -> Response {
 }
 
 async fn page(State(app): State<App>) -> Response {
-    let view = app.cache.get().await;
-    let state = app.state.borrow().clone();
-    Html(render_page(&status_document(&state, &view), 5)).into_response()
+    Html(render_page(&status_document(&Current::read(&app.views)), 5)).into_response()
 }
 
 async fn metrics_text(State(app): State<App>) -> Response {
-    let view = app.cache.get().await;
-    let state = app.state.borrow().clone();
-    let doc = status_document(&state, &view);
+    let current = Current::read(&app.views);
+    let doc = status_document(&current);
+    let view = current.bird.clone();
     let now = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map(|d| d.as_secs() as i64)
         .unwrap_or(0);
     let mut body = app.metrics.encode();
     body.push_str(&bird_metrics(&doc, &view, now));
-    body.push_str("# HELP perch_bird_status_queries Times BIRD was asked for its status by the status endpoints.\n");
+    body.push_str("# HELP perch_bird_status_queries Times the BIRD monitor read BIRD's full view (status and protocols).\n");
     body.push_str("# TYPE perch_bird_status_queries counter\n");
     body.push_str(&format!(
         "perch_bird_status_queries_total {}\n",
-        app.cache.fetches()
+        view.queries
     ));
     body.push_str("# EOF\n");
     (
@@ -128,10 +122,11 @@ async fn metrics_text(State(app): State<App>) -> Response {
 }
 
 async fn readyz(State(app): State<App>) -> Response {
-    let (ready, incompatible) = {
-        let st = app.state.borrow();
-        (st.ready, st.bird.incompatible.clone())
+    let (ready, plan) = {
+        let r = app.views.reconcile.borrow();
+        (r.ready, r.plan.clone())
     };
+    let incompatible = bird_incompatible(plan.as_deref(), &app.views.bird.borrow());
     if let Some(why) = incompatible {
         return (
             StatusCode::SERVICE_UNAVAILABLE,
@@ -147,7 +142,7 @@ async fn readyz(State(app): State<App>) -> Response {
             .into_response();
     }
     if app.readiness == Readiness::CalicoBgp {
-        let view = app.cache.get().await;
+        let view = app.views.bird.borrow().clone();
         let protocols = match &view.protocols {
             Ok(p) => p,
             Err(e) => {
@@ -159,13 +154,9 @@ async fn readyz(State(app): State<App>) -> Response {
             .iter()
             .filter(|p| p.row.proto == "BGP" && type_from_name(&p.row.name).is_some())
             .collect();
-        let established = |p: &&crate::bird::parse::ProtocolDetails| {
-            p.row.state == "up"
-                && p.bgp.as_ref().and_then(|b| b.state.as_deref()) == Some("Established")
-        };
         let down: Vec<&str> = peers
             .iter()
-            .filter(|p| !established(p))
+            .filter(|p| !is_established(p))
             .map(|p| p.row.name.as_str())
             .collect();
         let gr = view

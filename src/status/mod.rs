@@ -4,12 +4,9 @@
 //! Must not: change BIRD's config or the datastore's resources (CalicoNodeStatus `status`
 //! excepted).
 
-pub mod cache;
 pub mod document;
 pub mod http;
-pub mod metrics;
 pub mod nodestatus;
 pub mod page;
 pub mod peers;
-pub mod time;
 pub mod writer;

@@ -167,6 +167,23 @@ pub fn render_page(doc: &StatusDocument, refresh_seconds: u32) -> String {
         }
         h.push_str("</ul></div>");
     }
+    let skipped = &doc.datastore.skipped;
+    if !skipped.is_empty() {
+        let _ = write!(
+            h,
+            "<div id=\"skipped\"><h2 class=\"warn\">skipped resources ({})</h2><ul>",
+            skipped.len()
+        );
+        for w in skipped {
+            let _ = write!(
+                h,
+                "<li><code>{}</code>: {}</li>",
+                esc(&w.resource),
+                esc(&w.message)
+            );
+        }
+        h.push_str("</ul></div>");
+    }
     h.push_str("<p class=\"meta\"><a href=\"/status\">status JSON</a> · <a href=\"/plan\">plan</a> · <a href=\"/metrics\">metrics</a></p></body></html>\n");
     h
 }

@@ -153,7 +153,7 @@ pub fn peer_statuses(
                     .and_then(|d| d.state.clone())
                     .or_else(|| b.row.bgp_state.clone())
                     .unwrap_or_else(|| "Down".into());
-                s.established = s.state == "up" && s.bgp_state == "Established";
+                s.established = crate::views::is_established(b);
                 s.since_raw = Some(b.row.since.clone());
                 s.since = since_rfc3339(&b.row.since, utc_offset_secs);
                 s.last_error = details

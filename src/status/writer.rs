@@ -1,9 +1,10 @@
-//! Writes `status` of this node's CalicoNodeStatus resources to etcd: for each resource whose
-//! `spec.node` is this node, every `updatePeriodSeconds` (0 = when the spec changes), only
-//! when the status changed, compare-and-swap on the revision.
+//! Writes `status` of this node's CalicoNodeStatus resources through the datastore: for each
+//! resource whose `spec.node` is this node, every `updatePeriodSeconds` (0 = when the spec
+//! changes), only when the status changed, compare-and-swap on the revision. What it writes
+//! comes from the BIRD monitor's view; it asks the monitor for routes while a resource wants
+//! them. The file datastore cannot store it: said once, then nothing is tried again.
 
 use std::collections::HashMap;
-use std::path::PathBuf;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use serde_json::{Value, json};
@@ -12,12 +13,12 @@ use tokio_util::sync::CancellationToken;
 use tracing::{debug, info, warn};
 
 use super::nodestatus::{Observation, due, node_status, without_timestamp};
-use super::peers::utc_offset_from_server_time;
-use super::time::rfc3339;
-use crate::bird::Client;
-use crate::daemon::DaemonState;
-use crate::datastore::etcd::{EtcdConfig, Store};
+use crate::datastore::etcd::Store;
+use crate::datastore::{Source, StatusStoreError};
+use crate::metrics::Metrics;
 use crate::resources::{Kind, ResourceId};
+use crate::time::rfc3339;
+use crate::views::{BirdView, Views};
 
 struct Written {
     at: i64,
@@ -25,36 +26,25 @@ struct Written {
     status: Value,
 }
 
-async fn observe(socket: &PathBuf, timeout: Duration, routes: bool) -> Observation {
-    let mut obs = Observation::default();
-    let Ok(mut c) = Client::connect(socket, timeout).await else {
-        return obs;
-    };
-    obs.status = c.show_status().await.ok();
-    if let Some(t) = obs.status.as_ref().and_then(|s| s.server_time.clone()) {
-        let now = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .map(|d| d.as_secs() as i64)
-            .unwrap_or(0);
-        obs.utc_offset = utc_offset_from_server_time(&t, now).unwrap_or(0);
+/// What the CalicoNodeStatus resources are filled from: the BIRD monitor's latest view.
+fn observe(view: &BirdView) -> Observation {
+    Observation {
+        status: view.status.as_ref().ok().cloned(),
+        protocols: view.protocols.clone().unwrap_or_default(),
+        routes: view.routes.clone().unwrap_or_default(),
+        utc_offset: view.utc_offset,
     }
-    obs.protocols = c.show_protocols_all(None).await.unwrap_or_default();
-    if routes {
-        obs.routes = c.show_route().await.unwrap_or_default();
-    }
-    obs
 }
 
 /// Runs until `cancel`.
 pub async fn run(
-    etcd: EtcdConfig,
-    node: String,
-    socket: PathBuf,
-    timeout: Duration,
-    state: watch::Receiver<DaemonState>,
-    metrics: std::sync::Arc<super::metrics::Metrics>,
+    source: Source,
+    views: Views,
+    routes_wanted: watch::Sender<bool>,
+    metrics: std::sync::Arc<Metrics>,
     cancel: CancellationToken,
 ) {
+    let node = views.node.clone();
     let mut store: Option<Store> = None;
     let mut written: HashMap<String, Written> = HashMap::new();
     loop {
@@ -63,7 +53,7 @@ pub async fn run(
             _ = tokio::time::sleep(Duration::from_secs(1)) => {}
         }
         let (snapshot, plan) = {
-            let s = state.borrow();
+            let s = views.reconcile.borrow();
             (s.snapshot.clone(), s.plan.clone())
         };
         let Some(snapshot) = snapshot else { continue };
@@ -98,10 +88,19 @@ pub async fn run(
         let routes = todo
             .iter()
             .any(|c| c.spec.classes.iter().any(|x| x == "Routes"));
-        let obs = observe(&socket, timeout, routes).await;
+        routes_wanted.send_if_modified(|w| std::mem::replace(w, routes) != routes);
+        if routes && views.bird.borrow().routes.is_none() {
+            // The monitor reads routes from its next view on.
+            continue;
+        }
+        let obs = observe(&views.bird.borrow());
         if store.is_none() {
-            match Store::connect(&etcd).await {
+            match source.status_writer().await {
                 Ok(s) => store = Some(s),
+                Err(e @ StatusStoreError::NotSupported(_)) => {
+                    info!("{e}");
+                    return;
+                }
                 Err(e) => {
                     warn!("CalicoNodeStatus: {e}; will retry");
                     continue;

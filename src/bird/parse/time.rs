@@ -142,14 +142,7 @@ const MAX_UNIX: i64 = 253_402_300_799;
 impl Date {
     /// Days since 1970-01-01 (negative before it).
     pub fn days_since_epoch(&self) -> i64 {
-        // Howard Hinnant's days_from_civil.
-        let (month, day) = (i64::from(self.month), i64::from(self.day));
-        let year = i64::from(self.year) - i64::from(month <= 2);
-        let era = year.div_euclid(400);
-        let year_of_era = year - era * 400;
-        let day_of_year = (153 * ((month + 9) % 12) + 2) / 5 + day - 1;
-        let day_of_era = year_of_era * 365 + year_of_era / 4 - year_of_era / 100 + day_of_year;
-        era * 146_097 + day_of_era - 719_468
+        crate::time::days_from_civil(i64::from(self.year), self.month.into(), self.day.into())
     }
 
     /// The date `days` days after 1970-01-01 (`None` outside years 1–9999).
@@ -157,16 +150,7 @@ impl Date {
         if !(MIN_UNIX / 86_400..=MAX_UNIX / 86_400).contains(&days) {
             return None;
         }
-        let z = days + 719_468;
-        let era = z.div_euclid(146_097);
-        let day_of_era = z - era * 146_097;
-        let year_of_era =
-            (day_of_era - day_of_era / 1460 + day_of_era / 36_524 - day_of_era / 146_096) / 365;
-        let day_of_year = day_of_era - (365 * year_of_era + year_of_era / 4 - year_of_era / 100);
-        let mp = (5 * day_of_year + 2) / 153;
-        let day = day_of_year - (153 * mp + 2) / 5 + 1;
-        let month = if mp < 10 { mp + 3 } else { mp - 9 };
-        let year = year_of_era + era * 400 + i64::from(month <= 2);
+        let (year, month, day) = crate::time::civil_from_days(days);
         Some(Date {
             year: u16::try_from(year).ok()?,
             month: month as u8,

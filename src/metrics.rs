@@ -1,5 +1,6 @@
-//! perch's own Prometheus metrics (apply outcomes and timing, datastore events, revision).
-//! Per-protocol BIRD metrics are produced at scrape time from BIRD's replies (see `http`).
+//! perch's own Prometheus metrics (apply outcomes and timing, datastore events, revision,
+//! skipped resources). The daemon's tasks update them; `status::http` serves them, with the
+//! per-protocol BIRD metrics produced at scrape time from the BIRD monitor's view.
 
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
@@ -29,6 +30,7 @@ pub struct Metrics {
     pub config_revision: Gauge,
     pub bird_reconfigures: Counter,
     pub datastore_up: Gauge,
+    pub skipped_resources: Gauge,
     pub node_status_checks: Counter,
     pub node_status_writes: Counter,
 }
@@ -78,6 +80,12 @@ impl Metrics {
             "1 when the datastore is reachable and in sync",
             datastore_up.clone(),
         );
+        let skipped_resources = Gauge::default();
+        registry.register(
+            "skipped_resources",
+            "Resources skipped because perch cannot use them (listed in /status)",
+            skipped_resources.clone(),
+        );
         let node_status_checks = Counter::default();
         registry.register(
             "node_status_checks",
@@ -98,6 +106,7 @@ impl Metrics {
             config_revision,
             bird_reconfigures,
             datastore_up,
+            skipped_resources,
             node_status_checks,
             node_status_writes,
         }

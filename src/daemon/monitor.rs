@@ -1,0 +1,256 @@
+//! The BIRD monitor: the one task that asks BIRD anything at runtime. It reads `show status`
+//! every poll interval (reachability, restarts) and the full view (`show status` and
+//! `show protocols all`, plus `show route` while a CalicoNodeStatus wants routes) at most once
+//! per status interval, or sooner when a reader asks for a fresh one, and publishes it as
+//! [`BirdView`]. `/status`, `/metrics`, `/readyz`, the CalicoNodeStatus writer, drift repair
+//! and confirmed apply all read that view. No lock is held across an await.
+//!
+//! A restart is told from something that really changes ([`restarted`]): the pid behind the
+//! socket, or BIRD's uptime going backwards, never the exact text of its boot stamp (which
+//! moves by a second between replies, and by any amount when the real-time clock steps).
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use tokio::sync::{Notify, mpsc, watch};
+use tokio_util::sync::CancellationToken;
+use tracing::{info, warn};
+
+use super::channels::BirdEvent;
+use crate::bird::Client;
+use crate::bird::parse::{Status, parse_bird_time};
+use crate::status::peers::utc_offset_from_server_time;
+use crate::views::BirdView;
+
+/// How far BIRD's uptime may seem to go back (its stamps have whole seconds and are read from
+/// two clocks at different moments) before it counts as a restart.
+const UPTIME_TOLERANCE_SECS: i64 = 2;
+
+/// What identifies one run of BIRD.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub(crate) struct Boot {
+    /// The pid behind the socket (`SO_PEERCRED`), when visible.
+    pub(crate) pid: Option<i32>,
+    /// Seconds since BIRD started: its server time minus its last-reboot stamp. Both are
+    /// printed from the real-time clock, so a clock step moves them together.
+    pub(crate) uptime: Option<i64>,
+}
+
+impl Boot {
+    fn of(pid: Option<i32>, status: &Status) -> Boot {
+        let seconds = |t: &Option<String>| {
+            t.as_deref()
+                .and_then(parse_bird_time)
+                .and_then(|t| t.to_unix_seconds(0))
+        };
+        let uptime = match (seconds(&status.server_time), seconds(&status.last_reboot)) {
+            (Some(now), Some(boot)) => Some(now - boot),
+            _ => None,
+        };
+        Boot { pid, uptime }
+    }
+}
+
+/// Whether `now` is a different run of BIRD than `before`: a different pid when both are
+/// known, else an uptime that went back by more than the tolerance.
+pub(crate) fn restarted(before: &Boot, now: &Boot) -> bool {
+    if let (Some(a), Some(b)) = (before.pid, now.pid) {
+        return a != b;
+    }
+    match (before.uptime, now.uptime) {
+        (Some(a), Some(b)) => b + UPTIME_TOLERANCE_SECS < a,
+        _ => false,
+    }
+}
+
+/// The monitor's settings and channels (see `wiring`).
+pub(crate) struct Monitor {
+    pub(crate) socket: PathBuf,
+    pub(crate) timeout: Duration,
+    /// `show status` this often.
+    pub(crate) poll_every: Duration,
+    /// The full view at most this often (unless a reader asks through `refresh`).
+    pub(crate) view_every: Duration,
+    pub(crate) events: mpsc::Sender<BirdEvent>,
+    pub(crate) view: watch::Sender<Arc<BirdView>>,
+    /// Set by the CalicoNodeStatus writer while a resource asks for routes.
+    pub(crate) routes_wanted: watch::Receiver<bool>,
+    /// A reader wants a view read after now.
+    pub(crate) refresh: Arc<Notify>,
+}
+
+impl Monitor {
+    /// Runs until `cancel`.
+    pub(crate) async fn run(self, cancel: CancellationToken) {
+        let every = self.poll_every.min(self.view_every);
+        let mut reachable: Option<bool> = None;
+        let mut boot: Option<Boot> = None;
+        let mut last_view: Option<Instant> = None;
+        let mut queries = 0u64;
+        let mut restarts = 0u64;
+        let mut wanted = false;
+        loop {
+            let full = wanted || last_view.is_none_or(|t| t.elapsed() >= self.view_every);
+            let started = SystemTime::now();
+            let status = match Client::connect(&self.socket, self.timeout).await {
+                Ok(mut c) => {
+                    c.set_command_timeout(self.timeout);
+                    c.show_status().await.map(|s| (c, s))
+                }
+                Err(e) => Err(e),
+            };
+            let mut publish = full;
+            match status {
+                Ok((mut client, s)) => {
+                    let now = Boot::of(client.peer_pid(), &s);
+                    if reachable == Some(false) {
+                        info!(socket = %self.socket.display(), "bird is reachable again");
+                        let _ = self.events.send(BirdEvent::BackOnline).await;
+                        publish = true;
+                    } else if boot.as_ref().is_some_and(|b| restarted(b, &now)) {
+                        warn!(pid = ?now.pid, since = ?s.last_reboot, "bird restarted");
+                        restarts += 1;
+                        let _ = self.events.send(BirdEvent::Restarted).await;
+                        publish = true;
+                    }
+                    boot = Some(now);
+                    reachable = Some(true);
+                    if publish {
+                        queries += 1;
+                        last_view = Some(Instant::now());
+                        let routes = *self.routes_wanted.borrow();
+                        let view = read_view(&mut client, s, started, routes).await;
+                        self.view.send_replace(Arc::new(BirdView {
+                            queries,
+                            restarts_seen: restarts,
+                            ..view
+                        }));
+                    }
+                }
+                Err(e) => {
+                    if reachable != Some(false) {
+                        warn!("{e}; will retry every {}s", every.as_secs_f64());
+                        publish = true;
+                    }
+                    reachable = Some(false);
+                    if publish {
+                        last_view = Some(Instant::now());
+                        self.view.send_replace(Arc::new(BirdView {
+                            fetched_at: started,
+                            queries,
+                            restarts_seen: restarts,
+                            ..BirdView::unknown(&e.to_string())
+                        }));
+                    }
+                }
+            }
+            wanted = tokio::select! {
+                _ = cancel.cancelled() => return,
+                _ = tokio::time::sleep(every) => false,
+                _ = self.refresh.notified() => true,
+            };
+        }
+    }
+}
+
+/// The rest of a full view, on a connection that already answered `show status`.
+async fn read_view(client: &mut Client, status: Status, at: SystemTime, routes: bool) -> BirdView {
+    let unix = at
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0);
+    let utc_offset = status
+        .server_time
+        .as_deref()
+        .and_then(|t| utc_offset_from_server_time(t, unix))
+        .unwrap_or(0);
+    let protocols = client
+        .show_protocols_all(None)
+        .await
+        .map_err(|e| e.to_string());
+    let routes = if routes {
+        Some(client.show_route().await.unwrap_or_default())
+    } else {
+        None
+    };
+    BirdView {
+        fetched_at: at,
+        version: Some(client.version().to_owned()),
+        status: Ok(status),
+        protocols,
+        routes,
+        utc_offset,
+        queries: 0,
+        restarts_seen: 0,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn status(server_time: &str, last_reboot: &str) -> Status {
+        Status {
+            server_time: Some(server_time.into()),
+            last_reboot: Some(last_reboot.into()),
+            ..Status::default()
+        }
+    }
+
+    #[test]
+    fn a_jittering_boot_stamp_is_not_a_restart() {
+        // The stamp moves by a second either way between replies; the server time moves on.
+        let first = Boot::of(None, &status("2026-11-25 19:07:04", "2026-11-25 19:06:47"));
+        for (now, reboot) in [
+            ("2026-11-25 19:07:05", "2026-11-25 19:06:48"),
+            ("2026-11-25 19:07:06", "2026-11-25 19:06:46"),
+            ("2026-11-25 19:07:06.999", "2026-11-25 19:06:47.001"),
+            ("2026-11-25 19:07:07", "2026-11-25 19:06:49"),
+        ] {
+            let next = Boot::of(None, &status(now, reboot));
+            assert!(!restarted(&first, &next), "{now} / {reboot}");
+        }
+    }
+
+    #[test]
+    fn a_clock_step_is_not_a_restart() {
+        let first = Boot::of(None, &status("2026-11-25 19:07:04", "2026-11-25 19:06:47"));
+        for (now, reboot) in [
+            // An hour forward, a day back: both stamps move together.
+            ("2026-11-25 20:07:05", "2026-11-25 20:06:47"),
+            ("2026-11-24 19:07:06", "2026-11-24 19:06:48"),
+        ] {
+            let next = Boot::of(None, &status(now, reboot));
+            assert!(!restarted(&first, &next), "{now} / {reboot}");
+        }
+        // The same process, whatever its stamps say.
+        let a = Boot::of(
+            Some(41),
+            &status("2026-11-25 19:07:04", "2026-11-25 19:06:47"),
+        );
+        let b = Boot::of(
+            Some(41),
+            &status("2026-11-25 19:07:05", "2026-11-25 19:07:05"),
+        );
+        assert!(!restarted(&a, &b));
+    }
+
+    #[test]
+    fn a_new_process_or_a_reset_uptime_is_a_restart() {
+        let a = Boot::of(
+            Some(41),
+            &status("2026-11-25 19:07:04", "2026-11-25 19:06:47"),
+        );
+        let b = Boot::of(
+            Some(97),
+            &status("2026-11-25 19:07:05", "2026-11-25 19:06:47"),
+        );
+        assert!(restarted(&a, &b), "a new pid");
+        let a = Boot::of(None, &status("2026-11-25 19:07:04", "2026-11-25 19:06:47"));
+        let b = Boot::of(None, &status("2026-11-25 19:07:06", "2026-11-25 19:07:05"));
+        assert!(restarted(&a, &b), "uptime went from 17 s to 1 s");
+        // Nothing to compare: not a restart.
+        assert!(!restarted(&Boot::default(), &b));
+    }
+}

@@ -1,0 +1,147 @@
+//! The one place the daemon is wired: every channel is created and every task spawned here,
+//! the status server and the CalicoNodeStatus writer included.
+
+use std::sync::Arc;
+use std::time::SystemTime;
+
+use tokio::sync::{mpsc, watch};
+use tokio_util::sync::CancellationToken;
+
+use super::channels::{BirdEvent, Published};
+use super::config::RunConfig;
+use super::{monitor, reconcile, tasks};
+use crate::datastore::Update;
+use crate::metrics::Metrics;
+use crate::time::rfc3339;
+use crate::views::{BirdView, DatastoreView, ReconcileView, Views};
+
+/// A running daemon: its views and metrics, and the tasks to wait for.
+pub struct Daemon {
+    pub views: Views,
+    pub metrics: Arc<Metrics>,
+    tasks: Vec<tokio::task::JoinHandle<()>>,
+}
+
+impl Daemon {
+    /// Starts every task, and the status server on `listener` when given. They stop when
+    /// `cancel` is cancelled.
+    pub fn start(
+        cfg: RunConfig,
+        listener: Option<tokio::net::TcpListener>,
+        cancel: CancellationToken,
+    ) -> Daemon {
+        let metrics = Arc::new(Metrics::new());
+        let (updates_tx, updates_rx) = mpsc::channel::<Update>(4096);
+        let (snap_tx, snap_rx) = watch::channel::<Option<Published>>(None);
+        let (bird_events_tx, bird_events_rx) = mpsc::channel::<BirdEvent>(16);
+        let (datastore_tx, datastore_rx) = watch::channel(DatastoreView {
+            kind: cfg.source.kind().into(),
+            ..Default::default()
+        });
+        let (reconcile_tx, reconcile_rx) = watch::channel(ReconcileView::default());
+        let (bird_tx, bird_rx) = watch::channel(Arc::new(BirdView::unknown("not asked yet")));
+        let (routes_tx, routes_rx) = watch::channel(false);
+        let refresh = Arc::new(tokio::sync::Notify::new());
+
+        let mut handles = vec![
+            cfg.source
+                .spawn(&cfg.node, updates_tx.clone(), cancel.clone()),
+        ];
+        if let Some(dir) = cfg.secrets_dir.clone() {
+            handles.push(tokio::spawn(tasks::watch_secrets(
+                dir,
+                updates_tx.clone(),
+                cancel.clone(),
+            )));
+        }
+        if let Some(dir) = cfg.endpoint_status_dir.clone() {
+            handles.push(tokio::spawn(tasks::watch_local_workloads(
+                dir,
+                updates_tx.clone(),
+                cancel.clone(),
+            )));
+        }
+        drop(updates_tx);
+        let (templates, templates_view) = tasks::load_templates(cfg.templates_dir.as_ref());
+        let (templates_tx, templates_rx) = watch::channel(Arc::new(templates));
+        let (templates_view_tx, templates_view_rx) = watch::channel(templates_view);
+        if let Some(dir) = cfg.templates_dir.clone() {
+            handles.push(tokio::spawn(tasks::watch_templates(
+                dir,
+                templates_tx,
+                templates_view_tx,
+                cancel.clone(),
+            )));
+        }
+        handles.push(tokio::spawn(tasks::sync(
+            updates_rx,
+            snap_tx,
+            datastore_tx,
+            metrics.clone(),
+            cancel.clone(),
+        )));
+        handles.push(tokio::spawn(
+            monitor::Monitor {
+                socket: cfg.installer.socket.clone(),
+                timeout: cfg.installer.command_timeout,
+                poll_every: cfg.bird_poll_interval,
+                view_every: cfg.status_interval,
+                events: bird_events_tx,
+                view: bird_tx,
+                routes_wanted: routes_rx,
+                refresh: refresh.clone(),
+            }
+            .run(cancel.clone()),
+        ));
+        let views = Views {
+            node: cfg.node.clone(),
+            started_at: rfc3339(SystemTime::now()),
+            datastore: datastore_rx,
+            reconcile: reconcile_rx,
+            bird: bird_rx,
+            templates: templates_view_rx,
+        };
+        if let Some(listener) = listener {
+            handles.push(tokio::spawn(crate::status::http::serve(
+                listener,
+                views.clone(),
+                metrics.clone(),
+                cfg.readiness,
+                cfg.readiness_threshold,
+                cancel.clone(),
+            )));
+        }
+        handles.push(tokio::spawn(crate::status::writer::run(
+            cfg.source.clone(),
+            views.clone(),
+            routes_tx,
+            metrics.clone(),
+            cancel.clone(),
+        )));
+        handles.push(tokio::spawn(reconcile::run(
+            cfg,
+            reconcile::Inputs {
+                snapshots: snap_rx,
+                templates: templates_rx,
+                bird_events: bird_events_rx,
+                bird: views.bird.clone(),
+                refresh,
+            },
+            reconcile_tx,
+            metrics.clone(),
+            cancel,
+        )));
+        Daemon {
+            views,
+            metrics,
+            tasks: handles,
+        }
+    }
+
+    /// Waits for every task to stop.
+    pub async fn join(self) {
+        for t in self.tasks {
+            let _ = t.await;
+        }
+    }
+}
