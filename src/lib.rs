@@ -7,10 +7,16 @@
 //!
 //! ```text
 //! etcd / YAML files ──► datastore ──events──► snapshot ──Arc<Snapshot>──► plan ──Plan──► render ──text──► bird
-//!   (list+watch)        (I/O)                 (pure)                       (pure)        (pure view +     (atomic write,
-//!                                                                                         tera)            check, configure)
-//!                                                                status ◄── bird replies (pure parsers) ◄──┘
-//!                                                                (HTTP, metrics, CalicoNodeStatus)
+//!   (list+watch)        (I/O; one seam:       (pure)                       (pure)        (pure view +     (atomic write,
+//!                        datastore::Source)                                               tera)            check, configure)
+//!
+//! perch run (daemon): each task owns one piece of state and publishes it as a view (views):
+//!   sync task ── DatastoreView      reconciler ── ReconcileView      templates ── TemplatesView
+//!   BIRD monitor ── BirdView (the only runtime task that asks BIRD; drift repair and
+//!                             confirmed apply read it)
+//!                               │
+//!                               ▼
+//!   status: /status, /metrics, /readyz, the page, CalicoNodeStatus (read the views only)
 //! ```
 //!
 //! - [`resources`]: Calico v3 types, AS numbers, keys, decoding and validation (pure).
@@ -20,12 +26,17 @@
 //! - [`render`]: `Plan` → typed view → tera → BIRD config text (pure, plus template loading).
 //! - [`preview`]: a proposed change's blast radius: sessions added, removed, reset, reloaded (pure).
 //! - [`datastore`]: the file datastore (watched) and etcd (list at one revision, watch, resume,
-//!   re-list after compaction); both emit the same events.
+//!   re-list after compaction) behind one seam, [`datastore::source::Source`]; both emit the same events.
 //! - [`bird`]: BIRD's control socket (client, reply framing, pure parsers) and config install.
-//! - [`daemon`]: `perch run`: the sync task that owns the snapshot, the coalescing reconciler,
-//!   the BIRD monitor, confirmed apply.
-//! - [`status`]: `/status`, `/metrics`, the HTML page, peer status and drift, CalicoNodeStatus.
+//! - [`views`]: the views `perch run`'s tasks publish, one owner each (types only).
+//! - [`daemon`]: `perch run`: the wiring, the sync task that owns the snapshot, the coalescing
+//!   reconciler, the BIRD monitor, drift repair, confirmed apply.
+//! - [`status`]: `/status`, `/metrics`, the HTML page, peer status and drift, CalicoNodeStatus;
+//!   reads the views, never the daemon.
+//! - [`metrics`], `time`: perch's own metrics; calendar arithmetic and RFC 3339 (neutral).
 //! - [`cli`]: the command line; `main.rs` only parses it and maps errors to exit codes.
+//!
+//! `ARCHITECTURE.md` follows one etcd change to BIRD's `configure`, file by file.
 
 // Resources and events are large values moved a handful of times per change; boxing them
 // would only add indirection.
@@ -43,5 +54,5 @@ pub mod resources;
 pub mod selector;
 pub mod snapshot;
 pub mod status;
-pub mod time;
+pub(crate) mod time;
 pub mod views;

@@ -405,3 +405,56 @@ spec: {peerIP: 999.1.1.1, asNumber: 65001}
             .is_some_and(|a| a.is_empty())
     });
 }
+
+#[test]
+fn a_jittering_boot_stamp_is_not_a_restart() {
+    let s = setup();
+    // BIRD prints its boot stamp to the microsecond: it is computed from two clocks read at
+    // different moments, so it moves between replies although BIRD never restarted.
+    let templates = s.dir.join("templates");
+    std::fs::create_dir_all(&templates).unwrap();
+    let builtin = include_str!("../templates/bird.cfg");
+    std::fs::write(
+        templates.join("bird.cfg"),
+        format!("{builtin}\ntimeformat base iso long us;\n"),
+    )
+    .unwrap();
+    let perch = start_perch(
+        &s,
+        &[
+            "--templates",
+            &templates.display().to_string(),
+            "--status-interval",
+            "200ms",
+        ],
+    );
+    let reboot = || {
+        s.bird
+            .birdc(&["show", "status"])
+            .lines()
+            .find(|l| l.contains("Last reboot"))
+            .unwrap_or("")
+            .to_owned()
+    };
+    let queries = || -> u64 {
+        let (_, m) = support::perch::http_get(perch.port, "/metrics").unwrap();
+        m.lines()
+            .find_map(|l| l.strip_prefix("perch_bird_status_queries_total "))
+            .and_then(|v| v.trim().parse().ok())
+            .unwrap()
+    };
+    let before = perch.status();
+    let first = reboot();
+    let asked = queries();
+    wait_for(Duration::from_secs(20), "15 more views of BIRD", || {
+        (queries() >= asked + 15).then_some(())
+    });
+    assert_ne!(reboot(), first, "the stamp moved: {first}");
+    let st = perch.status();
+    let log = perch.log_text();
+    assert!(!log.contains("bird restarted"), "{log}");
+    assert_eq!(
+        st["reconfigures"], before["reconfigures"],
+        "BIRD was not reconfigured"
+    );
+}

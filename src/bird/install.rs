@@ -58,6 +58,14 @@ pub enum InstallError {
     /// The staged config failed validation; the running file is untouched.
     #[error("config rejected by {checker}: {message}")]
     Rejected { checker: String, message: String },
+    /// BIRD could not be asked and the check mode installs nothing without it (`--check
+    /// socket`); the running file is untouched: retry once BIRD is back.
+    #[error("bird is unreachable, nothing was installed (--check socket): {reason}")]
+    BirdUnreachable { reason: String },
+    /// `configure undo` could not be sent; BIRD's own `configure timeout` timer undoes the
+    /// config instead.
+    #[error("configure undo failed: {message}")]
+    UndoFailed { message: String },
     /// BIRD refused the new file at `configure`; the previous file was put back.
     #[error("bird refused the new config at configure: {message}; {restored}")]
     RefusedAtConfigure { message: String, restored: String },
@@ -147,9 +155,8 @@ impl Installer {
                 }
                 Err(e) if self.check == CheckMode::Socket => {
                     let _ = std::fs::remove_file(&staged);
-                    return Err(InstallError::Rejected {
-                        checker: "bird configure".into(),
-                        message: e.to_string(),
+                    return Err(InstallError::BirdUnreachable {
+                        reason: e.to_string(),
                     });
                 }
                 Err(e) => debug!(
@@ -215,8 +222,7 @@ impl Installer {
     /// `configure undo`, then puts `previous` back on disk so that the file matches what BIRD
     /// runs again (a restart must not bring the undone config back).
     pub async fn undo(&self, previous: Option<&[u8]>) -> Result<ConfigureOutcome, InstallError> {
-        let failed = |e: BirdError| InstallError::Rejected {
-            checker: "bird configure undo".into(),
+        let failed = |e: BirdError| InstallError::UndoFailed {
             message: e.to_string(),
         };
         let mut client = self.connect().await.map_err(failed)?;

@@ -10,8 +10,8 @@ use std::path::PathBuf;
 use clap::Args;
 
 use super::CliError;
-use crate::datastore::Source;
 use crate::datastore::etcd::EtcdConfig;
+use crate::datastore::source::Source;
 use crate::plan::{PlanOptions, RouterIdOverride};
 use crate::snapshot::{Event, Snapshot};
 

@@ -32,11 +32,6 @@ impl Coalescer {
         self.last_change = Some(now);
     }
 
-    /// Whether a change is waiting to be applied.
-    pub fn pending(&self) -> bool {
-        self.pending_since.is_some()
-    }
-
     /// When the pending changes should be applied (None: nothing pending).
     pub fn due(&self) -> Option<Instant> {
         let first = self.pending_since?;

@@ -4,7 +4,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use crate::bird::install::Installer;
-use crate::datastore::Source;
+use crate::datastore::source::Source;
 use crate::plan::PlanOptions;
 use crate::status::http::Readiness;
 

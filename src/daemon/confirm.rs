@@ -108,9 +108,7 @@ impl Confirm {
             }
             Err(e) => (
                 ApplyResult::RolledBack,
-                Some(format!(
-                    "{why}; undo failed: {e} (BIRD's own timer will undo it)"
-                )),
+                Some(format!("{why}; {e} (BIRD's own timer will undo it)")),
             ),
         }
     }

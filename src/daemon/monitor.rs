@@ -108,7 +108,8 @@ impl Monitor {
                         info!(socket = %self.socket.display(), "bird is reachable again");
                         let _ = self.events.send(BirdEvent::BackOnline).await;
                         publish = true;
-                    } else if boot.as_ref().is_some_and(|b| restarted(b, &now)) {
+                    }
+                    if boot.as_ref().is_some_and(|b| restarted(b, &now)) {
                         warn!(pid = ?now.pid, since = ?s.last_reboot, "bird restarted");
                         restarts += 1;
                         let _ = self.events.send(BirdEvent::Restarted).await;

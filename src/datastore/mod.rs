@@ -1,4 +1,4 @@
-//! Datastores: where resources come from. Both emit the same [`Update`]s; [`Source`] is the
+//! Datastores: where resources come from. Both emit the same [`Update`]s; [`source::Source`] is the
 //! one seam the rest of perch uses to pick and run one.
 //!
 //! Owns: reading files and etcd, turning keys and documents into [`Event`]s, watching for
@@ -10,10 +10,8 @@
 
 pub mod etcd;
 pub mod files;
-mod source;
+pub mod source;
 pub mod watch;
-
-pub use source::{LoadError, Source, StatusStoreError};
 
 use crate::snapshot::Event;
 

@@ -85,7 +85,16 @@ pub enum PeerType {
 }
 
 impl PeerType {
-    /// The words `calicoctl node status` prints.
+    /// The name CalicoNodeStatus and `/status` use (`NodeMesh`, `GlobalPeer`, `NodePeer`).
+    pub fn name(self) -> &'static str {
+        match self {
+            PeerType::NodeMesh => "NodeMesh",
+            PeerType::GlobalPeer => "GlobalPeer",
+            PeerType::NodePeer => "NodePeer",
+        }
+    }
+
+    /// The words `calicoctl node status` prints (and the rendered config's comments).
     pub fn describe(self) -> &'static str {
         match self {
             PeerType::NodeMesh => "node-to-node mesh",

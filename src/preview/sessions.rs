@@ -4,7 +4,7 @@
 //! protocol inherits from `bgp_template` (router id, `local port`, `strict bind`, local AS).
 //!
 //! Owns: building [`NodeSessions`] from a plan and its snapshot. Must not: compare (that is
-//! [`super::diff`]), print, or do I/O.
+//! `diff`), print, or do I/O.
 
 use std::collections::{BTreeMap, HashMap};
 use std::net::IpAddr;

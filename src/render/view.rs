@@ -242,11 +242,7 @@ fn peer_view(p: &Peer, plan: &Plan) -> PeerView {
     let source_address = p.source_address;
     PeerView {
         name: p.name.clone(),
-        peer_type: match p.peer_type {
-            PeerType::NodeMesh => "node-to-node mesh",
-            PeerType::GlobalPeer => "global",
-            PeerType::NodePeer => "node specific",
-        },
+        peer_type: p.peer_type.describe(),
         origin: p.origin.join(", "),
         channel: if p.family == Family::IPv4 {
             "ipv4"

@@ -249,7 +249,7 @@ pub fn bird_metrics(doc: &StatusDocument, view: &BirdView, now_unix: i64) -> Str
     for p in doc.peers.iter().filter(|p| p.planned) {
         let t = p
             .peer_type
-            .map_or("unknown".to_owned(), |t| format!("{t:?}"));
+            .map_or("unknown".to_owned(), |t| t.name().to_owned());
         *by.entry((t, p.bgp_state.clone())).or_default() += 1;
     }
     let _ = writeln!(

@@ -16,14 +16,6 @@ pub struct Observation {
     pub utc_offset: i32,
 }
 
-fn peer_type_name(t: PeerType) -> &'static str {
-    match t {
-        PeerType::NodeMesh => "NodeMesh",
-        PeerType::GlobalPeer => "GlobalPeer",
-        PeerType::NodePeer => "NodePeer",
-    }
-}
-
 /// `status` for the requested classes (`Agent`, `BGP`, `Routes`), without `lastUpdated`.
 pub fn node_status(classes: &[String], obs: &Observation, plan: Option<&Plan>) -> Value {
     let mut out = serde_json::Map::new();
@@ -65,7 +57,7 @@ pub fn node_status(classes: &[String], obs: &Observation, plan: Option<&Plan>) -
             let established = p.row.state == "up";
             let entry = json!({
                 "peerIP": addr,
-                "type": peer_type_name(t),
+                "type": PeerType::name(t),
                 "state": calico_state(&bgp_state),
                 "since": since_rfc3339(&p.row.since, obs.utc_offset).unwrap_or_else(|| p.row.since.clone()),
             });

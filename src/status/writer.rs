@@ -14,7 +14,7 @@ use tracing::{debug, info, warn};
 
 use super::nodestatus::{Observation, due, node_status, without_timestamp};
 use crate::datastore::etcd::Store;
-use crate::datastore::{Source, StatusStoreError};
+use crate::datastore::source::{Source, StatusStoreError};
 use crate::metrics::Metrics;
 use crate::resources::{Kind, ResourceId};
 use crate::time::rfc3339;

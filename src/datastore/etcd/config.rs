@@ -184,6 +184,13 @@ pub enum EtcdError {
         expected: i64,
         actual: i64,
     },
+    /// Other writers kept changing the resource through every compare-and-swap attempt;
+    /// nothing was written: try again later.
+    #[error(
+        "{}: gave up after {attempts} attempts: other writers kept changing it",
+        quoted(id)
+    )]
+    Contended { id: ResourceId, attempts: u32 },
     /// The resource is not one Calico would accept; nothing was written.
     #[error("{0}")]
     Invalid(String),

@@ -109,10 +109,10 @@ impl Store {
 }
 
 fn gave_up(id: &ResourceId) -> EtcdError {
-    EtcdError::Invalid(format!(
-        "{}: gave up after {CAS_ATTEMPTS} attempts: other writers kept changing it",
-        super::quoted(id)
-    ))
+    EtcdError::Contended {
+        id: id.clone(),
+        attempts: CAS_ATTEMPTS,
+    }
 }
 
 /// A short, growing, jittered pause so competing writers stop colliding.
