@@ -86,14 +86,24 @@ fn sessions_come_back_with_a_new_cluster_as_and_a_node_as() {
         ms(t)
     );
     lab.wait_routes();
-    let st = lab.node("node-2").status().unwrap();
-    let to_node_1 = st["peers"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|p| p["name"] == "Mesh_10_77_0_11")
-        .cloned()
-        .unwrap_or(Value::Null);
+    let peer = || {
+        let st = lab.node("node-2").status().unwrap();
+        st["peers"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|p| p["name"] == "Mesh_10_77_0_11")
+            .cloned()
+            .unwrap_or(Value::Null)
+    };
+    // /status shows the BIRD monitor's latest view, read at most one status interval ago.
+    until(CONVERGE, "perch's status showing the session", || {
+        let p = peer();
+        (p["bgpState"] == "Established")
+            .then_some(())
+            .ok_or_else(|| p.to_string())
+    });
+    let to_node_1 = peer();
     assert_eq!(
         to_node_1["asNumber"], 64514,
         "perch's status shows the peer's AS: {to_node_1}"

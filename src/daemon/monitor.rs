@@ -86,6 +86,7 @@ impl Monitor {
         let every = self.poll_every.min(self.view_every);
         let mut reachable: Option<bool> = None;
         let mut boot: Option<Boot> = None;
+        let mut boot_stamp: Option<String> = None;
         let mut last_view: Option<Instant> = None;
         let mut queries = 0u64;
         let mut restarts = 0u64;
@@ -102,8 +103,9 @@ impl Monitor {
             };
             let mut publish = full;
             match status {
-                Ok((mut client, s)) => {
+                Ok((mut client, mut s)) => {
                     let now = Boot::of(client.peer_pid(), &s);
+                    let same_run = boot.as_ref().is_some_and(|b| !restarted(b, &now));
                     if reachable == Some(false) {
                         info!(socket = %self.socket.display(), "bird is reachable again");
                         let _ = self.events.send(BirdEvent::BackOnline).await;
@@ -117,6 +119,12 @@ impl Monitor {
                     }
                     boot = Some(now);
                     reachable = Some(true);
+                    // One run of BIRD keeps the boot stamp first read for it, so that readers
+                    // (`/status`, CalicoNodeStatus) do not see it jitter.
+                    match (&boot_stamp, same_run) {
+                        (Some(first), true) => s.last_reboot = Some(first.clone()),
+                        _ => boot_stamp = s.last_reboot.clone(),
+                    }
                     if publish {
                         queries += 1;
                         last_view = Some(Instant::now());
