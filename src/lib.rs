@@ -46,6 +46,8 @@ pub mod bird;
 pub mod cli;
 pub mod daemon;
 pub mod datastore;
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod metrics;
 pub mod plan;
 pub mod preview;

@@ -1,0 +1,4 @@
+//! See perch::fuzzing::check_etcd_value for the properties checked.
+#![no_main]
+
+libfuzzer_sys::fuzz_target!(|data: &[u8]| perch::fuzzing::check_etcd_value(data));
