@@ -282,6 +282,9 @@ pub const RENDER_FIELDS: &[(&str, &str)] = &[
     ("filter rule matchOperator", "In"),
     ("node label value", "r1"),
     ("second node ipv4Address", "10.0.0.2/24"),
+    ("filter rule prefixLength min", "20"),
+    ("filter rule prefixLength max", "24"),
+    ("BGPPeer numAllowedLocalASNumbers", "1"),
 ];
 
 /// What [`check_render`] rendered, for the regression test to hand to `bird -p`.
@@ -339,13 +342,15 @@ pub fn check_render(data: &[u8]) -> Option<Rendered> {
             "spec": {"nodeSelector": field(16), "peerIP": field(3), "asNumber": scalar(4),
                 "keepaliveTime": field(18), "maxRestartTime": field(25),
                 "sourceAddress": field(24), "ttlSecurity": scalar(26),
+                "numAllowedLocalASNumbers": scalar(32),
                 "password": {"secretKeyRef": {"name": "bgp", "key": "pw"}},
                 "filters": [field(13)]}}),
         json!({"kind": "BGPFilter", "apiVersion": "projectcalico.org/v3",
             "metadata": {"name": field(13)},
             "spec": {
                 "exportV4": [{"action": "Accept", "interface": field(7)},
-                    {"action": "Reject", "cidr": field(14), "matchOperator": field(27)}],
+                    {"action": "Reject", "cidr": field(14), "matchOperator": field(27),
+                        "prefixLength": {"min": scalar(30), "max": scalar(31)}}],
                 "importV4": [{"action": "Reject", "interface": field(7), "cidr": field(14),
                     "matchOperator": field(27)}],
                 "importV6": [{"action": "Accept", "interface": field(7)}]}}),

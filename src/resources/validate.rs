@@ -641,6 +641,16 @@ fn filter_rule(r: &BgpFilterRule, at: &str, v4: bool, errs: &mut Vec<String>) {
                 "{at}.prefixLength: min {lo} is greater than max {hi}"
             ));
         }
+        // BIRD refuses a prefix pattern whose range ends before the CIDR's own length
+        // (`44.0.0.0/16{16,8}`), which would fail the whole config.
+        if let (Some(net), Some(hi)) = (cidr.and_then(parse_cidr), pl.max)
+            && hi < i64::from(net.prefix_len())
+        {
+            errs.push(format!(
+                "{at}.prefixLength.max {hi} is shorter than the cidr's prefix length {}",
+                net.prefix_len()
+            ));
+        }
     }
     if let Some(src) = r.source.as_deref().filter(|s| !s.is_empty())
         && src != "RemotePeers"
