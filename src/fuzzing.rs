@@ -19,6 +19,7 @@
 //! Pure: no I/O, no clock. Not part of perch's interface.
 
 use std::collections::BTreeMap;
+use std::sync::OnceLock;
 
 use serde_json::{Value, json};
 
@@ -374,7 +375,9 @@ pub fn check_render(data: &[u8]) -> Option<Rendered> {
 
     let plan = plan(&snapshot, &node, &PlanOptions::default());
     let view = build_view(&plan, &snapshot);
-    let config = Templates::builtin()
+    static TEMPLATES: OnceLock<Templates> = OnceLock::new();
+    let config = TEMPLATES
+        .get_or_init(Templates::builtin)
         .render(&view)
         .unwrap_or_else(|e| panic!("the built-in templates failed: {e}"));
     let tokens = lex_bird(&config).unwrap_or_else(|e| panic!("{e}\n{config}"));
