@@ -439,7 +439,7 @@ pub fn check_render(data: &[u8]) -> Option<Rendered> {
     for i in view
         .ignored_interfaces
         .iter()
-        .chain(filter_uses_interface.then_some(&interface).into_iter())
+        .chain(filter_uses_interface.then_some(&interface))
     {
         assert!(
             texts.contains(&i.as_str()),
