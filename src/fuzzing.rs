@@ -13,7 +13,7 @@
 //!   re-encoded the way BIRD writes it frames back equal, line by line or all at once.
 //! - [`check_render`]: arbitrary strings in every field that reaches BIRD config are either
 //!   refused (by validation or planning) or rendered into a config whose BIRD tokens are
-//!   sound (terminated strings, no stray characters, no injected statements) and that holds
+//!   sound (terminated strings without control characters or `\\`, no stray characters, no injected statements) and that holds
 //!   the value intact.
 //!
 //! Pure: no I/O, no clock. Not part of perch's interface.
@@ -487,10 +487,10 @@ pub fn lex_bird(text: &str) -> Result<Vec<Token<'_>>, String> {
                     .filter(|&e| rest.as_bytes()[1 + e] == b'"')
                     .ok_or_else(|| format!("an unterminated string at byte {i}"))?;
                 let s = &rest[1..1 + end];
-                if !s.bytes().all(|c| (0x20..0x7f).contains(&c) && c != b'\\') {
-                    return Err(format!(
-                        "a string with a control, non-ASCII or '\\' byte: {s:?}"
-                    ));
+                // BIRD keeps the bytes as they are (UTF-8 included); `\\` starts an escape
+                // in newer BIRDs, so it never reaches a string.
+                if s.chars().any(|c| c.is_control() || c == '\\') {
+                    return Err(format!("a string with a control character or '\\': {s:?}"));
                 }
                 tokens.push(Token::Str(s));
                 i += end + 2;
