@@ -31,6 +31,7 @@
 //! - [`views`]: the views `perch run`'s tasks publish, one owner each (types only).
 //! - [`daemon`]: `perch run`: the wiring, the sync task that owns the snapshot, the coalescing
 //!   reconciler, the BIRD monitor, drift repair, confirmed apply.
+//! - [`routes`]: route verification: expected routes, BIRD and kernel tables, verdicts.
 //! - [`status`]: `/status`, `/metrics`, the HTML page, peer status and drift, CalicoNodeStatus;
 //!   reads the views, never the daemon.
 //! - [`metrics`], `time`: perch's own metrics; calendar arithmetic and RFC 3339 (neutral).
@@ -53,6 +54,7 @@ pub mod plan;
 pub mod preview;
 pub mod render;
 pub mod resources;
+pub mod routes;
 pub mod selector;
 pub mod snapshot;
 pub mod status;

@@ -1,0 +1,411 @@
+//! What this node's routing tables must hold, from the datastore alone.
+//!
+//! Owns: [`expected`], the routes a node must have in BIRD and in the kernel: every other
+//! node's confirmed blocks in pools that BGP exports (with the next hops they may have and the
+//! sessions that would bring them), this node's own blocks (blackholes), and the service
+//! ranges it advertises (not programmed). Also [`Expected::explains`]: whether a prefix seen in
+//! a table is accounted for by some block affinity.
+//! Must not: do I/O, or read BIRD or the kernel (the observed side is [`super::verdict`]'s
+//! input).
+//!
+//! The route policy it assumes (which pools export, how each pool reaches the kernel):
+//! - a pool exports unless `disableBGPExport`;
+//! - VXLAN pools (`Always`/`CrossSubnet`) are never programmed by BIRD (Felix does it);
+//! - the default BGPConfiguration's `programClusterRoutes: Disabled` hands every pool to Felix
+//!   (`EnabledIPIPOnly` / `EnabledNoEncapOnly` keep only IPIP / only unencapsulated pools);
+//! - IPIP `Always` goes through `tunl0` with `onlink`; IPIP `CrossSubnet` goes direct when the
+//!   next hop is in this node's subnet, through `tunl0` otherwise; other pools go direct;
+//! - a BGP next hop that is a peer reached through `reachableBy` is resolved to that gateway
+//!   in the kernel (the template says `gateway recursive`).
+
+use std::collections::{BTreeMap, HashMap};
+use std::net::IpAddr;
+
+use ipnet::IpNet;
+use serde::Serialize;
+
+use crate::plan::{Family, NextHop, Plan};
+use crate::resources::IpPoolSpec;
+use crate::resources::addr::{parse_cidr, parse_node_address};
+use crate::snapshot::Snapshot;
+
+/// The interface IPIP routes go through.
+pub const IPIP_DEVICE: &str = "tunl0";
+
+/// Every route this node should have, sorted by prefix.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Expected {
+    pub node: String,
+    pub routes: Vec<ExpectedRoute>,
+    /// The pools' prefixes (all of them, exporting or not): the space where a route no
+    /// block explains is `unexpected`.
+    pub pools: Vec<IpNet>,
+    /// Every block with an affinity (any state), sorted: what explains a route in a pool.
+    #[serde(skip)]
+    pub blocks: Vec<IpNet>,
+}
+
+/// One prefix this node must route.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ExpectedRoute {
+    pub prefix: IpNet,
+    /// The pool the prefix lies in (none for service ranges outside every pool).
+    pub pool: Option<IpNet>,
+    pub source: RouteSource,
+    /// How the route must reach the kernel.
+    pub kernel: KernelRoute,
+}
+
+/// Why the route is expected, and what BIRD must have for it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase", tag = "kind")]
+pub enum RouteSource {
+    /// Another node's block, learned over BGP.
+    Remote {
+        /// The node the block is affine to.
+        owner: String,
+        /// The owner's address in the prefix's family; `None` when it has none (so it has no
+        /// session to advertise the block over).
+        owner_address: Option<IpAddr>,
+        /// BGP next hops BIRD may show: the owner's address, and the address of a session
+        /// that rewrites the next hop (eBGP, `nextHopMode: Self`).
+        next_hops: Vec<IpAddr>,
+        /// This node's sessions that would bring it: the session with the owner when there is
+        /// one, otherwise the sessions that can relay it (route reflectors, external peers).
+        sessions: Vec<String>,
+        /// Whether `sessions` is the direct session with the owner.
+        direct: bool,
+    },
+    /// This node's own block: a blackhole from the static protocol.
+    Local,
+    /// A service range from the default BGPConfiguration: advertised, never programmed.
+    Service,
+}
+
+/// What the kernel's main table must hold for a prefix.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase", tag = "kind")]
+pub enum KernelRoute {
+    /// `via GATEWAY` on an ordinary interface, the gateway one of `gateways` (the next hops,
+    /// each resolved through `reachableBy`).
+    Direct { gateways: Vec<IpAddr> },
+    /// `via GATEWAY dev tunl0 onlink`.
+    Tunnel {
+        gateways: Vec<IpAddr>,
+        device: String,
+    },
+    /// `blackhole PREFIX`.
+    Blackhole,
+    /// BIRD does not program it (VXLAN, Felix programs cluster routes, service ranges): the
+    /// kernel is not checked.
+    NotProgrammed { reason: String },
+}
+
+impl Expected {
+    /// The pool that holds `net`, if any.
+    pub fn pool_of(&self, net: &IpNet) -> Option<IpNet> {
+        self.pools.iter().copied().find(|p| p.contains(net))
+    }
+
+    /// Whether some block affinity accounts for `net` (the block itself or a route inside it).
+    pub fn explains(&self, net: &IpNet) -> bool {
+        // Blocks do not overlap one another, so the candidate is the last block that sorts
+        // at or before `net` (IpNet orders by address, then prefix length).
+        let i = self.blocks.partition_point(|b| b <= net);
+        i > 0 && self.blocks[i - 1].contains(net)
+    }
+}
+
+/// How a pool's routes reach the kernel, before the next hop is known.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum PoolKernel {
+    Direct,
+    Tunnel,
+    /// Direct within `network`, tunnel outside it.
+    CrossSubnet,
+    NotProgrammed(&'static str),
+}
+
+struct Pool {
+    net: IpNet,
+    export: bool,
+    kernel: PoolKernel,
+}
+
+fn on(mode: &Option<String>) -> bool {
+    matches!(mode.as_deref(), Some("Always" | "CrossSubnet"))
+}
+
+fn pool_kernel(spec: &IpPoolSpec, cluster_routes: Option<&str>) -> PoolKernel {
+    let ipip = on(&spec.ipip_mode);
+    if on(&spec.vxlan_mode) {
+        return PoolKernel::NotProgrammed("VXLAN pool: Felix programs these routes");
+    }
+    match cluster_routes {
+        Some("Disabled") => {
+            return PoolKernel::NotProgrammed(
+                "programClusterRoutes: Disabled: Felix programs cluster routes",
+            );
+        }
+        Some("EnabledIPIPOnly") if !ipip => {
+            return PoolKernel::NotProgrammed(
+                "programClusterRoutes: EnabledIPIPOnly: Felix programs unencapsulated pools",
+            );
+        }
+        Some("EnabledNoEncapOnly") if ipip => {
+            return PoolKernel::NotProgrammed(
+                "programClusterRoutes: EnabledNoEncapOnly: Felix programs IPIP pools",
+            );
+        }
+        _ => {}
+    }
+    match spec.ipip_mode.as_deref() {
+        Some("Always") => PoolKernel::Tunnel,
+        Some("CrossSubnet") => PoolKernel::CrossSubnet,
+        _ => PoolKernel::Direct,
+    }
+}
+
+/// The routes `plan.node` must have. `plan` is this node's plan (its sessions decide which
+/// session brings which block); see the module doc for the policy assumed.
+pub fn expected(snapshot: &Snapshot, plan: &Plan) -> Expected {
+    let me = plan.node.as_str();
+    let global = snapshot.bgp_configurations.get("default").map(|c| &c.spec);
+    let cluster_routes = global
+        .and_then(|g| g.extra.get("programClusterRoutes"))
+        .and_then(|v| v.as_str());
+
+    let mut pools: Vec<Pool> = snapshot
+        .ip_pools
+        .values()
+        .filter_map(|p| {
+            Some(Pool {
+                net: parse_cidr(&p.spec.cidr)?.trunc(),
+                export: p.spec.disable_bgp_export != Some(true),
+                kernel: pool_kernel(&p.spec, cluster_routes),
+            })
+        })
+        .collect();
+    pools.sort_by_key(|p| p.net);
+    pools.dedup_by_key(|p| p.net);
+
+    let my_network = |v4: bool| {
+        snapshot
+            .nodes
+            .get(me)
+            .and_then(|n| n.spec.bgp.as_ref())
+            .and_then(|b| {
+                if v4 {
+                    b.ipv4_address.as_deref()
+                } else {
+                    b.ipv6_address.as_deref()
+                }
+            })
+            .and_then(parse_node_address)
+            .map(|a| a.network)
+    };
+    let networks = [my_network(true), my_network(false)];
+
+    // Sessions by family: the direct one per remote node, and the relays.
+    let mut direct: HashMap<(&str, Family), Vec<&str>> = HashMap::new();
+    let mut relays: [Vec<&crate::plan::Peer>; 2] = [Vec::new(), Vec::new()];
+    for p in &plan.peers {
+        let fi = usize::from(p.family == Family::IPv6);
+        match p.remote_node.as_deref() {
+            Some(r) => {
+                direct.entry((r, p.family)).or_default().push(&p.name);
+                let reflector = snapshot
+                    .nodes
+                    .get(r)
+                    .and_then(|n| n.spec.bgp.as_ref())
+                    .and_then(|b| b.route_reflector_cluster_id.as_deref())
+                    .is_some_and(|id| !id.is_empty());
+                if reflector || plan.route_reflector_cluster_id.is_some() {
+                    relays[fi].push(p);
+                }
+            }
+            None => relays[fi].push(p),
+        }
+    }
+    // Kernel gateways for next hops reached through `reachableBy`.
+    let gateways: HashMap<IpAddr, IpAddr> = plan
+        .peers
+        .iter()
+        .filter_map(|p| Some((p.peer_ip, p.reachable_by?)))
+        .collect();
+
+    // Affinities: the explaining set (any state) and the confirmed owner of each block.
+    let mut all_blocks: Vec<IpNet> = Vec::with_capacity(snapshot.block_affinities.len());
+    let mut owners: BTreeMap<IpNet, &str> = BTreeMap::new();
+    for a in snapshot.block_affinities.values() {
+        let Some(net) = parse_cidr(&a.spec.cidr).map(|n| n.trunc()) else {
+            continue;
+        };
+        all_blocks.push(net);
+        let confirmed = a.spec.state == "confirmed" || a.spec.state.is_empty();
+        if !confirmed || a.spec.deleted == "true" {
+            continue;
+        }
+        // Two confirmed claims on one block: this node's own claim wins, else the first name.
+        let owner = a.spec.node.as_str();
+        match owners.get(&net) {
+            Some(&o) if o == me || owner != me => {}
+            _ => {
+                owners.insert(net, owner);
+            }
+        }
+    }
+    all_blocks.sort();
+    all_blocks.dedup();
+
+    let mut routes = Vec::with_capacity(owners.len());
+    for (net, owner) in owners {
+        let Some(pool) = pools.iter().find(|p| p.net.contains(&net)) else {
+            continue;
+        };
+        let v4 = net.addr().is_ipv4();
+        if owner == me {
+            if net.prefix_len() == net.max_prefix_len() {
+                continue; // confd writes no blackhole for a /32 (/128) block
+            }
+            let kernel = match pool.kernel {
+                PoolKernel::Direct => KernelRoute::Blackhole,
+                PoolKernel::NotProgrammed(r) => KernelRoute::NotProgrammed { reason: r.into() },
+                PoolKernel::Tunnel | PoolKernel::CrossSubnet => KernelRoute::NotProgrammed {
+                    reason: "own block in an IPIP pool: the blackhole is not checked".into(),
+                },
+            };
+            routes.push(ExpectedRoute {
+                prefix: net,
+                pool: Some(pool.net),
+                source: RouteSource::Local,
+                kernel,
+            });
+            continue;
+        }
+        if !pool.export {
+            continue;
+        }
+        let family = if v4 { Family::IPv4 } else { Family::IPv6 };
+        let owner_address = snapshot
+            .nodes
+            .get(owner)
+            .and_then(|n| n.spec.bgp.as_ref())
+            .and_then(|b| {
+                if v4 {
+                    b.ipv4_address.as_deref()
+                } else {
+                    b.ipv6_address.as_deref()
+                }
+            })
+            .and_then(parse_node_address)
+            .map(|a| a.ip);
+        let mut next_hops: Vec<IpAddr> = owner_address.into_iter().collect();
+        let (sessions, is_direct): (Vec<String>, bool) = match direct.get(&(owner, family)) {
+            Some(names) => (names.iter().map(|s| s.to_string()).collect(), true),
+            None => {
+                let relays = &relays[usize::from(!v4)];
+                for r in relays {
+                    if !r.internal || r.next_hop == Some(NextHop::SelfAddress) {
+                        next_hops.push(r.peer_ip);
+                    }
+                }
+                (relays.iter().map(|r| r.name.clone()).collect(), false)
+            }
+        };
+        next_hops.sort();
+        next_hops.dedup();
+        let mut kernel_gateways: Vec<IpAddr> = next_hops
+            .iter()
+            .map(|a| gateways.get(a).copied().unwrap_or(*a))
+            .collect();
+        kernel_gateways.sort();
+        kernel_gateways.dedup();
+        let kernel = match pool.kernel {
+            PoolKernel::Direct => KernelRoute::Direct {
+                gateways: kernel_gateways,
+            },
+            PoolKernel::Tunnel => KernelRoute::Tunnel {
+                gateways: kernel_gateways,
+                device: IPIP_DEVICE.into(),
+            },
+            PoolKernel::CrossSubnet => {
+                let same = owner_address
+                    .zip(networks[usize::from(!v4)])
+                    .is_some_and(|(a, n)| n.contains(&a));
+                if same {
+                    KernelRoute::Direct {
+                        gateways: kernel_gateways,
+                    }
+                } else {
+                    KernelRoute::Tunnel {
+                        gateways: kernel_gateways,
+                        device: IPIP_DEVICE.into(),
+                    }
+                }
+            }
+            PoolKernel::NotProgrammed(r) => KernelRoute::NotProgrammed { reason: r.into() },
+        };
+        routes.push(ExpectedRoute {
+            prefix: net,
+            pool: Some(pool.net),
+            source: RouteSource::Remote {
+                owner: owner.to_owned(),
+                owner_address,
+                next_hops,
+                sessions,
+                direct: is_direct,
+            },
+            kernel,
+        });
+    }
+
+    // Service ranges, as the static protocol advertises them.
+    let excluded = snapshot.nodes.get(me).is_some_and(|n| {
+        n.metadata
+            .labels
+            .get("node.kubernetes.io/exclude-from-external-load-balancers")
+            .map(String::as_str)
+            == Some("true")
+    });
+    if let Some(g) = global.filter(|_| !excluded) {
+        let mut services: Vec<IpNet> = [
+            &g.service_cluster_ips,
+            &g.service_external_ips,
+            &g.service_load_balancer_ips,
+        ]
+        .into_iter()
+        .flatten()
+        .filter_map(|c| parse_cidr(&c.cidr))
+        .map(|n| n.trunc())
+        .collect();
+        services.sort();
+        services.dedup();
+        for net in services {
+            if routes.iter().any(|r| r.prefix == net) {
+                continue;
+            }
+            routes.push(ExpectedRoute {
+                prefix: net,
+                pool: pools.iter().find(|p| p.net.contains(&net)).map(|p| p.net),
+                source: RouteSource::Service,
+                kernel: KernelRoute::NotProgrammed {
+                    reason: "service range: advertised, not programmed".into(),
+                },
+            });
+        }
+    }
+    routes.sort_by_key(|r| r.prefix);
+    Expected {
+        node: me.to_owned(),
+        routes,
+        pools: pools.iter().map(|p| p.net).collect(),
+        blocks: all_blocks,
+    }
+}
+
+#[cfg(test)]
+#[path = "expected_tests.rs"]
+mod tests;

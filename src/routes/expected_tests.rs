@@ -1,0 +1,322 @@
+use proptest::prelude::*;
+
+use super::*;
+use crate::plan::{PlanOptions, plan};
+use crate::resources::decode::{Decoded, decode_documents};
+
+pub(crate) fn snapshot(yaml: &str) -> Snapshot {
+    Snapshot::from_resources(
+        decode_documents(yaml, "test")
+            .unwrap()
+            .into_iter()
+            .map(|d| match d {
+                Decoded::Resource(r) => r,
+                Decoded::Skipped(w) => panic!("{w}"),
+            }),
+    )
+}
+
+pub(crate) fn expected_for(s: &Snapshot, node: &str) -> Expected {
+    expected(s, &plan(s, node, &PlanOptions::default()))
+}
+
+fn net(s: &str) -> IpNet {
+    s.parse().unwrap()
+}
+
+fn ip(s: &str) -> IpAddr {
+    s.parse().unwrap()
+}
+
+fn route<'a>(e: &'a Expected, prefix: &str) -> &'a ExpectedRoute {
+    e.routes
+        .iter()
+        .find(|r| r.prefix == net(prefix))
+        .unwrap_or_else(|| panic!("no expected route {prefix} in {:#?}", e.routes))
+}
+
+fn block(name: &str, node: &str, cidr: &str, state: &str) -> String {
+    format!(
+        "kind: BlockAffinity\nmetadata: {{name: {name}}}\n\
+         spec: {{node: {node}, cidr: {cidr}, state: {state}}}\n---\n"
+    )
+}
+
+const MESH3: &str = "kind: Node\nmetadata: {name: a}\nspec: {bgp: {ipv4Address: 10.99.0.1/24}}\n---\n\
+    kind: Node\nmetadata: {name: b}\nspec: {bgp: {ipv4Address: 10.99.0.2/24}}\n---\n\
+    kind: Node\nmetadata: {name: c}\nspec: {bgp: {ipv4Address: 10.98.0.3/24}}\n---\n";
+
+fn mesh3(pool: &str) -> Snapshot {
+    let mut y = MESH3.to_string();
+    y += pool;
+    if !pool.is_empty() && !pool.ends_with("---\n") {
+        y += "---\n";
+    }
+    y += &block("a-1", "a", "10.244.1.0/26", "confirmed");
+    y += &block("b-1", "b", "10.244.2.0/26", "confirmed");
+    y += &block("c-1", "c", "10.244.3.0/26", "");
+    y += &block("c-2", "c", "10.244.3.64/26", "pending");
+    y += &block("b-gone", "b", "10.244.2.64/26", "confirmed");
+    y += "kind: BlockAffinity\nmetadata: {name: b-del}\n\
+          spec: {node: b, cidr: 10.244.4.0/26, state: confirmed, deleted: 'true'}\n";
+    snapshot(&y)
+}
+
+const PLAIN_POOL: &str = "kind: IPPool\nmetadata: {name: p}\nspec: {cidr: 10.244.0.0/16}\n---\n";
+
+#[test]
+fn mesh_other_nodes_blocks_come_from_their_owner_directly() {
+    let e = expected_for(&mesh3(PLAIN_POOL), "a");
+    let prefixes: Vec<String> = e.routes.iter().map(|r| r.prefix.to_string()).collect();
+    assert_eq!(
+        prefixes,
+        [
+            "10.244.1.0/26",
+            "10.244.2.0/26",
+            "10.244.2.64/26",
+            "10.244.3.0/26"
+        ],
+        "pending and deleted affinities are not routed"
+    );
+    let b = route(&e, "10.244.2.0/26");
+    assert_eq!(
+        b.source,
+        RouteSource::Remote {
+            owner: "b".into(),
+            owner_address: Some(ip("10.99.0.2")),
+            next_hops: vec![ip("10.99.0.2")],
+            sessions: vec!["Mesh_10_99_0_2".into()],
+            direct: true,
+        }
+    );
+    assert_eq!(
+        b.kernel,
+        KernelRoute::Direct {
+            gateways: vec![ip("10.99.0.2")]
+        }
+    );
+    assert_eq!(b.pool, Some(net("10.244.0.0/16")));
+    let own = route(&e, "10.244.1.0/26");
+    assert_eq!(own.source, RouteSource::Local);
+    assert_eq!(own.kernel, KernelRoute::Blackhole);
+    assert!(
+        e.explains(&net("10.244.3.64/26")),
+        "a pending block explains its route"
+    );
+    assert!(e.explains(&net("10.244.1.5/32")), "a /32 inside a block");
+    assert!(!e.explains(&net("10.244.9.0/26")));
+    assert!(!e.explains(&net("10.244.0.0/16")));
+}
+
+#[test]
+fn ipip_always_goes_through_tunl0_and_cross_subnet_only_across_subnets() {
+    let always =
+        "kind: IPPool\nmetadata: {name: p}\nspec: {cidr: 10.244.0.0/16, ipipMode: Always}\n";
+    let e = expected_for(&mesh3(always), "a");
+    for prefix in ["10.244.2.0/26", "10.244.3.0/26"] {
+        assert!(
+            matches!(&route(&e, prefix).kernel, KernelRoute::Tunnel { device, .. } if device == "tunl0"),
+            "{prefix}"
+        );
+    }
+    let cross =
+        "kind: IPPool\nmetadata: {name: p}\nspec: {cidr: 10.244.0.0/16, ipipMode: CrossSubnet}\n";
+    let e = expected_for(&mesh3(cross), "a");
+    assert_eq!(
+        route(&e, "10.244.2.0/26").kernel,
+        KernelRoute::Direct {
+            gateways: vec![ip("10.99.0.2")]
+        },
+        "b shares a's subnet"
+    );
+    assert_eq!(
+        route(&e, "10.244.3.0/26").kernel,
+        KernelRoute::Tunnel {
+            gateways: vec![ip("10.98.0.3")],
+            device: "tunl0".into()
+        },
+        "c is in another subnet"
+    );
+}
+
+#[test]
+fn vxlan_and_felix_programmed_pools_are_not_programmed_by_bird() {
+    let vxlan =
+        "kind: IPPool\nmetadata: {name: p}\nspec: {cidr: 10.244.0.0/16, vxlanMode: Always}\n";
+    let e = expected_for(&mesh3(vxlan), "a");
+    assert!(
+        e.routes
+            .iter()
+            .all(|r| matches!(r.kernel, KernelRoute::NotProgrammed { .. })),
+        "{e:#?}"
+    );
+    let felix = format!(
+        "{PLAIN_POOL}kind: BGPConfiguration\nmetadata: {{name: default}}\n\
+         spec: {{programClusterRoutes: Disabled}}\n"
+    );
+    let e = expected_for(&mesh3(&felix), "a");
+    assert!(matches!(
+        &route(&e, "10.244.2.0/26").kernel,
+        KernelRoute::NotProgrammed { reason } if reason.contains("programClusterRoutes")
+    ));
+    assert!(
+        matches!(
+            route(&e, "10.244.2.0/26").source,
+            RouteSource::Remote { .. }
+        ),
+        "BIRD still learns it"
+    );
+}
+
+#[test]
+fn pools_without_bgp_export_expect_only_own_blackholes() {
+    let off =
+        "kind: IPPool\nmetadata: {name: p}\nspec: {cidr: 10.244.0.0/16, disableBGPExport: true}\n";
+    let e = expected_for(&mesh3(off), "a");
+    let prefixes: Vec<String> = e.routes.iter().map(|r| r.prefix.to_string()).collect();
+    assert_eq!(prefixes, ["10.244.1.0/26"]);
+    assert_eq!(
+        e.pools,
+        [net("10.244.0.0/16")],
+        "still a pool: unexpected routes are found there"
+    );
+}
+
+#[test]
+fn blocks_outside_every_pool_are_not_expected() {
+    let e = expected_for(&mesh3(""), "a");
+    assert!(e.routes.is_empty(), "{e:#?}");
+}
+
+#[test]
+fn service_ranges_are_advertised_not_programmed() {
+    let y = format!(
+        "{PLAIN_POOL}kind: BGPConfiguration\nmetadata: {{name: default}}\n\
+         spec: {{serviceClusterIPs: [{{cidr: 10.96.0.0/12}}], serviceExternalIPs: [{{cidr: 192.0.2.0/24}}]}}\n"
+    );
+    let e = expected_for(&mesh3(&y), "a");
+    for prefix in ["10.96.0.0/12", "192.0.2.0/24"] {
+        let r = route(&e, prefix);
+        assert_eq!(r.source, RouteSource::Service);
+        assert!(matches!(r.kernel, KernelRoute::NotProgrammed { .. }));
+        assert_eq!(r.pool, None);
+    }
+}
+
+#[test]
+fn route_reflector_clients_learn_blocks_through_the_reflectors() {
+    let y = format!(
+        "{MESH3}{PLAIN_POOL}\
+         kind: BGPConfiguration\nmetadata: {{name: default}}\nspec: {{nodeToNodeMeshEnabled: false}}\n---\n\
+         kind: Node\nmetadata: {{name: rr, labels: {{rr: 'yes'}}}}\n\
+         spec: {{bgp: {{ipv4Address: 10.99.0.10/24, routeReflectorClusterID: 1.0.0.1}}}}\n---\n\
+         kind: BGPPeer\nmetadata: {{name: to-rr}}\nspec: {{nodeSelector: all(), peerSelector: rr == 'yes'}}\n---\n{}",
+        block("b-1", "b", "10.244.2.0/26", "confirmed")
+    );
+    let s = snapshot(&y);
+    let e = expected_for(&s, "a");
+    assert_eq!(
+        route(&e, "10.244.2.0/26").source,
+        RouteSource::Remote {
+            owner: "b".into(),
+            owner_address: Some(ip("10.99.0.2")),
+            next_hops: vec![ip("10.99.0.2")],
+            sessions: vec!["Node_10_99_0_10".into()],
+            direct: false,
+        },
+        "an iBGP reflector keeps the owner's next hop"
+    );
+}
+
+#[test]
+fn external_peers_may_rewrite_the_next_hop_and_reachable_by_sets_the_gateway() {
+    let y = format!(
+        "{MESH3}{PLAIN_POOL}\
+         kind: BGPConfiguration\nmetadata: {{name: default}}\nspec: {{nodeToNodeMeshEnabled: false, asNumber: 64512}}\n---\n\
+         kind: BGPPeer\nmetadata: {{name: tor}}\n\
+         spec: {{peerIP: 10.97.0.1, asNumber: 65000, reachableBy: 10.99.0.254}}\n---\n{}",
+        block("b-1", "b", "10.244.2.0/26", "confirmed")
+    );
+    let s = snapshot(&y);
+    let e = expected_for(&s, "a");
+    let r = route(&e, "10.244.2.0/26");
+    assert_eq!(
+        r.source,
+        RouteSource::Remote {
+            owner: "b".into(),
+            owner_address: Some(ip("10.99.0.2")),
+            next_hops: vec![ip("10.97.0.1"), ip("10.99.0.2")],
+            sessions: vec!["Global_10_97_0_1".into()],
+            direct: false,
+        }
+    );
+    assert_eq!(
+        r.kernel,
+        KernelRoute::Direct {
+            gateways: vec![ip("10.99.0.2"), ip("10.99.0.254")]
+        },
+        "the ToR's next hop is reached through its reachableBy gateway"
+    );
+}
+
+#[test]
+fn an_owner_without_an_address_is_still_expected() {
+    let y = format!(
+        "{MESH3}{PLAIN_POOL}kind: Node\nmetadata: {{name: d}}\nspec: {{}}\n---\n{}",
+        block("d-1", "d", "10.244.5.0/26", "confirmed")
+    );
+    let e = expected_for(&snapshot(&y), "a");
+    let r = route(&e, "10.244.5.0/26");
+    assert!(matches!(
+        &r.source,
+        RouteSource::Remote { owner_address: None, next_hops, sessions, .. }
+            if next_hops.is_empty() && sessions.is_empty()
+    ));
+}
+
+proptest! {
+    /// Whatever the affinities, every confirmed block in an exporting pool is expected exactly
+    /// once, own blocks are blackholes, and every expected prefix is explained.
+    #[test]
+    fn every_confirmed_block_once(
+        blocks in proptest::collection::vec((0u8..4, 0u8..64, 0u8..3), 0..40)
+    ) {
+        let mut y = MESH3.to_string() + PLAIN_POOL + "kind: Node\nmetadata: {name: d}\nspec: {}\n---\n";
+        for (i, (owner, third, state)) in blocks.iter().enumerate() {
+            let owner = ["a", "b", "c", "d"][*owner as usize];
+            let state = ["confirmed", "pending", ""][*state as usize];
+            y += &block(&format!("x{i}"), owner, &format!("10.244.{third}.0/26"), state);
+        }
+        let s = snapshot(&y);
+        let e = expected_for(&s, "a");
+        let mut seen = std::collections::BTreeSet::new();
+        for r in &e.routes {
+            prop_assert!(seen.insert(r.prefix), "{} twice", r.prefix);
+            prop_assert!(e.explains(&r.prefix));
+            let own = s.block_affinities.values().any(|a| {
+                a.spec.node == "a" && parse_cidr(&a.spec.cidr) == Some(r.prefix) && a.spec.state != "pending"
+            });
+            prop_assert_eq!(own, r.source == RouteSource::Local, "{}", r.prefix);
+        }
+        for a in s.block_affinities.values().filter(|a| a.spec.state != "pending") {
+            prop_assert!(seen.contains(&net(&a.spec.cidr)), "{} missing", a.spec.cidr);
+        }
+    }
+
+    /// `explains` agrees with a linear scan.
+    #[test]
+    fn explains_matches_a_linear_scan(
+        blocks in proptest::collection::btree_set(0u16..1024, 0..50),
+        probe in 0u32..(1 << 16),
+        len in 16u8..33,
+    ) {
+        let nets: Vec<IpNet> = blocks
+            .iter()
+            .map(|b| IpNet::new(IpAddr::from([10, 244, (b >> 2) as u8, ((b & 3) << 6) as u8]), 26).unwrap())
+            .collect();
+        let e = Expected { blocks: nets.clone(), ..Default::default() };
+        let addr = IpAddr::from([10, 244, (probe >> 8) as u8, probe as u8]);
+        let probe = IpNet::new(addr, len).unwrap().trunc();
+        prop_assert_eq!(e.explains(&probe), nets.iter().any(|b| b.contains(&probe)));
+    }
+}

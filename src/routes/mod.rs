@@ -1,0 +1,11 @@
+//! Route verification: is every pod block really routed here, by BIRD and by the kernel?
+//!
+//! Owns: [`expected`] (what the datastore says this node must route, pure),
+//! [`verdict`] (expected vs observed, one verdict per prefix, pure) and [`kernel`] (reading
+//! the kernel's main table over netlink, the only I/O here). BIRD's side is parsed by
+//! [`crate::bird::parse`].
+//! Must not: query BIRD itself (callers pass its replies in), or decide route policy.
+
+pub mod expected;
+
+pub use expected::{Expected, ExpectedRoute, KernelRoute, RouteSource, expected};
