@@ -9,7 +9,7 @@ use super::parse::{
     ConfigureOutcome, ConfigureStatus, ParseError, ProtocolDetails, ProtocolRow, ProtocolToggle,
     RouteCount, RouteEntry, Status, parse_configure, parse_configure_status, parse_show_protocols,
     parse_show_protocols_all, parse_show_route, parse_show_route_count, parse_show_status,
-    parse_toggle,
+    parse_toggle, route_query,
 };
 use super::reply::Reply;
 
@@ -135,6 +135,18 @@ impl Client {
     /// `show route`: every route of every table, with next hops.
     pub async fn show_route(&mut self) -> Result<Vec<RouteEntry>, BirdError> {
         self.query("show route", parse_show_route).await
+    }
+
+    /// `show route [filtered] all where net ~ [ … ]`: the routes of `prefixes` and inside them
+    /// (the whole table when the command would be too long; see [`route_query`]).
+    /// `filtered` asks for the routes import filters rejected (kept with `import keep filtered`).
+    pub async fn show_routes_in(
+        &mut self,
+        filtered: bool,
+        prefixes: &[ipnet::IpNet],
+    ) -> Result<Vec<RouteEntry>, BirdError> {
+        let command = route_query(filtered, prefixes);
+        self.query(&command, parse_show_route).await
     }
 
     /// `show route count`.

@@ -13,6 +13,7 @@ fn run_all_parsers(reply: &Reply) {
     let _ = parse_show_protocols_all(reply);
     let _ = parse_show_status(reply);
     let _ = parse_show_route_count(reply);
+    let _ = parse_show_route(reply);
     let _ = parse_configure(reply);
     let _ = parse_configure_status(reply);
     let _ = parse_toggle(reply);

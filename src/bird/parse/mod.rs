@@ -25,7 +25,7 @@ pub use configure::{
 };
 pub use protocol_details::{BgpDetails, ProtocolDetails, parse_show_protocols_all};
 pub use protocols::{ProtocolRow, parse_protocol_row, parse_show_protocols};
-pub use route::{RouteEntry, parse_show_route};
+pub use route::{RouteEntry, parse_show_route, route_query};
 pub use route_count::{RouteCount, RouteTotal, TableRouteCount, parse_show_route_count};
 pub use status::{Status, parse_show_status};
 pub use time::{BirdDateTime, BirdTime, Date, TimeOfDay, parse_bird_time};
