@@ -408,4 +408,4 @@ pub fn expected(snapshot: &Snapshot, plan: &Plan) -> Expected {
 
 #[cfg(test)]
 #[path = "expected_tests.rs"]
-mod tests;
+pub(crate) mod tests;

@@ -7,5 +7,10 @@
 //! Must not: query BIRD itself (callers pass its replies in), or decide route policy.
 
 pub mod expected;
+pub mod kernel;
+pub mod verdict;
 
 pub use expected::{Expected, ExpectedRoute, KernelRoute, RouteSource, expected};
+pub use verdict::{
+    Cause, CauseKind, KernelView, Observed, RouteCheck, RouteReport, Verdict, check,
+};

@@ -1,0 +1,531 @@
+//! Expected vs observed: one verdict per prefix, with the evidence.
+//!
+//! Owns: [`check`], which compares [`Expected`] with what BIRD (`show route all where …`,
+//! optionally `show route filtered all where …`, `show protocols`) and the kernel's main table
+//! hold, and gives every expected prefix, and every route in a pool that no block explains, a
+//! [`Verdict`] with its likely [`Cause`].
+//! Must not: do I/O or read the clock (callers time the check).
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::net::IpAddr;
+
+use ipnet::IpNet;
+use serde::Serialize;
+
+use super::expected::{Expected, ExpectedRoute, KernelRoute, RouteSource};
+use super::kernel::KernelEntry;
+use crate::bird::parse::{ProtocolRow, RouteEntry};
+
+/// The verdict on one prefix.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub enum Verdict {
+    Ok,
+    MissingInBird,
+    WrongNextHop,
+    MissingInKernel,
+    Unexpected,
+}
+
+impl Verdict {
+    pub const ALL: [Verdict; 5] = [
+        Verdict::Ok,
+        Verdict::MissingInBird,
+        Verdict::WrongNextHop,
+        Verdict::MissingInKernel,
+        Verdict::Unexpected,
+    ];
+
+    /// The words `perch routes` prints.
+    pub fn describe(self) -> &'static str {
+        match self {
+            Verdict::Ok => "ok",
+            Verdict::MissingInBird => "missing in BIRD",
+            Verdict::WrongNextHop => "wrong next hop",
+            Verdict::MissingInKernel => "missing in kernel",
+            Verdict::Unexpected => "unexpected",
+        }
+    }
+
+    /// The `verdict` label value of the metrics (the JSON spelling).
+    pub fn label(self) -> &'static str {
+        match self {
+            Verdict::Ok => "ok",
+            Verdict::MissingInBird => "missingInBird",
+            Verdict::WrongNextHop => "wrongNextHop",
+            Verdict::MissingInKernel => "missingInKernel",
+            Verdict::Unexpected => "unexpected",
+        }
+    }
+}
+
+/// The likely reason for a verdict other than `ok`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub enum CauseKind {
+    /// None of the sessions that would bring the route is Established.
+    NoEstablishedSession,
+    /// This node has no session that would bring it.
+    NoSession,
+    /// The owning node has no address in the family, so no session to advertise it over.
+    OwnerHasNoSession,
+    /// An import filter rejected it (seen with `import keep filtered`).
+    ImportFilter,
+    /// The sessions are Established, yet the route did not arrive.
+    NotAdvertised,
+    /// The static protocol lacks this node's blackhole or service route.
+    StaticRoute,
+    /// BIRD has it, the kernel does not.
+    KernelProgramming,
+    /// The next hop differs from the owner's address.
+    NextHop,
+    /// No block affinity explains the route.
+    NoAffinity,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Cause {
+    pub kind: CauseKind,
+    /// The sessions the cause is about (the ones down, the one whose filter rejected it, …).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub sessions: Vec<String>,
+    pub message: String,
+}
+
+/// What the kernel side of a check saw.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum KernelView<'a> {
+    /// The main table of BIRD's network namespace.
+    Table(&'a [KernelEntry]),
+    /// Not checked, and why (another namespace, a netlink error, turned off).
+    Unavailable(String),
+}
+
+/// Everything observed for one check.
+#[derive(Debug, Clone)]
+pub struct Observed<'a> {
+    /// `show route all where …` (or the whole table).
+    pub bird: &'a [RouteEntry],
+    /// `show route filtered all where …`, when asked for.
+    pub filtered: Option<&'a [RouteEntry]>,
+    /// `show protocols`.
+    pub protocols: &'a [ProtocolRow],
+    pub kernel: KernelView<'a>,
+}
+
+/// One prefix's verdict and evidence.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RouteReport {
+    pub prefix: IpNet,
+    pub verdict: Verdict,
+    /// `remote`, `local` (this node's block), `service`, or `unknown` (unexpected routes).
+    pub source: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub owner: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cause: Option<Cause>,
+    /// What the datastore says (next hops, sessions, kernel form).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub expected: Option<ExpectedRoute>,
+    /// BIRD's routes for the prefix, as `show route` prints them.
+    pub bird: Vec<String>,
+    /// The kernel's routes for the prefix, as `ip route` prints them.
+    pub kernel: Vec<String>,
+}
+
+/// The result of one check.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RouteCheck {
+    pub node: String,
+    /// Verdict → number of prefixes (every verdict present, zeros included).
+    pub counts: BTreeMap<Verdict, usize>,
+    /// Whether the kernel's table was compared; when not, why.
+    pub kernel_checked: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub kernel_note: Option<String>,
+    pub routes: Vec<RouteReport>,
+}
+
+impl RouteCheck {
+    /// Whether nothing expected is missing (the `--readiness routes` rule).
+    pub fn nothing_missing(&self) -> bool {
+        self.routes
+            .iter()
+            .all(|r| !matches!(r.verdict, Verdict::MissingInBird | Verdict::MissingInKernel))
+    }
+
+    /// The reports that are not `ok`.
+    pub fn problems(&self) -> impl Iterator<Item = &RouteReport> {
+        self.routes.iter().filter(|r| r.verdict != Verdict::Ok)
+    }
+}
+
+/// `show route` form of a BIRD route, for evidence.
+pub fn describe_bird(r: &RouteEntry) -> String {
+    let mut s = format!("{} {} [{}]", r.network, r.kind, r.protocol);
+    if r.primary {
+        s += " *";
+    }
+    if let Some(g) = &r.gateway {
+        s += &format!(" via {g}");
+    }
+    if let Some(i) = &r.interface {
+        s += &format!(" on {i}");
+    }
+    if let Some(n) = &r.bgp_next_hop {
+        s += &format!(" (BGP.next_hop {n})");
+    }
+    s
+}
+
+fn parse_net(text: &str) -> Option<IpNet> {
+    text.parse::<IpNet>().ok().map(|n| n.trunc())
+}
+
+fn index<'a, T>(items: &'a [T], key: impl Fn(&T) -> Option<IpNet>) -> HashMap<IpNet, Vec<&'a T>> {
+    let mut map: HashMap<IpNet, Vec<&T>> = HashMap::new();
+    for item in items {
+        if let Some(k) = key(item) {
+            map.entry(k).or_default().push(item);
+        }
+    }
+    map
+}
+
+/// Compares `expected` with `observed`.
+pub fn check(expected: &Expected, observed: &Observed<'_>) -> RouteCheck {
+    let bird = index(observed.bird, |r| parse_net(&r.network));
+    let filtered = observed
+        .filtered
+        .map(|f| index(f, |r| parse_net(&r.network)))
+        .unwrap_or_default();
+    let (kernel, kernel_note) = match &observed.kernel {
+        KernelView::Table(t) => (Some(index(t, |e| Some(e.prefix))), None),
+        KernelView::Unavailable(why) => (None, Some(why.clone())),
+    };
+    let bgp: HashMap<&str, &ProtocolRow> = observed
+        .protocols
+        .iter()
+        .filter(|p| p.proto == "BGP")
+        .map(|p| (p.name.as_str(), p))
+        .collect();
+    let established = |name: &str| {
+        bgp.get(name)
+            .is_some_and(|p| p.state == "up" && p.bgp_state.as_deref() == Some("Established"))
+    };
+    let empty: Vec<&RouteEntry> = Vec::new();
+    let empty_kernel: Vec<&KernelEntry> = Vec::new();
+
+    let mut routes = Vec::with_capacity(expected.routes.len());
+    for e in &expected.routes {
+        let in_bird = bird.get(&e.prefix).unwrap_or(&empty);
+        let in_kernel = kernel
+            .as_ref()
+            .map(|k| k.get(&e.prefix).unwrap_or(&empty_kernel));
+        let mut report = RouteReport {
+            prefix: e.prefix,
+            verdict: Verdict::Ok,
+            source: "",
+            owner: None,
+            cause: None,
+            expected: Some(e.clone()),
+            bird: in_bird.iter().map(|r| describe_bird(r)).collect(),
+            kernel: in_kernel
+                .map(|k| k.iter().map(|r| r.describe()).collect())
+                .unwrap_or_default(),
+        };
+        let (verdict, cause) = match &e.source {
+            RouteSource::Remote {
+                owner,
+                owner_address,
+                next_hops,
+                sessions,
+                ..
+            } => {
+                report.source = "remote";
+                report.owner = Some(owner.clone());
+                let learned: Vec<&&RouteEntry> = in_bird
+                    .iter()
+                    .filter(|r| r.bgp_next_hop.is_some() || bgp.contains_key(r.protocol.as_str()))
+                    .collect();
+                match learned.iter().find(|r| r.primary).or(learned.first()) {
+                    None => (
+                        Verdict::MissingInBird,
+                        Some(missing_cause(
+                            owner,
+                            owner_address.is_some(),
+                            sessions,
+                            filtered.get(&e.prefix),
+                            &bgp,
+                            &established,
+                        )),
+                    ),
+                    Some(best) => {
+                        let hop = best
+                            .bgp_next_hop
+                            .as_deref()
+                            .or(best.gateway.as_deref())
+                            .and_then(|h| h.parse::<IpAddr>().ok());
+                        match hop {
+                            Some(h) if !next_hops.is_empty() && !next_hops.contains(&h) => (
+                                Verdict::WrongNextHop,
+                                Some(Cause {
+                                    kind: CauseKind::NextHop,
+                                    sessions: vec![best.protocol.clone()],
+                                    message: format!(
+                                        "BIRD's route from {} has next hop {h}; {owner}'s is {}",
+                                        best.protocol,
+                                        list(next_hops)
+                                    ),
+                                }),
+                            ),
+                            _ => kernel_verdict(&e.kernel, in_kernel),
+                        }
+                    }
+                }
+            }
+            RouteSource::Local | RouteSource::Service => {
+                let local = e.source == RouteSource::Local;
+                report.source = if local { "local" } else { "service" };
+                if in_bird.is_empty() {
+                    (
+                        Verdict::MissingInBird,
+                        Some(Cause {
+                            kind: CauseKind::StaticRoute,
+                            sessions: Vec::new(),
+                            message: if local {
+                                "BIRD has no blackhole for this node's block: its static protocol lacks it (config not applied?)".into()
+                            } else {
+                                "BIRD has no route for this service range: its static protocol lacks it (config not applied?)".into()
+                            },
+                        }),
+                    )
+                } else {
+                    kernel_verdict(&e.kernel, in_kernel)
+                }
+            }
+        };
+        report.verdict = verdict;
+        report.cause = cause;
+        routes.push(report);
+    }
+
+    // Routes inside a pool that no affinity explains.
+    let known: HashSet<IpNet> = expected.routes.iter().map(|r| r.prefix).collect();
+    let mut unexpected: BTreeMap<IpNet, RouteReport> = BTreeMap::new();
+    let mut note = |prefix: IpNet, bird: Option<String>, kernel: Option<String>| {
+        if known.contains(&prefix)
+            || expected.pool_of(&prefix).is_none()
+            || expected.explains(&prefix)
+        {
+            return;
+        }
+        let r = unexpected.entry(prefix).or_insert_with(|| RouteReport {
+            prefix,
+            verdict: Verdict::Unexpected,
+            source: "unknown",
+            owner: None,
+            cause: Some(Cause {
+                kind: CauseKind::NoAffinity,
+                sessions: Vec::new(),
+                message: "inside a pool, but no block affinity explains it".into(),
+            }),
+            expected: None,
+            bird: Vec::new(),
+            kernel: Vec::new(),
+        });
+        r.bird.extend(bird);
+        r.kernel.extend(kernel);
+    };
+    for r in observed.bird {
+        if let Some(p) = parse_net(&r.network) {
+            note(p, Some(describe_bird(r)), None);
+        }
+    }
+    if let KernelView::Table(t) = &observed.kernel {
+        for k in t.iter() {
+            note(k.prefix, None, Some(k.describe()));
+        }
+    }
+    routes.extend(unexpected.into_values());
+    routes.sort_by_key(|r| r.prefix);
+
+    let mut counts: BTreeMap<Verdict, usize> = Verdict::ALL.iter().map(|v| (*v, 0)).collect();
+    for r in &routes {
+        *counts.entry(r.verdict).or_default() += 1;
+    }
+    RouteCheck {
+        node: expected.node.clone(),
+        counts,
+        kernel_checked: kernel.is_some(),
+        kernel_note,
+        routes,
+    }
+}
+
+fn list(addrs: &[IpAddr]) -> String {
+    addrs
+        .iter()
+        .map(ToString::to_string)
+        .collect::<Vec<_>>()
+        .join(" or ")
+}
+
+fn missing_cause(
+    owner: &str,
+    owner_has_address: bool,
+    sessions: &[String],
+    filtered: Option<&Vec<&RouteEntry>>,
+    bgp: &HashMap<&str, &ProtocolRow>,
+    established: &dyn Fn(&str) -> bool,
+) -> Cause {
+    if let Some(f) = filtered.filter(|f| !f.is_empty()) {
+        let mut by: Vec<String> = f.iter().map(|r| r.protocol.clone()).collect();
+        by.sort();
+        by.dedup();
+        return Cause {
+            kind: CauseKind::ImportFilter,
+            message: format!("the import filter of {} rejected it", by.join(", ")),
+            sessions: by,
+        };
+    }
+    if !owner_has_address {
+        return Cause {
+            kind: CauseKind::OwnerHasNoSession,
+            sessions: Vec::new(),
+            message: format!(
+                "{owner} has no BGP address in this family, so no session to advertise it over"
+            ),
+        };
+    }
+    if sessions.is_empty() {
+        return Cause {
+            kind: CauseKind::NoSession,
+            sessions: Vec::new(),
+            message: "this node has no session that would bring it".into(),
+        };
+    }
+    let down: Vec<&String> = sessions.iter().filter(|s| !established(s)).collect();
+    if down.len() == sessions.len() {
+        let states: Vec<String> = down
+            .iter()
+            .map(|s| match bgp.get(s.as_str()) {
+                Some(p) => format!(
+                    "{s} is {}",
+                    p.bgp_state.as_deref().unwrap_or(p.state.as_str())
+                ),
+                None => format!("{s} is not in BIRD"),
+            })
+            .collect();
+        return Cause {
+            kind: CauseKind::NoEstablishedSession,
+            sessions: down.into_iter().cloned().collect(),
+            message: format!(
+                "no Established session would bring it: {}",
+                states.join(", ")
+            ),
+        };
+    }
+    Cause {
+        kind: CauseKind::NotAdvertised,
+        sessions: sessions
+            .iter()
+            .filter(|s| established(s))
+            .cloned()
+            .collect(),
+        message: format!(
+            "the sessions are Established but the route did not arrive: {owner} does not advertise it (its BIRD lacks the block, an export filter), or an import filter rejected it (BIRD keeps rejected routes only with `import keep filtered`)"
+        ),
+    }
+}
+
+fn kernel_verdict(
+    expected: &KernelRoute,
+    observed: Option<&Vec<&KernelEntry>>,
+) -> (Verdict, Option<Cause>) {
+    let Some(observed) = observed else {
+        return (Verdict::Ok, None);
+    };
+    let missing = |message: String| {
+        (
+            Verdict::MissingInKernel,
+            Some(Cause {
+                kind: CauseKind::KernelProgramming,
+                sessions: Vec::new(),
+                message,
+            }),
+        )
+    };
+    let wrong = |message: String| {
+        (
+            Verdict::WrongNextHop,
+            Some(Cause {
+                kind: CauseKind::NextHop,
+                sessions: Vec::new(),
+                message,
+            }),
+        )
+    };
+    match expected {
+        KernelRoute::NotProgrammed { .. } => (Verdict::Ok, None),
+        KernelRoute::Blackhole => {
+            if observed.iter().any(|k| k.kind == "blackhole") {
+                (Verdict::Ok, None)
+            } else {
+                missing("BIRD has the blackhole, the kernel does not (the kernel protocol's export filter?)".into())
+            }
+        }
+        KernelRoute::Direct { gateways } => {
+            let unicast: Vec<&&KernelEntry> =
+                observed.iter().filter(|k| k.kind == "unicast").collect();
+            if unicast.is_empty() {
+                return missing(
+                    "BIRD has it, the kernel does not: the kernel protocol's export filter rejected it, or BIRD could not install it".into(),
+                );
+            }
+            let fine = |k: &KernelEntry| {
+                k.device.as_deref() != Some(super::expected::IPIP_DEVICE)
+                    && k.gateway.is_some_and(|g| gateways.contains(&g))
+            };
+            if gateways.is_empty() || unicast.iter().any(|k| fine(k)) {
+                (Verdict::Ok, None)
+            } else {
+                wrong(format!(
+                    "the kernel routes it {}; expected via {} directly",
+                    unicast[0].describe(),
+                    list(gateways)
+                ))
+            }
+        }
+        KernelRoute::Tunnel { gateways, device } => {
+            let unicast: Vec<&&KernelEntry> =
+                observed.iter().filter(|k| k.kind == "unicast").collect();
+            if unicast.is_empty() {
+                return missing(format!(
+                    "BIRD has it, the kernel does not: the kernel protocol's filter, a missing {device}, or a BIRD without onlink (older than 2.0.12)"
+                ));
+            }
+            let fine = |k: &KernelEntry| {
+                k.device.as_deref() == Some(device.as_str())
+                    && k.onlink
+                    && (gateways.is_empty() || k.gateway.is_some_and(|g| gateways.contains(&g)))
+            };
+            if unicast.iter().any(|k| fine(k)) {
+                (Verdict::Ok, None)
+            } else {
+                wrong(format!(
+                    "the kernel routes it {}; expected via {} dev {device} onlink",
+                    unicast[0].describe(),
+                    list(gateways)
+                ))
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+#[path = "verdict_tests.rs"]
+mod tests;

@@ -1,0 +1,327 @@
+use super::*;
+use crate::bird::parse::{parse_show_protocols, parse_show_route};
+use crate::bird::reply::Reply;
+use crate::routes::expected::tests::{expected_for, snapshot};
+
+fn capture(name: &str) -> Reply {
+    let path = format!("{}/tests/fixtures/bird/{name}", env!("CARGO_MANIFEST_DIR"));
+    Reply::from_bytes(&std::fs::read(path).unwrap()).unwrap()
+}
+
+fn routes(name: &str) -> Vec<RouteEntry> {
+    parse_show_route(&capture(name)).unwrap()
+}
+
+fn protocols(name: &str) -> Vec<ProtocolRow> {
+    parse_show_protocols(&capture(name)).unwrap()
+}
+
+/// The cluster of the captures (tests/fixtures/bird/README.md): a = 10.77.0.1 (the node whose
+/// BIRD was captured), b = 10.77.0.2, c = 10.77.0.3 (no BIRD: its session stays Active).
+fn lab(b_address: &str, extra: &str) -> Expected {
+    let y = format!(
+        "kind: Node\nmetadata: {{name: a}}\nspec: {{bgp: {{ipv4Address: 10.77.0.1/24}}}}\n---\n\
+         kind: Node\nmetadata: {{name: b}}\nspec: {{bgp: {{ipv4Address: {b_address}}}}}\n---\n\
+         kind: Node\nmetadata: {{name: c}}\nspec: {{bgp: {{ipv4Address: 10.77.0.3/24}}}}\n---\n\
+         kind: IPPool\nmetadata: {{name: p}}\nspec: {{cidr: 10.244.0.0/16}}\n---\n\
+         kind: BGPConfiguration\nmetadata: {{name: default}}\n\
+         spec: {{serviceClusterIPs: [{{cidr: 10.96.0.0/12}}]}}\n---\n\
+         kind: BlockAffinity\nmetadata: {{name: a1}}\nspec: {{node: a, cidr: 10.244.1.0/26, state: confirmed}}\n---\n\
+         kind: BlockAffinity\nmetadata: {{name: b1}}\nspec: {{node: b, cidr: 10.244.2.0/26, state: confirmed}}\n---\n\
+         kind: BlockAffinity\nmetadata: {{name: b2}}\nspec: {{node: b, cidr: 10.244.2.64/26, state: confirmed}}\n---\n\
+         kind: BlockAffinity\nmetadata: {{name: c1}}\nspec: {{node: c, cidr: 10.244.3.0/26, state: confirmed}}\n---\n\
+         {extra}"
+    );
+    expected_for(&snapshot(&y), "a")
+}
+
+const B9: &str = "kind: BlockAffinity\nmetadata: {name: b9}\nspec: {node: b, cidr: 10.244.9.0/26, state: confirmed}\n";
+
+fn verdicts(c: &RouteCheck) -> Vec<String> {
+    c.routes
+        .iter()
+        .map(|r| {
+            let cause = r
+                .cause
+                .as_ref()
+                .map(|c| format!(" {:?}{:?}", c.kind, c.sessions))
+                .unwrap_or_default();
+            format!("{} {}{cause}", r.prefix, r.verdict.describe())
+        })
+        .collect()
+}
+
+fn kernel_entry(
+    prefix: &str,
+    kind: &str,
+    gateway: Option<&str>,
+    device: &str,
+    onlink: bool,
+) -> KernelEntry {
+    KernelEntry {
+        prefix: prefix.parse().unwrap(),
+        kind: kind.into(),
+        gateway: gateway.map(|g| g.parse().unwrap()),
+        device: Some(device.into()),
+        onlink,
+        protocol: "bird".into(),
+    }
+}
+
+/// The kernel table of the capture's node a (`ip route` in its namespace).
+fn healthy_kernel() -> Vec<KernelEntry> {
+    vec![
+        kernel_entry("10.77.0.0/24", "unicast", None, "va0", false),
+        kernel_entry("10.244.1.0/26", "blackhole", None, "lo", false),
+        kernel_entry("10.244.1.7/32", "unicast", None, "va0", false),
+        kernel_entry("10.244.2.0/26", "unicast", Some("10.77.0.2"), "va0", false),
+        kernel_entry("10.244.9.0/26", "unicast", Some("10.77.0.2"), "va0", false),
+    ]
+}
+
+#[test]
+fn real_captures_give_ok_filter_and_session_causes() {
+    let e = lab("10.77.0.2/24", B9);
+    let bird = routes("show_route_all_where_pools.raw");
+    let filtered = routes("show_route_filtered_all_where_pools.raw");
+    let protocols = protocols("show_protocols_routes_lab.raw");
+    let kernel = healthy_kernel();
+    let c = check(
+        &e,
+        &Observed {
+            bird: &bird,
+            filtered: Some(&filtered),
+            protocols: &protocols,
+            kernel: KernelView::Table(&kernel),
+        },
+    );
+    assert_eq!(
+        verdicts(&c),
+        [
+            "10.96.0.0/12 ok",
+            "10.244.1.0/26 ok",
+            "10.244.2.0/26 ok",
+            "10.244.2.64/26 missing in BIRD ImportFilter[\"Mesh_10_77_0_2\"]",
+            "10.244.3.0/26 missing in BIRD NoEstablishedSession[\"Mesh_10_77_0_3\"]",
+            "10.244.9.0/26 ok",
+        ]
+    );
+    assert!(c.kernel_checked);
+    assert_eq!(c.counts[&Verdict::Ok], 4);
+    assert_eq!(c.counts[&Verdict::MissingInBird], 2);
+    assert_eq!(c.counts[&Verdict::Unexpected], 0);
+    assert!(!c.nothing_missing());
+    let c3 = &c.routes[4];
+    assert_eq!(c3.owner.as_deref(), Some("c"));
+    assert!(
+        c3.cause
+            .as_ref()
+            .unwrap()
+            .message
+            .contains("Mesh_10_77_0_3 is Active"),
+        "{c3:?}"
+    );
+}
+
+#[test]
+fn a_disabled_session_takes_exactly_its_blocks() {
+    let e = lab("10.77.0.2/24", B9);
+    let bird = routes("show_route_all_where_pools_disabled.raw");
+    let protocols = protocols("show_protocols_routes_lab_disabled.raw");
+    let c = check(
+        &e,
+        &Observed {
+            bird: &bird,
+            filtered: None,
+            protocols: &protocols,
+            kernel: KernelView::Unavailable("not asked".into()),
+        },
+    );
+    assert_eq!(
+        verdicts(&c),
+        [
+            "10.96.0.0/12 ok",
+            "10.244.1.0/26 ok",
+            "10.244.2.0/26 missing in BIRD NoEstablishedSession[\"Mesh_10_77_0_2\"]",
+            "10.244.2.64/26 missing in BIRD NoEstablishedSession[\"Mesh_10_77_0_2\"]",
+            "10.244.3.0/26 missing in BIRD NoEstablishedSession[\"Mesh_10_77_0_3\"]",
+            "10.244.9.0/26 missing in BIRD NoEstablishedSession[\"Mesh_10_77_0_2\"]",
+        ]
+    );
+    assert!(!c.kernel_checked);
+    assert_eq!(c.kernel_note.as_deref(), Some("not asked"));
+}
+
+#[test]
+fn established_sessions_without_the_route_point_at_the_owner() {
+    let e = lab("10.77.0.2/24", B9);
+    let bird = routes("show_route_all_where_pools.raw");
+    let protocols = protocols("show_protocols_routes_lab.raw");
+    let c = check(
+        &e,
+        &Observed {
+            bird: &bird,
+            filtered: None,
+            protocols: &protocols,
+            kernel: KernelView::Unavailable(String::new()),
+        },
+    );
+    let r = c
+        .routes
+        .iter()
+        .find(|r| r.prefix.to_string() == "10.244.2.64/26")
+        .unwrap();
+    assert_eq!(r.verdict, Verdict::MissingInBird);
+    let cause = r.cause.as_ref().unwrap();
+    assert_eq!(cause.kind, CauseKind::NotAdvertised);
+    assert_eq!(cause.sessions, ["Mesh_10_77_0_2"]);
+}
+
+#[test]
+fn a_node_that_changed_address_gives_wrong_next_hop() {
+    let e = lab("10.77.0.20/24", B9);
+    let bird = routes("show_route_all_where_pools.raw");
+    let protocols = protocols("show_protocols_routes_lab.raw");
+    let c = check(
+        &e,
+        &Observed {
+            bird: &bird,
+            filtered: None,
+            protocols: &protocols,
+            kernel: KernelView::Unavailable(String::new()),
+        },
+    );
+    let r = c
+        .routes
+        .iter()
+        .find(|r| r.prefix.to_string() == "10.244.2.0/26")
+        .unwrap();
+    assert_eq!(r.verdict, Verdict::WrongNextHop, "{r:?}");
+    assert!(
+        r.cause
+            .as_ref()
+            .unwrap()
+            .message
+            .contains("next hop 10.77.0.2; b's is 10.77.0.20"),
+        "{r:?}"
+    );
+}
+
+#[test]
+fn a_route_gone_from_the_kernel_is_missing_in_kernel() {
+    let e = lab("10.77.0.2/24", B9);
+    let bird = routes("show_route_all_where_pools.raw");
+    let protocols = protocols("show_protocols_routes_lab.raw");
+    let mut kernel = healthy_kernel();
+    kernel.retain(|k| k.prefix.to_string() != "10.244.9.0/26");
+    kernel[1].kind = "unicast".into(); // own block no longer a blackhole
+    let c = check(
+        &e,
+        &Observed {
+            bird: &bird,
+            filtered: None,
+            protocols: &protocols,
+            kernel: KernelView::Table(&kernel),
+        },
+    );
+    let by = |p: &str| c.routes.iter().find(|r| r.prefix.to_string() == p).unwrap();
+    assert_eq!(by("10.244.9.0/26").verdict, Verdict::MissingInKernel);
+    assert_eq!(by("10.244.1.0/26").verdict, Verdict::MissingInKernel);
+    assert_eq!(by("10.244.2.0/26").verdict, Verdict::Ok);
+    assert_eq!(
+        by("10.96.0.0/12").verdict,
+        Verdict::Ok,
+        "services are not programmed"
+    );
+}
+
+#[test]
+fn a_kernel_route_through_the_wrong_gateway_or_device_is_wrong_next_hop() {
+    let e = lab("10.77.0.2/24", B9);
+    let bird = routes("show_route_all_where_pools.raw");
+    let protocols = protocols("show_protocols_routes_lab.raw");
+    let mut kernel = healthy_kernel();
+    kernel[3] = kernel_entry("10.244.2.0/26", "unicast", Some("10.77.0.9"), "va0", false);
+    kernel[4] = kernel_entry("10.244.9.0/26", "unicast", Some("10.77.0.2"), "tunl0", true);
+    let c = check(
+        &e,
+        &Observed {
+            bird: &bird,
+            filtered: None,
+            protocols: &protocols,
+            kernel: KernelView::Table(&kernel),
+        },
+    );
+    let by = |p: &str| c.routes.iter().find(|r| r.prefix.to_string() == p).unwrap();
+    assert_eq!(by("10.244.2.0/26").verdict, Verdict::WrongNextHop);
+    assert_eq!(
+        by("10.244.9.0/26").verdict,
+        Verdict::WrongNextHop,
+        "direct expected, not tunl0"
+    );
+}
+
+#[test]
+fn ipip_routes_must_go_through_tunl0_onlink() {
+    let ipip = "kind: IPPool\nmetadata: {name: p}\nspec: {cidr: 10.244.0.0/16, ipipMode: Always}\n";
+    let e = lab("10.77.0.2/24", &format!("{B9}---\n{ipip}"));
+    let bird = routes("show_route_all_where_pools.raw");
+    let protocols = protocols("show_protocols_routes_lab.raw");
+    let mut kernel = healthy_kernel();
+    kernel[4] = kernel_entry("10.244.9.0/26", "unicast", Some("10.77.0.2"), "tunl0", true);
+    let c = check(
+        &e,
+        &Observed {
+            bird: &bird,
+            filtered: None,
+            protocols: &protocols,
+            kernel: KernelView::Table(&kernel),
+        },
+    );
+    let by = |p: &str| c.routes.iter().find(|r| r.prefix.to_string() == p).unwrap();
+    assert_eq!(by("10.244.9.0/26").verdict, Verdict::Ok);
+    assert_eq!(
+        by("10.244.2.0/26").verdict,
+        Verdict::WrongNextHop,
+        "not through tunl0"
+    );
+}
+
+#[test]
+fn a_route_no_affinity_explains_is_unexpected() {
+    // Without b's affinity for 10.244.9.0/26, BIRD's route for it is unexplained.
+    let e = lab("10.77.0.2/24", "");
+    let bird = routes("show_route_all_where_pools.raw");
+    let protocols = protocols("show_protocols_routes_lab.raw");
+    let mut kernel = healthy_kernel();
+    kernel.push(kernel_entry(
+        "10.244.77.0/24",
+        "unicast",
+        Some("10.77.0.5"),
+        "va0",
+        false,
+    ));
+    let c = check(
+        &e,
+        &Observed {
+            bird: &bird,
+            filtered: None,
+            protocols: &protocols,
+            kernel: KernelView::Table(&kernel),
+        },
+    );
+    let unexpected: Vec<(String, usize, usize)> = c
+        .routes
+        .iter()
+        .filter(|r| r.verdict == Verdict::Unexpected)
+        .map(|r| (r.prefix.to_string(), r.bird.len(), r.kernel.len()))
+        .collect();
+    assert_eq!(
+        unexpected,
+        [
+            ("10.244.9.0/26".to_string(), 1, 1),
+            ("10.244.77.0/24".to_string(), 0, 1)
+        ],
+        "the kernel's /32 inside this node's block and the connected subnet outside the pool are not flagged"
+    );
+}
