@@ -40,8 +40,12 @@ localAS, passive, routeReflectorClient, port (each {value, source, text}), optio
 \"bgpPeers\": [{bgpPeer, localSide, remoteSide, localNodes, remoteNodes, thisNodeLocal,
 thisNodeRemote, selectors, sessions, reasons}]}.
 
+`route PREFIX`: which node owns the block, which session should bring it, what BIRD and
+the kernel have, and the verdict (asks BIRD over --bird-socket and reads the kernel).
+
 Examples:
   perch explain -r cluster/ --node node-1
+  perch explain -r cluster/ --node node-1 route 10.244.3.0/26
   perch explain -r cluster/ --node node-1 Node_10_0_0_5
   perch explain -r cluster/ --node node-1 bgppeer/rack1-tor -o json")]
 pub struct ExplainArgs {
@@ -49,9 +53,15 @@ pub struct ExplainArgs {
     pub source: SourceArgs,
     #[command(flatten)]
     pub node: NodeArgs,
-    /// A session (BIRD protocol name) or a BGPPeer (`bgppeer/NAME` or NAME).
+    /// A session (BIRD protocol name) or a BGPPeer (`bgppeer/NAME` or NAME); or `route`
+    /// followed by a prefix.
     #[arg(value_name = "PEER")]
     pub peer: Option<String>,
+    /// With `route`: the prefix (or an address inside a block) to explain.
+    #[arg(value_name = "PREFIX")]
+    pub prefix: Option<String>,
+    #[command(flatten)]
+    pub observe: super::routes::ObserveArgs,
     #[arg(long, short = 'o', value_enum, default_value = "text")]
     pub output: ExplainOutput,
 }
@@ -65,6 +75,16 @@ struct Report {
 }
 
 pub async fn explain(a: ExplainArgs) -> Result<ExitCode, CliError> {
+    if a.peer.as_deref() == Some("route") {
+        if let Some(prefix) = &a.prefix {
+            return super::route_explain::explain_route(&a, prefix).await;
+        }
+    }
+    if let Some(extra) = &a.prefix {
+        return Err(CliError::failed(format!(
+            "unexpected argument {extra:?} (only `route PREFIX` takes two)"
+        )));
+    }
     let node = a.node.node_name()?;
     let snapshot = a.source.load(&node).await?;
     let cluster = Cluster::new(&snapshot);

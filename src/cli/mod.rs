@@ -7,6 +7,8 @@ pub mod plan;
 pub mod preview;
 pub mod render_all;
 pub mod resource;
+pub mod route_explain;
+pub mod routes;
 pub mod run;
 pub mod status;
 
@@ -92,6 +94,8 @@ pub enum Command {
     Preview(preview::PreviewArgs),
     /// Render every node's BIRD config (for CI), optionally checked by `bird -p`.
     RenderAll(render_all::RenderAllArgs),
+    /// Every prefix this node must route, checked against BIRD's and the kernel's tables.
+    Routes(routes::RoutesArgs),
     /// Explain why a node has a session (and each option's value), or why a BGPPeer adds nothing.
     Explain(explain::ExplainArgs),
 }
@@ -140,5 +144,6 @@ pub async fn run(cli: Cli) -> Result<ExitCode, CliError> {
         Command::Preview(a) => preview::preview_cmd(a).await,
         Command::RenderAll(a) => render_all::render_all(a).await,
         Command::Explain(a) => explain::explain(a).await,
+        Command::Routes(a) => routes::routes(a).await,
     }
 }

@@ -1,0 +1,275 @@
+//! `perch routes`: every prefix this node must route, with the verdict of BIRD's and the
+//! kernel's tables; and the observation both it and `perch explain … route` share.
+//!
+//! Owns: asking BIRD (`show protocols`, `show route [filtered] all where …`) and the kernel
+//! for one check, and printing it. The judging is [`crate::routes`].
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::time::Duration;
+
+use clap::{Args, ValueEnum};
+use ipnet::IpNet;
+
+use super::CliError;
+use super::common::{NodeArgs, SourceArgs};
+use super::status::boxed_table;
+use crate::bird::Client;
+use crate::bird::parse::ProtocolRow;
+use crate::plan::{Cluster, plan_in};
+use crate::routes::kernel::{KernelEntry, read_main_table};
+use crate::routes::{
+    Expected, KernelRoute, KernelView, Observed, RouteCheck, RouteSource, Verdict, check, expected,
+};
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum RoutesOutput {
+    Table,
+    Json,
+}
+
+/// How to reach BIRD and whether to read the kernel (shared with `perch explain … route`).
+#[derive(Debug, Clone, Args)]
+pub struct ObserveArgs {
+    /// BIRD's control socket.
+    #[arg(
+        long,
+        env = "PERCH_BIRD_SOCKET",
+        default_value = "/run/bird/bird.ctl",
+        value_name = "PATH"
+    )]
+    pub bird_socket: PathBuf,
+    /// Time limit for each command sent to BIRD.
+    #[arg(long, default_value = "10", value_name = "SECONDS")]
+    pub timeout: u64,
+    /// Do not read the kernel's routing table (perch does not share BIRD's network namespace).
+    #[arg(long)]
+    pub no_kernel: bool,
+}
+
+#[derive(Debug, Args)]
+#[command(after_help = "\
+Verdicts: ok; missing in BIRD (cause: no Established session that would bring it, the owning
+node has no session, an import filter rejected it — seen only with `import keep filtered` —
+or the sessions are up and the owner does not advertise it); wrong next hop (BIRD's or the
+kernel's route does not go to the owning node); missing in kernel (BIRD has it, the kernel
+does not); unexpected (a route inside a pool that no block affinity explains).
+
+The kernel is read over netlink in perch's own network namespace: run perch on the host
+network (as the DaemonSet does) or pass --no-kernel.
+
+JSON (--output json): {node, counts: {ok, missingInBird, wrongNextHop, missingInKernel,
+unexpected}, kernelChecked, kernelNote, routes: [{prefix, verdict, source, owner, cause:
+{kind, sessions, message}, expected: {prefix, pool, source, kernel}, bird: [..], kernel: [..]}]}
+
+Examples:
+  perch routes -n node-1
+  perch routes -n node-1 --bird-socket /var/run/calico/bird.ctl -o json")]
+pub struct RoutesArgs {
+    #[command(flatten)]
+    pub source: SourceArgs,
+    #[command(flatten)]
+    pub node: NodeArgs,
+    #[command(flatten)]
+    pub observe: ObserveArgs,
+    #[arg(long, short = 'o', value_enum, default_value = "table")]
+    pub output: RoutesOutput,
+}
+
+/// One check, with the session rows it was judged against.
+pub struct Observation {
+    pub expected: Expected,
+    pub check: RouteCheck,
+    pub protocols: Vec<ProtocolRow>,
+}
+
+/// The prefixes to ask BIRD about: the pools, and the service ranges outside them.
+pub fn query_prefixes(expected: &Expected) -> Vec<IpNet> {
+    let mut out = expected.pools.clone();
+    for r in &expected.routes {
+        if r.pool.is_none() {
+            out.push(r.prefix);
+        }
+    }
+    out
+}
+
+/// Whether a kernel table looks like BIRD's: with nothing of BIRD's in it while BIRD has
+/// routes to program, perch is most likely in another network namespace.
+pub fn kernel_view<'a>(
+    expected: &Expected,
+    bird_has: &dyn Fn(&IpNet) -> bool,
+    table: &'a Result<Vec<KernelEntry>, String>,
+) -> KernelView<'a> {
+    match table {
+        Err(e) => KernelView::Unavailable(format!("kernel not checked: {e}")),
+        Ok(t) => {
+            let programmed = expected.routes.iter().any(|r| {
+                !matches!(r.kernel, KernelRoute::NotProgrammed { .. }) && bird_has(&r.prefix)
+            });
+            if programmed && !t.iter().any(|e| e.protocol == "bird") {
+                KernelView::Unavailable(
+                    "kernel not checked: the routing table perch sees has no route from BIRD, so perch does not share BIRD's network namespace (run it on the host network, or pass --no-kernel)".into(),
+                )
+            } else {
+                KernelView::Table(t)
+            }
+        }
+    }
+}
+
+/// Reads the datastore, asks BIRD and the kernel, and judges.
+pub async fn observe(
+    source: &SourceArgs,
+    node: &NodeArgs,
+    args: &ObserveArgs,
+) -> Result<Observation, CliError> {
+    let name = node.node_name()?;
+    let snapshot = source.load_all().await?;
+    let cluster = Cluster::new(&snapshot);
+    let plan = plan_in(&cluster, &name, &node.plan_options()?);
+    if !plan.node_found {
+        return Err(CliError::failed(format!(
+            "node {name:?} is not in the resources"
+        )));
+    }
+    let expected = expected(&snapshot, &plan);
+    let (protocols, bird, filtered) = ask_bird(&args.bird_socket, args.timeout, &expected).await?;
+    let table: Result<Vec<KernelEntry>, String> = if args.no_kernel {
+        Err("--no-kernel".into())
+    } else {
+        tokio::task::spawn_blocking(read_main_table)
+            .await
+            .map_err(|e| e.to_string())
+            .and_then(|r| r.map_err(|e| e.to_string()))
+    };
+    let in_bird: std::collections::HashSet<IpNet> = bird
+        .iter()
+        .filter_map(|r| r.network.parse::<IpNet>().ok())
+        .collect();
+    let kernel = kernel_view(&expected, &|p| in_bird.contains(p), &table);
+    let check = check(
+        &expected,
+        &Observed {
+            bird: &bird,
+            filtered: Some(&filtered),
+            protocols: &protocols,
+            kernel,
+        },
+    );
+    Ok(Observation {
+        expected,
+        check,
+        protocols,
+    })
+}
+
+type BirdTables = (
+    Vec<ProtocolRow>,
+    Vec<crate::bird::parse::RouteEntry>,
+    Vec<crate::bird::parse::RouteEntry>,
+);
+
+async fn ask_bird(
+    socket: &Path,
+    timeout: u64,
+    expected: &Expected,
+) -> Result<BirdTables, CliError> {
+    let timeout = Duration::from_secs(timeout.max(1));
+    let mut client = Client::connect(socket, timeout)
+        .await
+        .map_err(|e| CliError::failed(format!("BIRD is not reachable: {e}")))?;
+    client.set_command_timeout(timeout);
+    let prefixes = query_prefixes(expected);
+    let protocols = client.show_protocols().await?;
+    let bird = client.show_routes_in(false, &prefixes).await?;
+    let filtered = client.show_routes_in(true, &prefixes).await?;
+    Ok((protocols, bird, filtered))
+}
+
+fn next_hops(r: &crate::routes::ExpectedRoute) -> String {
+    match &r.source {
+        RouteSource::Remote { next_hops, .. } if !next_hops.is_empty() => next_hops
+            .iter()
+            .map(ToString::to_string)
+            .collect::<Vec<_>>()
+            .join(" or "),
+        RouteSource::Remote { .. } => "?".into(),
+        RouteSource::Local => "blackhole".into(),
+        RouteSource::Service => "blackhole (advertised)".into(),
+    }
+}
+
+/// `10.0.0.0/26 via 10.1.0.1 …` → `via 10.1.0.1 …` (the PREFIX column already says it).
+fn without_prefix(evidence: &str, prefix: &IpNet) -> String {
+    let p = prefix.to_string();
+    evidence.replacen(&format!("{p} "), "", 1).trim().to_owned()
+}
+
+/// The table `perch routes` prints.
+pub fn routes_table(check: &RouteCheck) -> String {
+    let cells: Vec<Vec<String>> = check
+        .routes
+        .iter()
+        .map(|r| {
+            vec![
+                r.prefix.to_string(),
+                r.verdict.describe().to_owned(),
+                r.owner.clone().unwrap_or_else(|| r.source.to_owned()),
+                r.expected.as_ref().map_or("-".into(), next_hops),
+                r.bird
+                    .first()
+                    .map_or("-".into(), |b| without_prefix(b, &r.prefix)),
+                if check.kernel_checked {
+                    r.kernel
+                        .first()
+                        .map_or("-".into(), |k| without_prefix(k, &r.prefix))
+                } else {
+                    "not checked".into()
+                },
+                r.cause
+                    .as_ref()
+                    .map_or(String::new(), |c| c.message.clone()),
+            ]
+        })
+        .collect();
+    let mut out = boxed_table(
+        &[
+            "PREFIX", "VERDICT", "OWNER", "NEXT HOP", "BIRD", "KERNEL", "CAUSE",
+        ],
+        &cells,
+    );
+    let counts: Vec<String> = Verdict::ALL
+        .iter()
+        .map(|v| {
+            format!(
+                "{} {}",
+                check.counts.get(v).copied().unwrap_or(0),
+                v.describe()
+            )
+        })
+        .collect();
+    out.push_str(&format!("{}\n", counts.join(", ")));
+    if let Some(note) = &check.kernel_note {
+        out.push_str(&format!("{note}\n"));
+    }
+    out
+}
+
+pub async fn routes(a: RoutesArgs) -> Result<ExitCode, CliError> {
+    let o = observe(&a.source, &a.node, &a.observe).await?;
+    let mut out = std::io::stdout().lock();
+    match a.output {
+        RoutesOutput::Json => writeln!(
+            out,
+            "{}",
+            serde_json::to_string_pretty(&o.check).map_err(|e| CliError::failed(e.to_string()))?
+        )?,
+        RoutesOutput::Table => {
+            writeln!(out, "Routes of node {}\n", o.check.node)?;
+            write!(out, "{}", routes_table(&o.check))?;
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
