@@ -25,8 +25,8 @@ use ipnet::IpNet;
 use serde::Serialize;
 
 use crate::plan::{Family, NextHop, Plan};
-use crate::resources::IpPoolSpec;
 use crate::resources::addr::{parse_cidr, parse_node_address};
+use crate::resources::{BgpFilterRule, IpPoolSpec};
 use crate::snapshot::Snapshot;
 
 /// The interface IPIP routes go through.
@@ -77,6 +77,10 @@ pub enum RouteSource {
         sessions: Vec<String>,
         /// Whether `sessions` is the direct session with the owner.
         direct: bool,
+        /// `SESSION: BGPFilter NAME` for each of `sessions` whose BGPFilters' import rules
+        /// reject the prefix.
+        #[serde(skip_serializing_if = "Vec::is_empty")]
+        rejected_by: Vec<String>,
     },
     /// This node's own block: a blackhole from the static protocol.
     Local,
@@ -166,6 +170,56 @@ fn pool_kernel(spec: &IpPoolSpec, cluster_routes: Option<&str>) -> PoolKernel {
         Some("CrossSubnet") => PoolKernel::CrossSubnet,
         _ => PoolKernel::Direct,
     }
+}
+
+/// Whether a BGPFilter rule matches a route for `net` learned over BGP. Rules that test the
+/// interface are taken as not matching (the interface is not known here).
+fn rule_matches(r: &BgpFilterRule, net: &IpNet) -> bool {
+    if r.interface.is_some() {
+        return false;
+    }
+    if r.source.as_deref().is_some_and(|s| s != "RemotePeers") {
+        return false;
+    }
+    let Some(cidr) = r.cidr.as_deref().and_then(parse_cidr).map(|n| n.trunc()) else {
+        return true;
+    };
+    let within = match &r.prefix_length {
+        Some(pl) => {
+            let len = i64::from(net.prefix_len());
+            let lo = pl.min.map_or(i64::from(cidr.prefix_len()), |m| {
+                m.max(i64::from(cidr.prefix_len()))
+            });
+            let hi = pl.max.unwrap_or(i64::from(net.max_prefix_len()));
+            cidr.contains(net) && (lo..=hi).contains(&len)
+        }
+        None => cidr.contains(net),
+    };
+    match r.match_operator.as_deref() {
+        Some("Equal") => *net == cidr,
+        Some("NotEqual") => *net != cidr,
+        Some("NotIn") => !within,
+        _ => within,
+    }
+}
+
+/// The BGPFilter (of `filters`, applied in order, first matching rule wins) whose import
+/// rules reject `net`, if one does.
+fn import_rejects(snapshot: &Snapshot, filters: &[String], net: &IpNet) -> Option<String> {
+    for name in filters {
+        let Some(f) = snapshot.bgp_filters.get(name) else {
+            continue;
+        };
+        let rules = if net.addr().is_ipv4() {
+            &f.spec.import_v4
+        } else {
+            &f.spec.import_v6
+        };
+        if let Some(r) = rules.iter().find(|r| rule_matches(r, net)) {
+            return (r.action != "Accept").then(|| name.clone());
+        }
+    }
+    None
 }
 
 /// The routes `plan.node` must have. `plan` is this node's plan (its sessions decide which
@@ -317,6 +371,15 @@ pub fn expected(snapshot: &Snapshot, plan: &Plan) -> Expected {
         };
         next_hops.sort();
         next_hops.dedup();
+        let rejected_by: Vec<String> = plan
+            .peers
+            .iter()
+            .filter(|p| p.family == family && sessions.contains(&p.name))
+            .filter_map(|p| {
+                let f = import_rejects(snapshot, &p.filters, &net)?;
+                Some(format!("{}: BGPFilter {f}", p.name))
+            })
+            .collect();
         let mut kernel_gateways: Vec<IpAddr> = next_hops
             .iter()
             .map(|a| gateways.get(a).copied().unwrap_or(*a))
@@ -357,6 +420,7 @@ pub fn expected(snapshot: &Snapshot, plan: &Plan) -> Expected {
                 next_hops,
                 sessions,
                 direct: is_direct,
+                rejected_by,
             },
             kernel,
         });

@@ -87,6 +87,7 @@ fn mesh_other_nodes_blocks_come_from_their_owner_directly() {
             next_hops: vec![ip("10.99.0.2")],
             sessions: vec!["Mesh_10_99_0_2".into()],
             direct: true,
+            rejected_by: vec![],
         }
     );
     assert_eq!(
@@ -223,6 +224,7 @@ fn route_reflector_clients_learn_blocks_through_the_reflectors() {
             next_hops: vec![ip("10.99.0.2")],
             sessions: vec!["Node_10_99_0_10".into()],
             direct: false,
+            rejected_by: vec![],
         },
         "an iBGP reflector keeps the owner's next hop"
     );
@@ -248,6 +250,7 @@ fn external_peers_may_rewrite_the_next_hop_and_reachable_by_sets_the_gateway() {
             next_hops: vec![ip("10.97.0.1"), ip("10.99.0.2")],
             sessions: vec!["Global_10_97_0_1".into()],
             direct: false,
+            rejected_by: vec![],
         }
     );
     assert_eq!(
@@ -272,6 +275,34 @@ fn an_owner_without_an_address_is_still_expected() {
         RouteSource::Remote { owner_address: None, next_hops, sessions, .. }
             if next_hops.is_empty() && sessions.is_empty()
     ));
+}
+
+#[test]
+fn a_bgp_filter_import_rule_that_rejects_a_block_is_named() {
+    let y = format!(
+        "{MESH3}{PLAIN_POOL}\
+         kind: BGPConfiguration\nmetadata: {{name: default}}\nspec: {{nodeToNodeMeshEnabled: false}}\n---\n\
+         kind: BGPFilter\nmetadata: {{name: drop-one}}\nspec: {{importV4: [\
+           {{cidr: 10.244.2.64/26, matchOperator: Equal, action: Reject}},\
+           {{cidr: 10.244.0.0/16, prefixLength: {{max: 26}}, matchOperator: In, action: Accept}}]}}\n---\n\
+         kind: BGPPeer\nmetadata: {{name: a-b}}\nspec: {{node: a, peerIP: 10.99.0.2, asNumber: 64512, filters: [drop-one]}}\n---\n\
+         {}{}",
+        block("b-1", "b", "10.244.2.0/26", "confirmed"),
+        block("b-2", "b", "10.244.2.64/26", "confirmed")
+    );
+    let e = expected_for(&snapshot(&y), "a");
+    let rejected = |p: &str| match &route(&e, p).source {
+        RouteSource::Remote { rejected_by, .. } => rejected_by.clone(),
+        other => panic!("{other:?}"),
+    };
+    assert_eq!(
+        rejected("10.244.2.64/26"),
+        ["Node_10_99_0_2: BGPFilter drop-one"]
+    );
+    assert!(
+        rejected("10.244.2.0/26").is_empty(),
+        "the Accept rule matches first"
+    );
 }
 
 proptest! {

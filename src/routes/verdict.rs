@@ -243,6 +243,7 @@ pub fn check(expected: &Expected, observed: &Observed<'_>) -> RouteCheck {
                 owner_address,
                 next_hops,
                 sessions,
+                rejected_by,
                 ..
             } => {
                 report.source = "remote";
@@ -258,6 +259,7 @@ pub fn check(expected: &Expected, observed: &Observed<'_>) -> RouteCheck {
                             owner,
                             owner_address.is_some(),
                             sessions,
+                            rejected_by,
                             filtered.get(&e.prefix),
                             &bgp,
                             &established,
@@ -378,6 +380,7 @@ fn missing_cause(
     owner: &str,
     owner_has_address: bool,
     sessions: &[String],
+    rejected_by: &[String],
     filtered: Option<&Vec<&RouteEntry>>,
     bgp: &HashMap<&str, &ProtocolRow>,
     established: &dyn Fn(&str) -> bool,
@@ -390,6 +393,17 @@ fn missing_cause(
             kind: CauseKind::ImportFilter,
             message: format!("the import filter of {} rejected it", by.join(", ")),
             sessions: by,
+        };
+    }
+    if !rejected_by.is_empty() {
+        return Cause {
+            kind: CauseKind::ImportFilter,
+            sessions: rejected_by
+                .iter()
+                .filter_map(|r| r.split(':').next())
+                .map(str::to_owned)
+                .collect(),
+            message: format!("an import rule rejects it: {}", rejected_by.join(", ")),
         };
     }
     if !owner_has_address {

@@ -325,3 +325,50 @@ fn a_route_no_affinity_explains_is_unexpected() {
         "the kernel's /32 inside this node's block and the connected subnet outside the pool are not flagged"
     );
 }
+
+#[test]
+fn a_bgp_filter_that_rejects_a_block_is_the_cause() {
+    let e = lab(
+        "10.77.0.2/24",
+        &format!(
+            "{B9}---\nkind: BGPFilter\nmetadata: {{name: drop-one}}\n\
+             spec: {{importV4: [{{cidr: 10.244.2.64/26, matchOperator: Equal, action: Reject}}]}}\n---\n\
+             kind: BGPPeer\nmetadata: {{name: a-b}}\n\
+             spec: {{node: a, peerIP: 10.77.0.2, asNumber: 64512, filters: [drop-one]}}\n"
+        ),
+    );
+    // The captures, with the session named as the BGPPeer names it (it replaces the mesh's).
+    let rename = |n: &mut String| {
+        if n == "Mesh_10_77_0_2" {
+            *n = "Node_10_77_0_2".into();
+        }
+    };
+    let mut bird = routes("show_route_all_where_pools.raw");
+    bird.iter_mut().for_each(|r| rename(&mut r.protocol));
+    let mut protocols = protocols("show_protocols_routes_lab.raw");
+    protocols.iter_mut().for_each(|p| rename(&mut p.name));
+    let c = check(
+        &e,
+        &Observed {
+            bird: &bird,
+            filtered: None,
+            protocols: &protocols,
+            kernel: KernelView::Unavailable(String::new()),
+        },
+    );
+    let r = c
+        .routes
+        .iter()
+        .find(|r| r.prefix.to_string() == "10.244.2.64/26")
+        .unwrap();
+    let cause = r.cause.as_ref().unwrap();
+    assert_eq!(cause.kind, CauseKind::ImportFilter, "{cause:?}");
+    assert_eq!(cause.sessions, ["Node_10_77_0_2"]);
+    assert!(cause.message.contains("BGPFilter drop-one"), "{cause:?}");
+    let ok = c
+        .routes
+        .iter()
+        .find(|r| r.prefix.to_string() == "10.244.2.0/26")
+        .unwrap();
+    assert_eq!(ok.verdict, Verdict::Ok);
+}
