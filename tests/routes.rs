@@ -7,6 +7,7 @@ mod support;
 
 use std::os::fd::AsFd;
 
+use lab::migration::{self, CLUSTER_ID, GUIDE, REFLECTORS};
 use lab::resources as res;
 use lab::{CONVERGE, Lab, until};
 use perch::routes::kernel::{KernelEntry, read_main_table};
@@ -119,9 +120,26 @@ fn the_kernel_table_is_read_over_netlink() {
 
 /// The lab's resources as one YAML file (nodes, pool, affinities as BlockAffinity resources),
 /// for `perch routes -r` inside a node's namespace, where the lab's etcd (on the root
-/// namespace's loopback) is out of reach.
-fn lab_resources(lab: &Lab, n: usize) -> std::path::PathBuf {
+/// namespace's loopback) is out of reach. With `reflectors`, the route-reflector topology the
+/// migration ends in (reflector nodes, the BGPPeer, the mesh off).
+fn lab_resources(lab: &Lab, n: usize, reflectors: bool) -> std::path::PathBuf {
     let mut y = res::cluster();
+    if reflectors {
+        y = y.replace(
+            "nodeToNodeMeshEnabled: true",
+            "nodeToNodeMeshEnabled: false",
+        );
+        for i in 1..=REFLECTORS {
+            let (name, address) = res::reflector(i);
+            y += "---\n";
+            y += &res::node(&name, &address, &[("route-reflector", "'true'")]).replace(
+                "/24}}",
+                &format!("/24, routeReflectorClusterID: {CLUSTER_ID}}}}}"),
+            );
+        }
+        y += "---\n";
+        y += &res::peer_with_route_reflectors();
+    }
     for i in 1..=n {
         y += "---\n";
         y += &res::node(&res::node_name(i), &res::node_address(i), &[]);
@@ -194,7 +212,7 @@ fn a_real_mesh_reports_every_block_and_each_fault_where_it_is() {
     let lab = Lab::start(3);
     lab.wait_mesh();
     lab.wait_routes();
-    let resources = lab_resources(&lab, 3);
+    let resources = lab_resources(&lab, 3, false);
     let ok: Vec<String> = (1..=3)
         .map(|i| format!("{} ok", res::node_block(i)))
         .collect();
@@ -273,4 +291,52 @@ fn a_real_mesh_reports_every_block_and_each_fault_where_it_is() {
         text.contains("via 10.77.0.12 dev eth0 proto bird"),
         "{text}"
     );
+}
+
+#[test]
+fn route_reflector_clients_get_every_block_through_either_reflector() {
+    let mut lab = Lab::start(3);
+    migration::start_reflector_machines(&mut lab);
+    migration::run(&lab, &GUIDE, "routes");
+    lab.wait_routes();
+    let resources = lab_resources(&lab, 3, true);
+    let ok: Vec<String> = (1..=3)
+        .map(|i| format!("{} ok", res::node_block(i)))
+        .collect();
+    for i in 1..=3 {
+        wait_verdicts(&lab, &resources, &res::node_name(i), &ok);
+    }
+    let v = routes_of(&lab, &resources, "node-1").unwrap();
+    let rrs: Vec<String> = (1..=REFLECTORS)
+        .map(|i| res::session("Node", &res::reflector(i).1))
+        .collect();
+    assert_eq!(
+        v["routes"][1]["expected"]["source"]["sessions"],
+        serde_json::json!(rrs)
+    );
+    assert_eq!(v["routes"][1]["expected"]["source"]["direct"], false);
+
+    // One reflector session down: the other still brings every block.
+    let n1 = lab.node("node-1");
+    assert!(n1.bird.birdc(&["disable", &rrs[0]]).contains("disabled"));
+    wait_verdicts(&lab, &resources, "node-1", &ok);
+    // Both down: every other node's block is missing, with both sessions as the cause.
+    assert!(n1.bird.birdc(&["disable", &rrs[1]]).contains("disabled"));
+    let both = serde_json::to_string(&rrs).unwrap();
+    let want = vec![
+        format!("{} ok", res::node_block(1)),
+        format!(
+            "{} missingInBird noEstablishedSession {both}",
+            res::node_block(2)
+        ),
+        format!(
+            "{} missingInBird noEstablishedSession {both}",
+            res::node_block(3)
+        ),
+    ];
+    wait_verdicts(&lab, &resources, "node-1", &want);
+    for rr in &rrs {
+        assert!(n1.bird.birdc(&["enable", rr]).contains("enabled"));
+    }
+    wait_verdicts(&lab, &resources, "node-1", &ok);
 }

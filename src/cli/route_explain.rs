@@ -119,6 +119,7 @@ fn text_of(e: &RouteExplanation<'_>, kernel_note: &Option<String>) -> String {
                     owner_address,
                     next_hops,
                     direct,
+                    rejected_by,
                     ..
                 } => {
                     s += &format!(
@@ -148,6 +149,9 @@ fn text_of(e: &RouteExplanation<'_>, kernel_note: &Option<String>) -> String {
                     }
                     for st in &e.sessions {
                         s += &format!("    {}: {}\n", st.session, st.state);
+                    }
+                    for r in rejected_by {
+                        s += &format!("  an import rule rejects it: {r}\n");
                     }
                 }
                 RouteSource::Local => {

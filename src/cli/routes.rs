@@ -51,8 +51,9 @@ pub struct ObserveArgs {
 #[derive(Debug, Args)]
 #[command(after_help = "\
 Verdicts: ok; missing in BIRD (cause: no Established session that would bring it, the owning
-node has no session, an import filter rejected it — seen only with `import keep filtered` —
-or the sessions are up and the owner does not advertise it); wrong next hop (BIRD's or the
+node has no session, an import filter rejected it — a BGPFilter import rule of the session,
+or BIRD's `show route filtered` with `import keep filtered` — or the sessions are up and the
+owner does not advertise it); wrong next hop (BIRD's or the
 kernel's route does not go to the owning node); missing in kernel (BIRD has it, the kernel
 does not); unexpected (a route inside a pool that no block affinity explains).
 
