@@ -24,7 +24,7 @@ use perch::routes::{KernelView, Observed, check, expected};
 use perch::snapshot::Snapshot;
 
 fn address(i: usize) -> String {
-    format!("10.{}.{}.{}", 64 + i / 65536, (i / 256) % 256, i % 256 + 0)
+    format!("10.{}.{}.{}", 64 + i / 65536, (i / 256) % 256, i % 256)
 }
 
 fn block(i: usize) -> String {

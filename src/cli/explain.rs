@@ -75,10 +75,10 @@ struct Report {
 }
 
 pub async fn explain(a: ExplainArgs) -> Result<ExitCode, CliError> {
-    if a.peer.as_deref() == Some("route") {
-        if let Some(prefix) = &a.prefix {
-            return super::route_explain::explain_route(&a, prefix).await;
-        }
+    if a.peer.as_deref() == Some("route")
+        && let Some(prefix) = &a.prefix
+    {
+        return super::route_explain::explain_route(&a, prefix).await;
     }
     if let Some(extra) = &a.prefix {
         return Err(CliError::failed(format!(

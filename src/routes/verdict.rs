@@ -185,7 +185,7 @@ fn parse_net(text: &str) -> Option<IpNet> {
     text.parse::<IpNet>().ok().map(|n| n.trunc())
 }
 
-fn index<'a, T>(items: &'a [T], key: impl Fn(&T) -> Option<IpNet>) -> HashMap<IpNet, Vec<&'a T>> {
+fn index<T>(items: &[T], key: impl Fn(&T) -> Option<IpNet>) -> HashMap<IpNet, Vec<&T>> {
     let mut map: HashMap<IpNet, Vec<&T>> = HashMap::new();
     for item in items {
         if let Some(k) = key(item) {
