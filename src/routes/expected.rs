@@ -172,17 +172,27 @@ fn pool_kernel(spec: &IpPoolSpec, cluster_routes: Option<&str>) -> PoolKernel {
     }
 }
 
-/// Whether a BGPFilter rule matches a route for `net` learned over BGP. Rules that test the
-/// interface are taken as not matching (the interface is not known here).
-fn rule_matches(r: &BgpFilterRule, net: &IpNet) -> bool {
-    if r.interface.is_some() {
-        return false;
+/// Whether a BGPFilter rule matches a route for `net` learned over a session (`internal`:
+/// iBGP). `None` when the rule tests what is not known here (the interface, communities, the
+/// AS path, the priority).
+fn rule_matches(r: &BgpFilterRule, net: &IpNet, internal: bool) -> Option<bool> {
+    if r.interface.is_some()
+        || r.communities.is_some()
+        || !r.as_path_prefix.is_empty()
+        || r.priority.is_some()
+    {
+        return None;
     }
     if r.source.as_deref().is_some_and(|s| s != "RemotePeers") {
-        return false;
+        return Some(false);
+    }
+    match r.peer_type.as_deref() {
+        Some("iBGP") if !internal => return Some(false),
+        Some("eBGP") if internal => return Some(false),
+        _ => {}
     }
     let Some(cidr) = r.cidr.as_deref().and_then(parse_cidr).map(|n| n.trunc()) else {
-        return true;
+        return Some(true);
     };
     let within = match &r.prefix_length {
         Some(pl) => {
@@ -195,17 +205,23 @@ fn rule_matches(r: &BgpFilterRule, net: &IpNet) -> bool {
         }
         None => cidr.contains(net),
     };
-    match r.match_operator.as_deref() {
+    Some(match r.match_operator.as_deref() {
         Some("Equal") => *net == cidr,
         Some("NotEqual") => *net != cidr,
         Some("NotIn") => !within,
         _ => within,
-    }
+    })
 }
 
 /// The BGPFilter (of `filters`, applied in order, first matching rule wins) whose import
-/// rules reject `net`, if one does.
-fn import_rejects(snapshot: &Snapshot, filters: &[String], net: &IpNet) -> Option<String> {
+/// rules surely reject `net`; none when one accepts it first, or a rule perch cannot evaluate
+/// comes first.
+fn import_rejects(
+    snapshot: &Snapshot,
+    filters: &[String],
+    net: &IpNet,
+    internal: bool,
+) -> Option<String> {
     for name in filters {
         let Some(f) = snapshot.bgp_filters.get(name) else {
             continue;
@@ -215,8 +231,11 @@ fn import_rejects(snapshot: &Snapshot, filters: &[String], net: &IpNet) -> Optio
         } else {
             &f.spec.import_v6
         };
-        if let Some(r) = rules.iter().find(|r| rule_matches(r, net)) {
-            return (r.action != "Accept").then(|| name.clone());
+        for r in rules {
+            match rule_matches(r, net, internal)? {
+                true => return (r.action != "Accept").then(|| name.clone()),
+                false => continue,
+            }
         }
     }
     None
@@ -376,7 +395,7 @@ pub fn expected(snapshot: &Snapshot, plan: &Plan) -> Expected {
             .iter()
             .filter(|p| p.family == family && sessions.contains(&p.name))
             .filter_map(|p| {
-                let f = import_rejects(snapshot, &p.filters, &net)?;
+                let f = import_rejects(snapshot, &p.filters, &net, p.internal)?;
                 Some(format!("{}: BGPFilter {f}", p.name))
             })
             .collect();

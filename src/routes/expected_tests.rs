@@ -303,6 +303,24 @@ fn a_bgp_filter_import_rule_that_rejects_a_block_is_named() {
         rejected("10.244.2.0/26").is_empty(),
         "the Accept rule matches first"
     );
+
+    // A rule for eBGP sessions does not apply to this iBGP one; a rule on communities cannot
+    // be judged here, so nothing is claimed.
+    for rule in [
+        "{cidr: 10.244.2.64/26, matchOperator: Equal, peerType: eBGP, action: Reject}",
+        "{communities: {values: ['65000:1']}, action: Reject}",
+    ] {
+        let y2 = y.replace(
+            "{cidr: 10.244.2.64/26, matchOperator: Equal, action: Reject}",
+            rule,
+        );
+        assert_ne!(y2, y);
+        let e = expected_for(&snapshot(&y2), "a");
+        match &route(&e, "10.244.2.64/26").source {
+            RouteSource::Remote { rejected_by, .. } => assert!(rejected_by.is_empty(), "{rule}"),
+            other => panic!("{other:?}"),
+        }
+    }
 }
 
 proptest! {
