@@ -302,6 +302,8 @@ pub fn expected(snapshot: &Snapshot, plan: &Plan) -> Expected {
             None => relays[fi].push(p),
         }
     }
+    let by_name: HashMap<&str, &crate::plan::Peer> =
+        plan.peers.iter().map(|p| (p.name.as_str(), p)).collect();
     // Kernel gateways for next hops reached through `reachableBy`.
     let gateways: HashMap<IpAddr, IpAddr> = plan
         .peers
@@ -390,10 +392,10 @@ pub fn expected(snapshot: &Snapshot, plan: &Plan) -> Expected {
         };
         next_hops.sort();
         next_hops.dedup();
-        let rejected_by: Vec<String> = plan
-            .peers
+        let rejected_by: Vec<String> = sessions
             .iter()
-            .filter(|p| p.family == family && sessions.contains(&p.name))
+            .filter_map(|name| by_name.get(name.as_str()))
+            .filter(|p| !p.filters.is_empty())
             .filter_map(|p| {
                 let f = import_rejects(snapshot, &p.filters, &net, p.internal)?;
                 Some(format!("{}: BGPFilter {f}", p.name))
