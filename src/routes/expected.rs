@@ -345,12 +345,10 @@ pub fn expected(snapshot: &Snapshot, plan: &Plan) -> Expected {
             if net.prefix_len() == net.max_prefix_len() {
                 continue; // confd writes no blackhole for a /32 (/128) block
             }
+            // The own blocks stay blackholes in the kernel, IPIP pools included (as in Calico).
             let kernel = match pool.kernel {
-                PoolKernel::Direct => KernelRoute::Blackhole,
                 PoolKernel::NotProgrammed(r) => KernelRoute::NotProgrammed { reason: r.into() },
-                PoolKernel::Tunnel | PoolKernel::CrossSubnet => KernelRoute::NotProgrammed {
-                    reason: "own block in an IPIP pool: the blackhole is not checked".into(),
-                },
+                _ => KernelRoute::Blackhole,
             };
             routes.push(ExpectedRoute {
                 prefix: net,
