@@ -246,9 +246,7 @@ fn import_rejects(
 pub fn expected(snapshot: &Snapshot, plan: &Plan) -> Expected {
     let me = plan.node.as_str();
     let global = snapshot.bgp_configurations.get("default").map(|c| &c.spec);
-    let cluster_routes = global
-        .and_then(|g| g.extra.get("programClusterRoutes"))
-        .and_then(|v| v.as_str());
+    let cluster_routes = global.and_then(|g| g.program_cluster_routes.as_deref());
 
     let mut pools: Vec<Pool> = snapshot
         .ip_pools
