@@ -29,6 +29,7 @@ pub struct Metrics {
     pub datastore_events: Family<KindLabel, Counter>,
     pub config_revision: Gauge,
     pub bird_reconfigures: Counter,
+    pub bird_refused_sessions: Gauge,
     pub datastore_up: Gauge,
     pub skipped_resources: Gauge,
     pub node_status_checks: Counter,
@@ -74,6 +75,12 @@ impl Metrics {
             "configure commands BIRD accepted",
             bird_reconfigures.clone(),
         );
+        let bird_refused_sessions = Gauge::default();
+        registry.register(
+            "bird_refused_sessions",
+            "BGP sessions BIRD refused, left out of the config so that the rest applies (listed in /status)",
+            bird_refused_sessions.clone(),
+        );
         let datastore_up = Gauge::default();
         registry.register(
             "datastore_up",
@@ -105,6 +112,7 @@ impl Metrics {
             datastore_events,
             config_revision,
             bird_reconfigures,
+            bird_refused_sessions,
             datastore_up,
             skipped_resources,
             node_status_checks,

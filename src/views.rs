@@ -94,6 +94,22 @@ pub struct ApplyRecord {
     pub revision: i64,
     /// Why it ran: `datastore`, `templates`, `resync`, `bird restarted`, `drift`, …
     pub trigger: String,
+    /// Sessions BIRD refused, left out of this config so that the rest could be applied.
+    pub refused: Vec<RefusedSession>,
+}
+
+/// A session BIRD refused (`configure` named a line of its `protocol bgp` block). It stays out
+/// of the config until its plan entry or the templates change.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RefusedSession {
+    /// The BIRD protocol name, e.g. `Global_10_0_0_1`.
+    pub session: String,
+    /// The resource it comes from: `BGPPeer`, or `Node` for a mesh session.
+    pub kind: String,
+    pub name: String,
+    /// BIRD's words, e.g. `Keepalive time must be at most hold time`.
+    pub reason: String,
 }
 
 /// What the reconciler publishes after every apply.

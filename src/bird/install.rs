@@ -235,15 +235,28 @@ impl Installer {
         Ok(outcome)
     }
 
-    fn stage(&self, text: &str) -> Result<PathBuf, InstallError> {
+    /// Where a new config is written before BIRD accepted it (next to the running file).
+    fn staged_path(&self) -> PathBuf {
         let dir = self.config_path.parent().unwrap_or(Path::new("."));
-        std::fs::create_dir_all(dir).map_err(|e| Self::io_err(dir, e))?;
         let name = self
             .config_path
             .file_name()
             .map(|n| n.to_string_lossy().into_owned())
             .unwrap_or_else(|| "bird.cfg".into());
-        let staged = dir.join(format!(".{name}.perch-{}", std::process::id()));
+        dir.join(format!(".{name}.perch-{}", std::process::id()))
+    }
+
+    /// Whether `file`, as a BIRD error names it, is the text perch rendered (the staged file
+    /// or the running one), rather than a file the config includes.
+    pub fn is_rendered_file(&self, file: &str) -> bool {
+        let file = Path::new(file);
+        file == self.staged_path() || same_file(file, &self.config_path)
+    }
+
+    fn stage(&self, text: &str) -> Result<PathBuf, InstallError> {
+        let dir = self.config_path.parent().unwrap_or(Path::new("."));
+        std::fs::create_dir_all(dir).map_err(|e| Self::io_err(dir, e))?;
+        let staged = self.staged_path();
         // Keep the mode the operator gave the running file (it holds BGP passwords); a new
         // file is world-readable like Calico's, since BIRD reads it as its own user.
         let mode = std::fs::metadata(&self.config_path)

@@ -28,6 +28,7 @@ mod confirm;
 mod monitor;
 mod outcome;
 mod reconcile;
+mod refusals;
 mod tasks;
 mod wiring;
 

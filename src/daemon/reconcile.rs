@@ -15,12 +15,15 @@ use super::coalesce::Coalescer;
 use super::config::RunConfig;
 use super::confirm;
 use super::outcome::{config_hash, outcome};
+use super::refusals::{MAX_REFUSED_PER_APPLY, Refusals, may_leave_out, refused_session};
 use crate::metrics::{Metrics, ResultLabel};
 use crate::plan::Plan;
 use crate::render::Templates;
 use crate::status::peers::{Drift, peer_statuses, type_from_name};
 use crate::time::rfc3339;
-use crate::views::{ApplyRecord, ApplyResult, BirdView, ReconcileView, bird_incompatible};
+use crate::views::{
+    ApplyRecord, ApplyResult, BirdView, ReconcileView, RefusedSession, bird_incompatible,
+};
 
 /// What the reconciler reads.
 pub(crate) struct Inputs {
@@ -52,6 +55,7 @@ pub(crate) async fn run(
     let mut repaired: Option<String> = None;
     // The BIRD/config incompatibility last logged (logged once when it appears).
     let mut incompatible: Option<String> = None;
+    let mut refusals = Refusals::default();
     let mut coalescer = Coalescer::new(cfg.quiet, cfg.max_delay);
     let mut resync = tokio::time::interval(cfg.resync_interval);
     resync.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -130,7 +134,7 @@ pub(crate) async fn run(
                 let tmpl = templates.borrow_and_update().clone();
                 let why = std::mem::take(&mut trigger);
                 let confirm = confirm::Confirm { bird: bird_view.clone(), refresh: refresh.clone() };
-                let record = apply(&cfg, &published, &tmpl, force_configure, why, &mut rolled_back, &state, &confirm).await;
+                let record = apply(&cfg, &published, &tmpl, force_configure, why, &mut rolled_back, &mut refusals, &state, &confirm).await;
                 if record.result.accepted() {
                     force_configure = false;
                 }
@@ -139,6 +143,7 @@ pub(crate) async fn run(
                 if record.result == ApplyResult::Reconfigured {
                     metrics.bird_reconfigures.inc();
                 }
+                metrics.bird_refused_sessions.set(i64::try_from(record.refused.len()).unwrap_or(i64::MAX));
                 if record.result.accepted() {
                     metrics.config_revision.set(record.revision);
                 }
@@ -201,6 +206,7 @@ async fn apply(
     force_configure: bool,
     trigger: String,
     rolled_back: &mut Option<(String, String)>,
+    refusals: &mut Refusals,
     state: &watch::Sender<ReconcileView>,
     confirm: &confirm::Confirm,
 ) -> ApplyRecord {
@@ -208,15 +214,10 @@ async fn apply(
     let snapshot = published.snapshot.clone();
     let node = cfg.node.clone();
     let options = cfg.plan_options.clone();
-    let tmpl = templates.clone();
-    let rendered = tokio::task::spawn_blocking(move || {
-        let plan = crate::plan::plan(&snapshot, &node, &options);
-        let text = crate::render::render(&plan, &snapshot, &tmpl);
-        (plan, text)
-    })
-    .await;
-    let (plan, text) = match rendered {
-        Ok(r) => r,
+    let planned =
+        tokio::task::spawn_blocking(move || crate::plan::plan(&snapshot, &node, &options)).await;
+    let plan = match planned {
+        Ok(p) => Arc::new(p),
         Err(e) => {
             let record = record(
                 started,
@@ -230,28 +231,30 @@ async fn apply(
             return record;
         }
     };
-    let plan = Arc::new(plan);
-    let text = match text {
+    // Sessions BIRD refused before stay out until their plan entry or the templates change.
+    let (shown, refused) = refusals.withhold(&plan, templates);
+    let text = match render_off(&shown, published, templates).await {
         Ok(t) => t,
         Err(e) => {
             error!("{e}; the last good config stays installed");
-            let record = record(
+            let mut record = record(
                 started,
                 ApplyResult::RenderFailed,
-                Some(e.to_string()),
+                Some(e),
                 None,
                 published.revision,
                 trigger,
             );
+            record.refused = refused;
             publish(state, &record, Some(plan), published);
             return record;
         }
     };
-    let hash = config_hash(&text);
     let rendered_after = started.elapsed();
+    let hash = config_hash(&text);
     if let Some((_, why)) = rolled_back.as_ref().filter(|(h, _)| *h == hash) {
         let msg = format!("held back until the plan changes: {why}");
-        let record = record(
+        let mut record = record(
             started,
             ApplyResult::RolledBack,
             Some(msg),
@@ -259,39 +262,185 @@ async fn apply(
             published.revision,
             trigger,
         );
+        record.refused = refused;
         publish(state, &record, Some(plan), published);
         return record;
     }
-    let (result, err) = match cfg.confirm_window {
+    let applied = install_without_refused(
+        cfg,
+        Attempt {
+            text,
+            shown,
+            refused,
+        },
+        published,
+        templates,
+        force_configure,
+        &trigger,
+        rolled_back,
+        refusals,
+        confirm,
+    )
+    .await;
+    let mut record = record(
+        started,
+        applied.result,
+        applied.error,
+        Some(config_hash(&applied.attempt.text)),
+        published.revision,
+        trigger,
+    );
+    record.render_seconds = Some(rendered_after.as_secs_f64());
+    record.refused = applied.attempt.refused;
+    // The plan BIRD was given: refused sessions are reported in the record, not as drift.
+    let given = if record.refused.is_empty() {
+        plan
+    } else {
+        Arc::new(applied.attempt.shown)
+    };
+    publish(state, &record, Some(given), published);
+    record
+}
+
+/// Renders `plan` on a blocking thread.
+async fn render_off(
+    plan: &Plan,
+    published: &Published,
+    templates: &Arc<Templates>,
+) -> Result<String, String> {
+    let plan = plan.clone();
+    let snapshot = published.snapshot.clone();
+    let tmpl = templates.clone();
+    tokio::task::spawn_blocking(move || crate::render::render(&plan, &snapshot, &tmpl))
+        .await
+        .map_err(|e| format!("rendering panicked: {e}"))?
+        .map_err(|e| e.to_string())
+}
+
+/// A config to install: its text, the plan it was rendered from, and the sessions left out.
+struct Attempt {
+    text: String,
+    shown: Plan,
+    refused: Vec<RefusedSession>,
+}
+
+struct Applied {
+    attempt: Attempt,
+    result: ApplyResult,
+    error: Option<String>,
+}
+
+/// Installs the attempt; when BIRD refuses it at a line of one BGP session, leaves that
+/// session out, remembers it, and tries again (each retry has one session fewer, at most
+/// [`MAX_REFUSED_PER_APPLY`] of them, and never the last of several). If the config is still
+/// refused, the sessions this apply left out are forgotten and the last good config stays.
+#[allow(clippy::too_many_arguments)]
+async fn install_without_refused(
+    cfg: &RunConfig,
+    mut attempt: Attempt,
+    published: &Published,
+    templates: &Arc<Templates>,
+    force_configure: bool,
+    trigger: &str,
+    rolled_back: &mut Option<(String, String)>,
+    refusals: &mut Refusals,
+    confirm: &confirm::Confirm,
+) -> Applied {
+    let mut left_out: Vec<String> = Vec::new();
+    loop {
+        let (result, error) = install_once(
+            cfg,
+            &attempt.text,
+            force_configure,
+            &attempt.shown,
+            trigger,
+            rolled_back,
+            confirm,
+        )
+        .await;
+        // BIRD's words are inside the error (`config rejected by …: file:line:col message`).
+        let refusal = error.clone().filter(|_| result == ApplyResult::Rejected);
+        let named = refusal
+            .filter(|_| left_out.len() < MAX_REFUSED_PER_APPLY)
+            .filter(|_| may_leave_out(attempt.shown.peers.len(), attempt.refused.len()))
+            .and_then(|message| {
+                refused_session(&message, &attempt.text, &attempt.shown, |f| {
+                    cfg.installer.is_rendered_file(f)
+                })
+            });
+        let Some((peer, report)) = named else {
+            if !matches!(
+                result,
+                ApplyResult::Reconfigured
+                    | ApplyResult::Unchanged
+                    | ApplyResult::InstalledBirdUnreachable
+            ) {
+                refusals.forget(&left_out);
+                attempt.refused.retain(|r| !left_out.contains(&r.session));
+            }
+            return Applied {
+                attempt,
+                result,
+                error,
+            };
+        };
+        warn!(
+            session = %report.session,
+            "BIRD refused session {} of {} {}: {}; configuring BIRD without it",
+            report.session,
+            report.kind,
+            report.name,
+            report.reason
+        );
+        attempt.shown.peers.retain(|p| p.name != peer.name);
+        left_out.push(peer.name.clone());
+        refusals.add(peer, report.clone());
+        attempt.refused.push(report);
+        attempt.text = match render_off(&attempt.shown, published, templates).await {
+            Ok(t) => t,
+            Err(e) => {
+                refusals.forget(&left_out);
+                attempt.refused.retain(|r| !left_out.contains(&r.session));
+                return Applied {
+                    attempt,
+                    result: ApplyResult::RenderFailed,
+                    error: Some(e),
+                };
+            }
+        };
+    }
+}
+
+/// One install (confirmed or not): the result and its error.
+async fn install_once(
+    cfg: &RunConfig,
+    text: &str,
+    force_configure: bool,
+    plan: &Plan,
+    trigger: &str,
+    rolled_back: &mut Option<(String, String)>,
+    confirm: &confirm::Confirm,
+) -> (ApplyResult, Option<String>) {
+    let hash = config_hash(text);
+    match cfg.confirm_window {
         None => outcome(
-            cfg.installer.install(&text, force_configure).await,
+            cfg.installer.install(text, force_configure).await,
             &hash,
-            &plan,
-            &trigger,
+            plan,
+            trigger,
         ),
         Some(window) => {
             let (result, err) = confirm
-                .install(&cfg.installer, &text, force_configure, window, &plan)
+                .install(&cfg.installer, text, force_configure, window, plan)
                 .await;
             if result == ApplyResult::RolledBack {
-                *rolled_back = Some((hash.clone(), err.clone().unwrap_or_default()));
+                *rolled_back = Some((hash, err.clone().unwrap_or_default()));
             } else if result == ApplyResult::Reconfigured {
                 *rolled_back = None;
             }
             (result, err)
         }
-    };
-    let mut record = record(
-        started,
-        result,
-        err,
-        Some(hash),
-        published.revision,
-        trigger,
-    );
-    record.render_seconds = Some(rendered_after.as_secs_f64());
-    publish(state, &record, Some(plan), published);
-    record
+    }
 }
 
 fn record(
@@ -317,6 +466,7 @@ fn record(
         revision,
         trigger,
         render_seconds: None,
+        refused: Vec::new(),
     }
 }
 

@@ -198,6 +198,23 @@ pub struct Peer {
 }
 
 impl Peer {
+    /// The resource this session comes from, as (kind, name): `("BGPPeer", "rack1-tor")`, or
+    /// `("Node", "node-b")` for a mesh session. The first origin when several BGPPeers
+    /// give the same session.
+    pub fn origin_resource(&self) -> (String, String) {
+        if let Some(o) = self.origin_detail.first() {
+            return ("BGPPeer".into(), o.bgp_peer.clone());
+        }
+        if let Some(name) = self.origin.iter().find_map(|o| o.strip_prefix("BGPPeer/")) {
+            return ("BGPPeer".into(), name.to_owned());
+        }
+        let node = self.remote_node.clone();
+        (
+            "Node".into(),
+            node.unwrap_or_else(|| self.peer_ip.to_string()),
+        )
+    }
+
     /// Whether `other` is the same session with the same options (origins aside).
     pub fn same_session(&self, other: &Peer) -> bool {
         let strip = |p: &Peer| {

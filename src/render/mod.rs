@@ -4,8 +4,11 @@
 //! in Rust), and the tera templates that print it ([`templates`]: the built-in ones compiled
 //! into the binary, or an operator's directory). Templates use strict variables: a missing
 //! value is an error, never an empty string.
+//! [`blocks`] traces a line of the rendered text back to its `protocol bgp` session (for
+//! BIRD's refusals).
 //! Must not: plan, touch BIRD, or write files.
 
+pub mod blocks;
 pub mod templates;
 pub mod view;
 

@@ -107,6 +107,16 @@ pub fn render_page(doc: &StatusDocument, refresh_seconds: u32) -> String {
     if let Some(e) = apply.and_then(|a| a.error.as_deref()) {
         let _ = write!(h, "<p class=\"bad\">last apply failed: {}</p>", esc(e));
     }
+    for r in apply.map(|a| a.refused.as_slice()).unwrap_or_default() {
+        let _ = write!(
+            h,
+            "<p class=\"bad\">BIRD refused session <code>{}</code> of {} {}: {} (left out; the rest is applied)</p>",
+            esc(&r.session),
+            esc(&r.kind),
+            esc(&r.name),
+            esc(&r.reason)
+        );
+    }
     if let Some(e) = &bird.error {
         let _ = write!(h, "<p class=\"bad\">{}</p>", esc(e));
     }

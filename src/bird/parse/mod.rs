@@ -8,6 +8,7 @@ use thiserror::Error;
 use super::reply::Reply;
 
 mod channel;
+mod config_error;
 mod configure;
 #[cfg(test)]
 mod fuzz_tests;
@@ -19,6 +20,7 @@ mod status;
 mod time;
 
 pub use channel::{ChangeStats, Channel, RouteCounts};
+pub use config_error::{ConfigErrorAt, parse_config_error};
 pub use configure::{
     ConfigureOutcome, ConfigureStatus, ProtocolToggle, ToggleOutcome, parse_configure,
     parse_configure_status, parse_toggle,

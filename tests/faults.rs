@@ -1,0 +1,310 @@
+//! Faults that must cost only themselves, through `perch run` against a real BIRD 2 in its own
+//! network namespace: a BGPPeer BIRD refuses costs only its session, and the status server
+//! cannot be held by slow clients.
+
+mod support;
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use serde_json::Value;
+use support::bird::{Bird, require_bird, wait_for};
+use support::netns::Netns;
+use support::perch::{Perch, http_get};
+
+const MINIMAL_BIRD: &str = "router id 10.98.0.1;\nprotocol device {}\n";
+
+const CLUSTER: &str = "\
+kind: BGPConfiguration
+apiVersion: projectcalico.org/v3
+metadata: {name: default}
+spec: {nodeToNodeMeshEnabled: false, asNumber: 64512}
+---
+kind: Node
+apiVersion: projectcalico.org/v3
+metadata: {name: n1}
+spec: {bgp: {ipv4Address: 10.98.0.1/24, ipv6Address: 'fe80::5/64'}}
+";
+
+const TOR_PEER: &str = "\
+kind: BGPPeer
+apiVersion: projectcalico.org/v3
+metadata: {name: tor}
+spec: {peerIP: 10.98.0.254, asNumber: 65001}
+";
+
+/// perch accepts it (Calico does too); BIRD refuses its session, whose source address is the
+/// node's link-local IPv6 address: "Link-local addresses require defined interface".
+const POISON_PEER: &str = "\
+kind: BGPPeer
+apiVersion: projectcalico.org/v3
+metadata: {name: poison}
+spec: {peerIP: 'fd00:98::254', asNumber: 65002}
+";
+
+const SECOND_TOR: &str = "\
+kind: BGPPeer
+apiVersion: projectcalico.org/v3
+metadata: {name: tor2}
+spec: {peerIP: 10.98.0.253, asNumber: 65001}
+";
+
+struct Setup {
+    _tmp: tempfile::TempDir,
+    dir: PathBuf,
+    _ns: Netns,
+    bird: Bird,
+}
+
+fn setup() -> Setup {
+    require_bird();
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().to_owned();
+    std::fs::create_dir_all(dir.join("resources")).unwrap();
+    std::fs::write(dir.join("resources/cluster.yaml"), CLUSTER).unwrap();
+    let ns = Netns::new("pf");
+    ns.add_loopback_address("10.98.0.1/32");
+    let mut bird = Bird::paths(&dir);
+    std::fs::write(&bird.config, MINIMAL_BIRD).unwrap();
+    bird.start(&ns);
+    Setup {
+        _tmp: tmp,
+        dir,
+        _ns: ns,
+        bird,
+    }
+}
+
+fn args(s: &Setup, extra: &[&str]) -> Vec<String> {
+    let mut a: Vec<String> = vec![
+        "--resources".into(),
+        s.dir.join("resources").display().to_string(),
+        "--node".into(),
+        "n1".into(),
+        "--config".into(),
+        s.bird.config.display().to_string(),
+        "--bird-socket".into(),
+        s.bird.socket.display().to_string(),
+        "--bird-poll-interval".into(),
+        "200ms".into(),
+    ];
+    a.extend(extra.iter().map(|x| x.to_string()));
+    a
+}
+
+fn start_perch(s: &Setup, extra: &[&str]) -> Perch {
+    let p = Perch::start(&args(s, extra), &[], s.dir.join("perch.log"));
+    p.wait_status(
+        Duration::from_secs(20),
+        "the first apply accepted by BIRD",
+        |st| st["ready"] == true,
+    );
+    p
+}
+
+fn write(path: &Path, text: &str) {
+    let tmp = path.with_extension("tmp");
+    std::fs::write(&tmp, text).unwrap();
+    std::fs::rename(&tmp, path).unwrap();
+}
+
+fn in_bird(s: &Setup, name: &str) -> bool {
+    s.bird.bgp_protocols().iter().any(|p| p == name)
+}
+
+fn refused(st: &Value) -> Vec<Value> {
+    st["lastApply"]["refused"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default()
+}
+
+fn metric(port: u16, name: &str) -> Option<f64> {
+    let (_, body) = http_get(port, "/metrics")?;
+    body.lines()
+        .find(|l| l.split_whitespace().next() == Some(name))
+        .and_then(|l| l.split_whitespace().nth(1))
+        .and_then(|v| v.parse().ok())
+}
+
+#[test]
+fn a_bgppeer_bird_refuses_costs_only_its_session() {
+    let s = setup();
+    write(&s.dir.join("resources/tor.yaml"), TOR_PEER);
+    let perch = start_perch(&s, &[]);
+    wait_for(Duration::from_secs(10), "the ToR session in BIRD", || {
+        in_bird(&s, "Global_10_98_0_254").then_some(())
+    });
+
+    write(&s.dir.join("resources/poison.yaml"), POISON_PEER);
+    let st = perch.wait_status(
+        Duration::from_secs(15),
+        "the refused BGPPeer in /status",
+        |st| !refused(st).is_empty(),
+    );
+    let r = &refused(&st)[0];
+    assert_eq!(r["kind"], "BGPPeer", "{r}");
+    assert_eq!(r["name"], "poison", "{r}");
+    assert_eq!(r["session"], "Global_fd00_98__254", "{r}");
+    let reason = r["reason"].as_str().unwrap();
+    assert!(reason.contains("Link-local"), "BIRD's own words: {reason}");
+    assert!(
+        !reason.contains(".perch-"),
+        "the reason names the resource, not a staged file: {reason}"
+    );
+    // Without the refused session the config is the one BIRD already runs.
+    assert_eq!(
+        st["lastApply"]["result"], "unchanged",
+        "the rest is applied: {st}"
+    );
+    assert_eq!(st["lastApply"]["error"], Value::Null);
+
+    // A later, unrelated valid change reaches BIRD, still without the refused session.
+    write(&s.dir.join("resources/tor2.yaml"), SECOND_TOR);
+    wait_for(Duration::from_secs(15), "the second ToR in BIRD", || {
+        in_bird(&s, "Global_10_98_0_253").then_some(())
+    });
+    assert!(in_bird(&s, "Global_10_98_0_254"), "the first ToR stays");
+    assert!(
+        !in_bird(&s, "Global_fd00_98__254"),
+        "the refused session is not in BIRD"
+    );
+    let st = perch.wait_status(
+        Duration::from_secs(10),
+        "the refused BGPPeer still reported",
+        |st| {
+            st["lastApply"]["result"] == "reconfigured"
+                && refused(st).iter().any(|r| r["name"] == "poison")
+        },
+    );
+    assert_eq!(st["ready"], true);
+    assert_eq!(
+        metric(perch.port, "perch_bird_refused_sessions"),
+        Some(1.0),
+        "the metric counts the refused session"
+    );
+    let log = perch.log_text();
+    assert!(
+        log.contains("BGPPeer poison") && log.contains("Link-local"),
+        "the log names the resource and BIRD's reason:\n{log}"
+    );
+
+    // Fixing the BGPPeer brings its session in and clears the report.
+    write(
+        &s.dir.join("resources/poison.yaml"),
+        &POISON_PEER.replace("fd00:98::254", "10.98.0.252"),
+    );
+    wait_for(Duration::from_secs(15), "the fixed peer in BIRD", || {
+        in_bird(&s, "Global_10_98_0_252").then_some(())
+    });
+    perch.wait_status(Duration::from_secs(10), "no refusal reported", |st| {
+        refused(st).is_empty()
+    });
+    assert_eq!(metric(perch.port, "perch_bird_refused_sessions"), Some(0.0));
+    assert!(perch.stop(), "perch exits cleanly on SIGTERM");
+}
+
+/// Opens `n` connections to the status server that each send half a request and wait.
+fn slow_clients(port: u16, n: usize) -> Vec<std::net::TcpStream> {
+    use std::io::Write;
+    (0..n)
+        .map(|_| {
+            let mut c = std::net::TcpStream::connect(("127.0.0.1", port)).expect("connect");
+            c.write_all(b"GET /status HTTP/1.1\r\nHost: 127.0.0.1\r\n")
+                .expect("half a request");
+            c
+        })
+        .collect()
+}
+
+/// Whether the server closed `c` (end of stream or reset), waiting at most `within`.
+fn closed_by_server(c: &mut std::net::TcpStream, within: Duration) -> bool {
+    use std::io::Read;
+    c.set_read_timeout(Some(within)).unwrap();
+    let mut buf = [0u8; 512];
+    loop {
+        match c.read(&mut buf) {
+            Ok(0) => return true,
+            // A 408 or similar before the close is fine.
+            Ok(_) => continue,
+            Err(e) if e.kind() == std::io::ErrorKind::ConnectionReset => return true,
+            Err(_) => return false,
+        }
+    }
+}
+
+fn livez(port: u16) -> Option<u16> {
+    http_get(port, "/livez").map(|(code, _)| code)
+}
+
+#[test]
+fn slow_clients_cannot_hold_the_status_server() {
+    let s = setup();
+    let perch = start_perch(&s, &[]);
+    let mut clients = slow_clients(perch.port, 300);
+    assert_eq!(livez(perch.port), Some(200), "/livez answers meanwhile");
+    write(&s.dir.join("resources/tor.yaml"), TOR_PEER);
+    wait_for(Duration::from_secs(10), "a change reaching BIRD", || {
+        in_bird(&s, "Global_10_98_0_254").then_some(())
+    });
+    for (i, c) in clients.iter_mut().enumerate() {
+        assert!(
+            closed_by_server(c, Duration::from_secs(30)),
+            "slow client {i} was dropped"
+        );
+    }
+    assert_eq!(livez(perch.port), Some(200));
+    assert!(perch.stop(), "perch exits cleanly on SIGTERM");
+}
+
+#[test]
+fn slow_clients_cannot_use_up_file_descriptors() {
+    let s = setup();
+    let perch = start_perch(&s, &[]);
+    // As with `nofile` 256 in a container: perch keeps BIRD's control socket and its staged
+    // config within it, however many clients connect.
+    let limited = std::process::Command::new("prlimit")
+        .arg(format!("--pid={}", perch.pid()))
+        .arg("--nofile=256:256")
+        .status()
+        .expect("prlimit");
+    assert!(limited.success());
+    let _clients = slow_clients(perch.port, 300);
+    write(&s.dir.join("resources/tor.yaml"), TOR_PEER);
+    wait_for(Duration::from_secs(15), "a change reaching BIRD", || {
+        in_bird(&s, "Global_10_98_0_254").then_some(())
+    });
+    let st = perch.wait_status(Duration::from_secs(10), "the apply recorded", |st| {
+        st["lastApply"]["result"] == "reconfigured"
+    });
+    assert_eq!(st["lastApply"]["error"], Value::Null, "{st}");
+    assert_eq!(livez(perch.port), Some(200), "/livez answers meanwhile");
+    assert!(
+        !perch.log_text().contains("Too many open files"),
+        "{}",
+        perch.log_text()
+    );
+}
+
+#[test]
+fn sigterm_with_a_slow_client_exits_promptly() {
+    let s = setup();
+    let perch = start_perch(&s, &[]);
+    let _clients = slow_clients(perch.port, 3);
+    let pid = perch.pid();
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(pid as i32),
+        nix::sys::signal::Signal::SIGTERM,
+    )
+    .unwrap();
+    wait_for(
+        Duration::from_secs(10),
+        "perch to exit after SIGTERM",
+        || {
+            let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+            // Exited: gone, or a zombie waiting for its parent.
+            (stat.is_empty() || stat.split_whitespace().nth(2) == Some("Z")).then_some(())
+        },
+    );
+    assert!(perch.stop(), "a clean exit");
+}
