@@ -2,6 +2,8 @@
 //! Every answer is assembled from the daemon's published views ([`crate::views`]); BIRD is
 //! never asked here (the BIRD monitor reads it at most once per status interval, however many
 //! requests arrive).
+//! Clients are not trusted: the accept loop bounds how long a request's headers may take, how
+//! long a connection lives and how many are open, and shutdown drains for a bounded time.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -13,7 +15,7 @@ use axum::http::{StatusCode, header};
 use axum::response::{Html, IntoResponse, Json, Response};
 use axum::routing::get;
 use tokio_util::sync::CancellationToken;
-use tracing::{error, info};
+use tracing::{debug, info, warn};
 
 use super::document::{Current, bird_metrics, status_document};
 use super::page::render_page;
@@ -66,12 +68,97 @@ pub async fn serve(
         .with_state(app);
     let addr: Option<SocketAddr> = listener.local_addr().ok();
     info!(addr = ?addr, "status endpoint listening");
-    if let Err(e) = axum::serve(listener, router)
-        .with_graceful_shutdown(async move { cancel.cancelled().await })
-        .await
-    {
-        error!("status endpoint stopped: {e}");
+    accept_loop(listener, router, cancel).await;
+}
+
+/// A client has this long to send a request's headers (and the next request's, on a kept-alive
+/// connection); then its connection is closed.
+const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(5);
+/// A connection is closed (gracefully) after this long, whatever it does.
+const MAX_CONNECTION_AGE: Duration = Duration::from_secs(60);
+/// Connections served at once. A new one beyond it closes the oldest, so that slow clients can
+/// neither use up perch's file descriptors (BIRD's control socket and the staged config need
+/// them) nor lock out the next `/livez`.
+const MAX_CONNECTIONS: usize = 64;
+/// On shutdown, requests in flight get this long to finish.
+const SHUTDOWN_DRAIN: Duration = Duration::from_secs(2);
+
+/// Accepts connections until `cancel`, within the limits above, then drains for at most
+/// [`SHUTDOWN_DRAIN`].
+async fn accept_loop(listener: tokio::net::TcpListener, router: Router, cancel: CancellationToken) {
+    let mut conns = tokio::task::JoinSet::new();
+    // Oldest first.
+    let mut live: std::collections::VecDeque<(tokio::task::Id, tokio::task::AbortHandle)> =
+        Default::default();
+    let mut accept_failed_logged = false;
+    loop {
+        tokio::select! {
+            _ = cancel.cancelled() => break,
+            Some(done) = conns.join_next_with_id(), if !conns.is_empty() => {
+                let id = match done {
+                    Ok((id, ())) => id,
+                    Err(e) => e.id(),
+                };
+                live.retain(|(i, _)| *i != id);
+            }
+            accepted = listener.accept() => match accepted {
+                Ok((stream, _)) => {
+                    accept_failed_logged = false;
+                    if live.len() >= MAX_CONNECTIONS
+                        && let Some((_, oldest)) = live.pop_front()
+                    {
+                        oldest.abort();
+                    }
+                    let handle = conns.spawn(connection(stream, router.clone(), cancel.clone()));
+                    live.push_back((handle.id(), handle));
+                }
+                Err(e) => {
+                    // Out of file descriptors, or a connection reset before it was accepted:
+                    // never spin on it.
+                    if !accept_failed_logged {
+                        warn!("status endpoint: accepting a connection failed: {e}");
+                        accept_failed_logged = true;
+                    }
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                }
+            }
+        }
     }
+    drop(listener);
+    let drain = async { while conns.join_next().await.is_some() {} };
+    if tokio::time::timeout(SHUTDOWN_DRAIN, drain).await.is_err() {
+        debug!(
+            open = conns.len(),
+            "status endpoint: closing connections still open after the drain"
+        );
+    }
+    conns.shutdown().await;
+}
+
+/// Serves one connection: HTTP/1.1 with a header-read timeout and a maximum age; on shutdown,
+/// finishes the request in flight (at most [`SHUTDOWN_DRAIN`]).
+async fn connection(stream: tokio::net::TcpStream, router: Router, shutdown: CancellationToken) {
+    let mut builder = hyper::server::conn::http1::Builder::new();
+    builder
+        .timer(hyper_util::rt::TokioTimer::new())
+        .header_read_timeout(HEADER_READ_TIMEOUT);
+    let conn = builder.serve_connection(
+        hyper_util::rt::TokioIo::new(stream),
+        hyper_util::service::TowerToHyperService::new(router),
+    );
+    tokio::pin!(conn);
+    tokio::select! {
+        r = conn.as_mut() => {
+            if let Err(e) = r {
+                debug!("status endpoint connection: {e}");
+            }
+            return;
+        }
+        _ = tokio::time::sleep(MAX_CONNECTION_AGE) => {}
+        _ = shutdown.cancelled() => {}
+    }
+    conn.as_mut().graceful_shutdown();
+    let _ = tokio::time::timeout(SHUTDOWN_DRAIN, conn).await;
 }
 
 async fn status(State(app): State<App>) -> Response {
