@@ -1,13 +1,30 @@
 //! "Something under this path changed": debounced filesystem notifications (inotify via
 //! notify), bridged to tokio. Watches directories, not files, so atomic renames and
 //! Kubernetes ConfigMap/Secret `..data` symlink swaps are seen.
+//!
+//! notify's inotify backend always asks for `IN_OPEN`, so every read of a watched file
+//! (perch's own, after each change) is reported as an access. Only events that can change
+//! what a reader sees count: creates, writes, removes, renames, metadata, a write-close, and
+//! the backend's own rescan/error reports. Without this filter each re-read fires the
+//! watch again and perch re-reads forever.
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use notify::RecursiveMode;
+use notify::event::{AccessKind, AccessMode};
+use notify::{EventKind, RecursiveMode};
 use notify_debouncer_full::{DebounceEventResult, Debouncer, RecommendedCache, new_debouncer};
 use tokio::sync::mpsc;
+
+/// Whether an event can change what a reader of the path sees. Opening, reading and
+/// closing a file after reading it cannot.
+pub(crate) fn is_change(kind: &EventKind) -> bool {
+    match kind {
+        EventKind::Access(AccessKind::Close(AccessMode::Write)) => true,
+        EventKind::Access(_) => false,
+        _ => true,
+    }
+}
 
 /// A live watch; dropping it stops watching.
 pub struct PathWatch {
@@ -21,7 +38,11 @@ impl PathWatch {
     pub fn new(path: &Path, debounce: Duration) -> Result<PathWatch, String> {
         let (tx, rx) = mpsc::unbounded_channel();
         let mut debouncer = new_debouncer(debounce, None, move |r: DebounceEventResult| {
-            if matches!(&r, Ok(events) if !events.is_empty()) || r.is_err() {
+            let changed = match &r {
+                Ok(events) => events.iter().any(|e| is_change(&e.kind)),
+                Err(_) => true,
+            };
+            if changed {
                 let _ = tx.send(());
             }
         })
@@ -50,5 +71,32 @@ impl PathWatch {
         self.rx.recv().await?;
         while self.rx.try_recv().is_ok() {}
         Some(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use notify::event::{CreateKind, ModifyKind, RemoveKind};
+
+    #[test]
+    fn reads_are_not_changes() {
+        for kind in [
+            EventKind::Access(AccessKind::Open(AccessMode::Any)),
+            EventKind::Access(AccessKind::Read),
+            EventKind::Access(AccessKind::Close(AccessMode::Read)),
+        ] {
+            assert!(!is_change(&kind), "{kind:?}");
+        }
+        for kind in [
+            EventKind::Access(AccessKind::Close(AccessMode::Write)),
+            EventKind::Create(CreateKind::File),
+            EventKind::Modify(ModifyKind::Any),
+            EventKind::Remove(RemoveKind::File),
+            EventKind::Any,
+            EventKind::Other,
+        ] {
+            assert!(is_change(&kind), "{kind:?}");
+        }
     }
 }
