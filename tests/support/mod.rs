@@ -9,6 +9,7 @@ pub mod calico_step;
 pub mod certs;
 pub mod commands;
 pub mod etcd;
+pub mod etcd_cluster;
 pub mod fixtures;
 pub mod follow;
 pub mod golden;

@@ -1,7 +1,7 @@
 //! How perch reaches etcd: endpoints, TLS files, user and password, timeouts, and the one
 //! place that turns etcd-client errors into perch's lowercase, password-free messages.
 //!
-//! Owns: [`EtcdConfig`], [`connect`], [`EtcdError`]. Must not: read resources or retry; the
+//! Owns: [`EtcdConfig`], [`connect`] (trying every endpoint given), [`EtcdError`]. Must not: read resources or retry; the
 //! callers decide whether an error is worth another attempt.
 
 use std::fmt;
@@ -79,7 +79,10 @@ impl EtcdConfig {
             .with_connect_timeout(CONNECT_TIMEOUT)
             .with_timeout(REQUEST_TIMEOUT)
             .with_keep_alive(KEEP_ALIVE_INTERVAL, KEEP_ALIVE_TIMEOUT)
-            .with_keep_alive_while_idle(false);
+            .with_keep_alive_while_idle(false)
+            // A member cut off from its cluster fails requests and cancels watches instead of
+            // serving stale data forever, so perch moves to another endpoint.
+            .with_require_leader(true);
         if let Some(user) = self.username.as_deref().filter(|u| !u.is_empty()) {
             let password = self.password.clone().unwrap_or_default();
             opts = opts.with_user(user, password).with_auto_token_refresh(true);
@@ -121,30 +124,137 @@ fn read_pem(path: &Path, what: &str) -> Result<Vec<u8>, EtcdError> {
         .map_err(|e| EtcdError::Config(format!("etcd {what} {}: {e}", path.display())))
 }
 
+/// With several endpoints, how long one of them may take to connect and answer before the
+/// next is tried (a frozen member accepts TCP connections but never answers).
+pub const ENDPOINT_TIMEOUT: Duration = Duration::from_secs(4);
+
 /// Connects and proves the connection with a real request (`Client::connect` alone is lazy
 /// and succeeds with nothing listening). Authentication happens here too.
+///
+/// Tries the endpoints in the order given until one answers, as etcdctl and calicoctl do:
+/// one member down (or frozen) never stops perch while another one serves.
 pub async fn connect(cfg: &EtcdConfig) -> Result<Client, EtcdError> {
+    connect_from(cfg, 0).await.map(|(client, _)| client)
+}
+
+/// Like [`connect`], trying the endpoints from index `start` on (wrapping around). Returns
+/// the client and the index of the endpoint it is connected to, so a reconnect can start
+/// with the next one.
+pub(crate) async fn connect_from(
+    cfg: &EtcdConfig,
+    start: usize,
+) -> Result<(Client, usize), EtcdError> {
     if cfg.endpoints.is_empty() {
         return Err(EtcdError::Config("no etcd endpoints given".into()));
     }
     let opts = cfg.connect_options()?;
-    let attempt = async {
-        let mut client = Client::connect(&cfg.endpoints, Some(opts))
+    // During an election members answer "leader changed" / "no leader" for a moment: try
+    // the round again rather than fail a command over it.
+    let deadline = tokio::time::Instant::now() + ELECTION_WAIT;
+    loop {
+        let failures = match connect_round(cfg, &opts, start).await {
+            Ok(connected) => return Ok(connected),
+            Err(failures) => failures,
+        };
+        let electing = failures.iter().all(|e| e.to_string().contains("leader"));
+        if !electing || tokio::time::Instant::now() >= deadline {
+            return Err(connect_failed(cfg, failures));
+        }
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+}
+
+/// How long connecting waits for a cluster to finish electing a leader.
+const ELECTION_WAIT: Duration = Duration::from_secs(5);
+
+/// One try of every endpoint, from `start`; the failures in order when none answers.
+async fn connect_round(
+    cfg: &EtcdConfig,
+    opts: &ConnectOptions,
+    start: usize,
+) -> Result<(Client, usize), Vec<EtcdError>> {
+    let count = cfg.endpoints.len();
+    if count == 1 {
+        let limit = CONNECT_TIMEOUT + REQUEST_TIMEOUT;
+        return connect_one(cfg, &cfg.endpoints[0], opts.clone(), limit)
             .await
-            .map_err(|e| EtcdError::request(cfg, "connecting", &e))?;
+            .map(|c| (c, 0))
+            .map_err(|e| vec![e]);
+    }
+    let mut failures: Vec<EtcdError> = Vec::new();
+    for k in 0..count {
+        let i = (start + k) % count;
+        let endpoint = &cfg.endpoints[i];
+        match connect_one(cfg, endpoint, opts.clone(), ENDPOINT_TIMEOUT).await {
+            Ok(client) => {
+                if !failures.is_empty() {
+                    tracing::info!(
+                        endpoint = %endpoint,
+                        "etcd: connected after {} endpoint(s) failed",
+                        failures.len()
+                    );
+                }
+                return Ok((client, i));
+            }
+            Err(e) => {
+                tracing::debug!(endpoint = %endpoint, "etcd: {e}; trying the next endpoint");
+                failures.push(e);
+            }
+        }
+    }
+    Err(failures)
+}
+
+/// The error when no endpoint answered: with one endpoint its own error, else every
+/// endpoint's reason.
+fn connect_failed(cfg: &EtcdConfig, mut failures: Vec<EtcdError>) -> EtcdError {
+    if failures.len() == 1 {
+        return failures.remove(0);
+    }
+    let message = failures
+        .iter()
+        .filter_map(|e| match e {
+            EtcdError::Request {
+                endpoints, message, ..
+            } => Some(format!("{endpoints}: {message}")),
+            _ => None,
+        })
+        .collect::<Vec<_>>()
+        .join("; ");
+    EtcdError::Request {
+        endpoints: cfg.endpoints_text(),
+        action: "connecting (every endpoint failed)".into(),
+        message,
+    }
+}
+
+async fn connect_one(
+    cfg: &EtcdConfig,
+    endpoint: &str,
+    opts: ConnectOptions,
+    limit: Duration,
+) -> Result<Client, EtcdError> {
+    let attempt = async {
+        let mut client = Client::connect([endpoint], Some(opts))
+            .await
+            .map_err(|e| EtcdError::from_client(endpoint, "connecting", &e))?;
         client
             .get(
                 RESOURCES_ROOT,
                 Some(GetOptions::new().with_prefix().with_count_only()),
             )
             .await
-            .map_err(|e| EtcdError::request(cfg, "connecting", &e))?;
+            .map_err(|e| EtcdError::from_client(endpoint, "connecting", &e))?;
         Ok(client)
     };
-    match tokio::time::timeout(CONNECT_TIMEOUT + REQUEST_TIMEOUT, attempt).await {
+    match tokio::time::timeout(limit, attempt).await {
         Ok(result) => result,
         Err(_) => Err(EtcdError::Request {
-            endpoints: cfg.endpoints_text(),
+            endpoints: if cfg.endpoints.len() == 1 {
+                cfg.endpoints_text()
+            } else {
+                endpoint.to_owned()
+            },
             action: "connecting".into(),
             message: "timed out".into(),
         }),

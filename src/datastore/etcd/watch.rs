@@ -18,7 +18,8 @@ use tokio::sync::mpsc::Sender;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
-use super::{EtcdConfig, MAX_MESSAGE, connect, value};
+use super::config::connect_from;
+use super::{EtcdConfig, MAX_MESSAGE, value};
 use crate::datastore::Update;
 use crate::resources::keys::{RESOURCES_ROOT, affinity_prefix};
 use crate::snapshot::Event;
@@ -45,6 +46,7 @@ pub fn spawn(
             node,
             tx,
             client: None,
+            endpoint: 0,
             revisions: None,
             outage: None,
             backoff: MIN_BACKOFF,
@@ -77,6 +79,8 @@ struct Follower {
     node: String,
     tx: Sender<Update>,
     client: Option<Client>,
+    /// Index of the endpoint `client` is connected to; a reconnect starts with the next.
+    endpoint: usize,
     /// Delivered revisions of the [resources, affinities] watches; None until listed.
     revisions: Option<[i64; 2]>,
     outage: Option<Outage>,
@@ -92,7 +96,14 @@ impl Follower {
                     self.revisions = None;
                     (reason, false)
                 }
-                Stop::Failed(reason) => (reason, true),
+                Stop::Failed(reason) => {
+                    // Connect afresh, starting with the next endpoint: the one in use may be
+                    // down, frozen or cut off from its cluster.
+                    if self.client.take().is_some() {
+                        self.endpoint += 1;
+                    }
+                    (reason, true)
+                }
             };
             if !self.down(reason).await {
                 return;
@@ -107,9 +118,10 @@ impl Follower {
     async fn attempt(&mut self) -> Stop {
         let client = match &self.client {
             Some(c) => c.clone(),
-            None => match connect(&self.cfg).await {
-                Ok(c) => {
+            None => match connect_from(&self.cfg, self.endpoint).await {
+                Ok((c, endpoint)) => {
                     self.client = Some(c.clone());
+                    self.endpoint = endpoint;
                     c
                 }
                 Err(e) => return Stop::Failed(e.to_string()),
