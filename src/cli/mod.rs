@@ -24,6 +24,15 @@ pub struct CliError {
 }
 
 impl CliError {
+    /// Whoever read the output stopped reading (`perch plan | head`): nothing is wrong, and
+    /// nothing more can be printed. Exits 0 without a message.
+    pub fn closed_stdout() -> CliError {
+        CliError {
+            message: String::new(),
+            code: 0,
+        }
+    }
+
     /// Exit code 1: the command could not do its job.
     pub fn failed(message: impl Into<String>) -> CliError {
         CliError {
@@ -33,8 +42,12 @@ impl CliError {
     }
 }
 
-impl<E: std::error::Error> From<E> for CliError {
+impl<E: std::error::Error + 'static> From<E> for CliError {
     fn from(e: E) -> CliError {
+        let io = (&e as &dyn std::error::Error).downcast_ref::<std::io::Error>();
+        if io.is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe) {
+            return CliError::closed_stdout();
+        }
         CliError::failed(e.to_string())
     }
 }
@@ -124,10 +137,15 @@ pub fn entry(cli: Cli) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    match runtime.block_on(run(cli)) {
+    let result = runtime.block_on(run(cli));
+    // A file still being read on a blocking thread must not hold up the exit.
+    runtime.shutdown_timeout(std::time::Duration::from_secs(1));
+    match result {
         Ok(code) => code,
         Err(e) => {
-            eprintln!("perch: {}", e.message);
+            if !e.message.is_empty() {
+                eprintln!("perch: {}", e.message);
+            }
             ExitCode::from(e.code)
         }
     }

@@ -137,14 +137,26 @@ pub(crate) async fn watch_secrets(
     tx: mpsc::Sender<Update>,
     cancel: CancellationToken,
 ) {
-    let read = |dir: &PathBuf| match crate::datastore::files::read_secrets(dir) {
-        Ok(s) => Some(s),
-        Err(e) => {
-            warn!("secrets: {e}; keeping the secrets read before");
-            None
+    // Read on a blocking thread: file I/O never stalls the runtime.
+    let read = |dir: &PathBuf| {
+        let dir = dir.clone();
+        async move {
+            let read =
+                tokio::task::spawn_blocking(move || crate::datastore::files::read_secrets(&dir));
+            match read.await {
+                Ok(Ok(s)) => Some(s),
+                Ok(Err(e)) => {
+                    warn!("secrets: {e}; keeping the secrets read before");
+                    None
+                }
+                Err(e) => {
+                    warn!("secrets: reading failed: {e}; keeping the secrets read before");
+                    None
+                }
+            }
         }
     };
-    if let Some(s) = read(&dir) {
+    if let Some(s) = read(&dir).await {
         info!(dir = %dir.display(), count = s.len(), "secrets read");
         if tx.send(Update::Event(Event::Secrets(s))).await.is_err() {
             return;
@@ -162,7 +174,7 @@ pub(crate) async fn watch_secrets(
             _ = cancel.cancelled() => return,
             c = watch.changed() => if c.is_none() { return },
         }
-        if let Some(s) = read(&dir) {
+        if let Some(s) = read(&dir).await {
             info!(count = s.len(), "secrets changed");
             if tx.send(Update::Event(Event::Secrets(s))).await.is_err() {
                 return;

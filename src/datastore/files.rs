@@ -32,7 +32,13 @@ pub enum FileError {
 
 /// The resource files under `path`: the file itself, or the `.yaml`, `.yml` and `.json`
 /// files in the directory and its subdirectories (hidden entries skipped), sorted.
+///
+/// Symlinks are followed (a ConfigMap mount is made of them), but each directory is read
+/// once, by device and inode: a link back to a directory already read (`ln -s . a`) is
+/// skipped with a log line. Entries that are not regular files (FIFOs, sockets, devices)
+/// are skipped with a warning: reading a FIFO would wait forever.
 pub fn resource_files(path: &Path) -> Result<Vec<PathBuf>, FileError> {
+    use std::os::unix::fs::MetadataExt;
     let meta = std::fs::metadata(path).map_err(|e| FileError::Read {
         path: path.display().to_string(),
         message: e.to_string(),
@@ -40,6 +46,7 @@ pub fn resource_files(path: &Path) -> Result<Vec<PathBuf>, FileError> {
     if !meta.is_dir() {
         return Ok(vec![path.to_owned()]);
     }
+    let mut visited = std::collections::BTreeSet::from([(meta.dev(), meta.ino())]);
     let mut out = Vec::new();
     let mut stack = vec![path.to_owned()];
     while let Some(dir) = stack.pop() {
@@ -47,19 +54,37 @@ pub fn resource_files(path: &Path) -> Result<Vec<PathBuf>, FileError> {
             path: dir.display().to_string(),
             message: e.to_string(),
         })?;
-        for entry in entries.flatten() {
+        let mut entries: Vec<_> = entries.flatten().collect();
+        // Sorted, so which of two links to one directory is read is the same every time.
+        entries.sort_by_key(|e| e.file_name());
+        for entry in entries.into_iter().rev() {
             let name = entry.file_name().to_string_lossy().into_owned();
             if name.starts_with('.') {
                 continue;
             }
             let p = entry.path();
-            if p.is_dir() {
-                stack.push(p);
+            // Follows symlinks; a dangling one is skipped like a missing file.
+            let Ok(meta) = std::fs::metadata(&p) else {
+                continue;
+            };
+            if meta.is_dir() {
+                if visited.insert((meta.dev(), meta.ino())) {
+                    stack.push(p);
+                } else {
+                    info!(
+                        path = %p.display(),
+                        "directory already read (a symlink loop or a second link to it); not read again"
+                    );
+                }
             } else if [".yaml", ".yml", ".json"]
                 .iter()
                 .any(|ext| name.ends_with(ext))
             {
-                out.push(p);
+                if meta.is_file() {
+                    out.push(p);
+                } else {
+                    warn!(path = %p.display(), "not a regular file; skipped");
+                }
             }
         }
     }
@@ -127,7 +152,33 @@ pub fn spawn_watch(
             }
         };
         loop {
-            let events = relist(&path, &mut last_good);
+            // Reading and parsing run on a blocking thread: thousands of files, or one huge
+            // file, must not stall the status server, the sync task or shutdown.
+            let job = {
+                let path = path.clone();
+                let cancel = cancel.clone();
+                let mut kept = std::mem::take(&mut last_good);
+                tokio::task::spawn_blocking(move || {
+                    let events = relist(&path, &mut kept, &cancel);
+                    (events, kept)
+                })
+            };
+            let events = tokio::select! {
+                _ = cancel.cancelled() => return,
+                done = job => match done {
+                    Ok((events, kept)) => {
+                        last_good = kept;
+                        events
+                    }
+                    Err(e) => {
+                        warn!(path = %path.display(), "reading resources failed: {e}");
+                        return;
+                    }
+                },
+            };
+            if cancel.is_cancelled() {
+                return;
+            }
             if sent.as_ref() != Some(&events) {
                 generation += 1;
                 info!(path = %path.display(), generation, "resources read");
@@ -167,8 +218,13 @@ pub fn spawn_watch(
     })
 }
 
-/// Reads every file, keeping the last good events of files that fail to parse.
-fn relist(path: &Path, last_good: &mut BTreeMap<PathBuf, Vec<Event>>) -> Vec<Event> {
+/// Reads every file, keeping the last good events of files that fail to parse. Blocking;
+/// stops early (with a partial, unused result) once `cancel` fires.
+fn relist(
+    path: &Path,
+    last_good: &mut BTreeMap<PathBuf, Vec<Event>>,
+    cancel: &CancellationToken,
+) -> Vec<Event> {
     let files = match resource_files(path) {
         Ok(f) => f,
         Err(e) => {
@@ -179,6 +235,9 @@ fn relist(path: &Path, last_good: &mut BTreeMap<PathBuf, Vec<Event>>) -> Vec<Eve
     last_good.retain(|f, _| files.contains(f));
     let mut out = Vec::new();
     for file in files {
+        if cancel.is_cancelled() {
+            break;
+        }
         match read_file_events(&file) {
             Ok(events) => {
                 last_good.insert(file.clone(), events.clone());

@@ -34,6 +34,7 @@ pub struct Document {
 /// Plain YAML scalars `yes`/`no`/`on`/`off`/`y`/`n` become booleans, as calicoctl's
 /// YAML 1.1 reader makes them; quoted ones stay strings.
 pub fn parse_documents(text: &str) -> Result<Vec<Document>, DecodeError> {
+    check_depth(text, MAX_DEPTH)?;
     let mut out = Vec::new();
     for (i, doc) in yaml_serde::Deserializer::from_str(text).enumerate() {
         let seed = YamlValue { source: text };
@@ -49,6 +50,77 @@ pub fn parse_documents(text: &str) -> Result<Vec<Document>, DecodeError> {
         }
     }
     Ok(out)
+}
+
+/// The deepest `[`/`{` nesting accepted. Calico resources nest less than 10 deep; the YAML
+/// parser's time grows with the square of the depth, so deeper text is refused by a linear
+/// pre-scan before it is parsed.
+pub const MAX_DEPTH: usize = 100;
+
+/// Refuses text whose flow collections (`[`, `{`) nest deeper than `max`, in one pass.
+/// Brackets inside quoted strings and comments do not count; block (indented) nesting is
+/// bounded by the text's size and left to the parser.
+pub fn check_depth(text: &str, max: usize) -> Result<(), DecodeError> {
+    let bytes = text.as_bytes();
+    let mut depth = 0usize;
+    let mut document = 1;
+    let mut at_line_start = true;
+    let mut i = 0;
+    while i < bytes.len() {
+        let b = bytes[i];
+        if at_line_start && bytes[i..].starts_with(b"---") {
+            document += 1;
+            depth = 0;
+        }
+        at_line_start = false;
+        match b {
+            b'\n' => at_line_start = true,
+            b'[' | b'{' => {
+                depth += 1;
+                if depth > max {
+                    return Err(DecodeError {
+                        document,
+                        message: format!(
+                            "nested deeper than {max} levels of [ and {{; refused before parsing"
+                        ),
+                    });
+                }
+            }
+            b']' | b'}' => depth = depth.saturating_sub(1),
+            b'"' => {
+                // Skip to the closing quote; a backslash escapes the next byte.
+                i += 1;
+                while i < bytes.len() && bytes[i] != b'"' {
+                    if bytes[i] == b'\\' {
+                        i += 1;
+                    }
+                    i += 1;
+                }
+            }
+            b'\'' if i == 0 || !bytes[i - 1].is_ascii_alphanumeric() => {
+                // YAML single quotes: '' is an escaped quote inside.
+                i += 1;
+                while i < bytes.len() {
+                    if bytes[i] == b'\'' {
+                        if bytes.get(i + 1) == Some(&b'\'') {
+                            i += 1;
+                        } else {
+                            break;
+                        }
+                    }
+                    i += 1;
+                }
+            }
+            b'#' if i == 0 || bytes[i - 1].is_ascii_whitespace() => {
+                while i + 1 < bytes.len() && bytes[i + 1] != b'\n' {
+                    i += 1;
+                }
+            }
+            _ => {}
+        }
+        i += 1;
+    }
+    Ok(())
 }
 
 /// What one item of a document became.
@@ -383,6 +455,30 @@ mod tests {
             msgs[2].contains("t.yaml document 3") && msgs[2].contains("no metadata.name"),
             "{}",
             msgs[2]
+        );
+    }
+
+    #[test]
+    fn deep_nesting_is_refused_before_parsing() {
+        let deep = "[".repeat(1_000_000);
+        let err = parse_documents(&format!("kind: Node\n---\na: {deep}")).unwrap_err();
+        assert_eq!(err.document, 2, "{err}");
+        assert!(err.message.contains("nested deeper than 100"), "{err}");
+        let json = format!("{{\"a\": {}", "{\"b\": ".repeat(200));
+        assert!(parse_documents(&json).is_err());
+        // At the limit, and brackets in strings and comments, are fine.
+        let ok = format!("{}{}", "[".repeat(MAX_DEPTH), "]".repeat(MAX_DEPTH));
+        assert!(parse_documents(&ok).is_ok());
+        let quoted = format!(
+            "a: \"{}\"\nb: '{}'\n# {}\nc: it's [x]\n",
+            "[".repeat(500),
+            "{".repeat(500),
+            "[".repeat(500)
+        );
+        assert!(
+            parse_documents(&quoted).is_ok(),
+            "{:?}",
+            parse_documents(&quoted)
         );
     }
 

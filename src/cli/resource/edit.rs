@@ -7,6 +7,8 @@
 
 use std::process::ExitCode;
 
+use super::say;
+
 use clap::Args;
 use serde_json::{Map, Value, json};
 
@@ -103,7 +105,9 @@ pub async fn patch(a: PatchArgs) -> Result<ExitCode, CliError> {
     } else {
         ""
     };
-    println!("Successfully patched 1 '{kind}' resource{how}");
+    say(format_args!(
+        "Successfully patched 1 '{kind}' resource{how}"
+    ));
     Ok(ExitCode::SUCCESS)
 }
 
@@ -262,8 +266,14 @@ pub async fn label(a: LabelArgs) -> Result<ExitCode, CliError> {
         .await?;
     for op in &ops {
         match op {
-            LabelOp::Set(k, v) => println!("Successfully set label {k}={v} on {}", quoted(&id)),
-            LabelOp::Remove(k) => println!("Successfully removed label {k} from {}", quoted(&id)),
+            LabelOp::Set(k, v) => say(format_args!(
+                "Successfully set label {k}={v} on {}",
+                quoted(&id)
+            )),
+            LabelOp::Remove(k) => say(format_args!(
+                "Successfully removed label {k} from {}",
+                quoted(&id)
+            )),
         }
     }
     Ok(ExitCode::SUCCESS)

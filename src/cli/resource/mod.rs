@@ -62,6 +62,13 @@ pub async fn run(cmd: ResourceCommand) -> Result<ExitCode, CliError> {
     }
 }
 
+/// Prints one line of a command's report. The change it reports is already made, so a
+/// closed stdout (`perch apply … | head -0`) is not an error, and never a panic.
+pub(crate) fn say(line: std::fmt::Arguments) {
+    use std::io::Write;
+    let _ = writeln!(std::io::stdout(), "{line}");
+}
+
 /// Connects to etcd, or explains that these commands need it.
 async fn open(args: &DatastoreArgs, command: &str) -> Result<Store, CliError> {
     let Some(cfg) = args.etcd_config() else {
@@ -160,7 +167,7 @@ impl Tally {
     /// `Successfully applied 2 'BGPPeer' resource(s)`, one line per kind.
     fn print(&self, verb: &str) {
         for (kind, n) in &self.0 {
-            println!("Successfully {verb} {n} '{kind}' resource(s)");
+            say(format_args!("Successfully {verb} {n} '{kind}' resource(s)"));
         }
     }
 }
