@@ -271,7 +271,71 @@ pub fn decode_resource(value: &Value) -> Result<Resource, ItemError> {
         Kind::CalicoNodeStatus => typed(value).map(Resource::CalicoNodeStatus),
         Kind::BlockAffinity => typed(value).map(Resource::BlockAffinity),
     };
-    decoded.map_err(|message| ItemError { id, message })
+    decoded.map_err(|message| ItemError {
+        id,
+        message: without_passwords(value, message),
+    })
+}
+
+/// Whether a field holds a password (`password`, `nodeMeshPassword`, …).
+fn is_password_field(key: &str) -> bool {
+    key.to_ascii_lowercase().contains("password")
+}
+
+/// `message` with every value found under a password field replaced by `<redacted>`, in the
+/// forms serde quotes values in (`string "…"`, `integer 5`, …). A password of the wrong type
+/// (`password: "s3cret"` where a `secretKeyRef` is expected) must not be echoed into
+/// warnings, `/plan` or CLI errors.
+fn without_passwords(value: &Value, mut message: String) -> String {
+    let mut secrets = Vec::new();
+    collect_password_values(value, false, &mut secrets);
+    for s in secrets {
+        let forms = match &s {
+            Value::String(t) if !t.is_empty() => vec![format!("{t:?}"), t.clone()],
+            Value::Number(n) => vec![
+                format!("integer {n}"),
+                format!("integer `{n}`"),
+                format!("floating point {n}"),
+                format!("floating point `{n}`"),
+            ],
+            Value::Bool(b) => vec![format!("boolean {b}"), format!("boolean `{b}`")],
+            _ => vec![],
+        };
+        for form in forms {
+            let shown = if form.starts_with('"') {
+                "\"<redacted>\"".to_owned()
+            } else if let Some((kind, _)) = form.rsplit_once(' ') {
+                format!("{kind} <redacted>")
+            } else {
+                "<redacted>".to_owned()
+            };
+            // A bare string value is replaced only when it is long enough not to be an
+            // ordinary word of the message.
+            if !form.starts_with('"') && matches!(&s, Value::String(_)) && form.len() < 4 {
+                continue;
+            }
+            message = message.replace(&form, &shown);
+        }
+    }
+    message
+}
+
+/// The scalar values at or under password fields.
+fn collect_password_values(value: &Value, under: bool, out: &mut Vec<Value>) {
+    match value {
+        Value::Object(m) => {
+            for (k, v) in m {
+                collect_password_values(v, under || is_password_field(k), out);
+            }
+        }
+        Value::Array(a) => {
+            for v in a {
+                collect_password_values(v, under, out);
+            }
+        }
+        scalar if under => out.push(scalar.clone()),
+        _ => {}
+    }
 }
 
 /// Drops `null` members of objects, recursively.
@@ -480,6 +544,51 @@ mod tests {
             "{:?}",
             parse_documents(&quoted)
         );
+    }
+
+    #[test]
+    fn a_password_of_the_wrong_type_is_never_quoted() {
+        for (spec, secret) in [
+            ("password: PWD-plain-1", "PWD-plain-1"),
+            ("password: 'PWD-quoted-2'", "PWD-quoted-2"),
+            ("password: 98765431", "98765431"),
+            ("password: [PWD-in-a-list]", "PWD-in-a-list"),
+            ("password: {secretKeyRef: PWD-ref-3}", "PWD-ref-3"),
+            (
+                "password: {secretKeyRef: {name: [PWD-name-4]}}",
+                "PWD-name-4",
+            ),
+        ] {
+            let text = format!(
+                "kind: BGPPeer\napiVersion: projectcalico.org/v3\nmetadata: {{name: p}}\n\
+                 spec: {{peerIP: 10.0.0.1, asNumber: 65001, {spec}}}\n"
+            );
+            let got = resources(&text);
+            let Decoded::Skipped(w) = &got[0] else {
+                panic!("{spec}: decoded {got:?}")
+            };
+            let shown = w.to_string();
+            assert!(!shown.contains(secret), "{spec}: {shown}");
+            assert!(
+                shown.contains("password"),
+                "{spec}: names the field: {shown}"
+            );
+        }
+        let text = "kind: BGPConfiguration\napiVersion: projectcalico.org/v3\n\
+                    metadata: {name: default}\nspec: {nodeMeshPassword: PWD-mesh-5}\n";
+        let got = resources(text);
+        let Decoded::Skipped(w) = &got[0] else {
+            panic!("{got:?}")
+        };
+        assert!(!w.to_string().contains("PWD-mesh-5"), "{w}");
+        // The same value through etcd's JSON.
+        let json: Value = serde_json::from_str(
+            r#"{"kind":"BGPPeer","apiVersion":"projectcalico.org/v3","metadata":{"name":"p"},
+                "spec":{"peerIP":"10.0.0.1","asNumber":65001,"password":"PWD-json-6"}}"#,
+        )
+        .unwrap();
+        let err = decode_resource(&json).unwrap_err();
+        assert!(!err.to_string().contains("PWD-json-6"), "{err}");
     }
 
     #[test]
