@@ -39,7 +39,8 @@ pub struct PeerAddress {
 /// Parses `peerIP` as Calico's validator accepts it: a bare IPv4/IPv6 address,
 /// `a.b.c.d:port` or `[v6]:port`, with port 1..65535.
 pub fn parse_peer_ip(text: &str) -> Result<PeerAddress, String> {
-    let t = text.trim();
+    // No trimming: Calico's validator refuses `" 10.0.0.1"`.
+    let t = text;
     if let Ok(ip) = t.parse::<IpAddr>() {
         return Ok(PeerAddress { ip, port: None });
     }

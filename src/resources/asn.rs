@@ -96,12 +96,10 @@ impl<'de> Deserialize<'de> for AsNumber {
                     .and_then(|v| AsNumber::from_u64(v).map_err(E::custom))
             }
             fn visit_f64<E: de::Error>(self, v: f64) -> Result<AsNumber, E> {
-                // An unquoted `1.10` reaches us as the float 1.1: its asdot text is lost.
-                if v.fract() == 0.0 && (0.0..4294967296.0).contains(&v) {
-                    return AsNumber::from_u64(v as u64).map_err(E::custom);
-                }
+                // Calico reads an AS number into a uint32 or from a string, never from a
+                // float (`1e5`, `65001.0`, an unquoted asdot `1.10`): refuse them all.
                 Err(E::custom(format!(
-                    "AS number {v} is not a whole number; quote asdot AS numbers (\"1.10\")"
+                    "AS number {v} is written as a floating-point number; write a whole number, or quote asdot AS numbers (\"1.10\")"
                 )))
             }
             fn visit_str<E: de::Error>(self, v: &str) -> Result<AsNumber, E> {

@@ -35,6 +35,9 @@ pub struct Document {
 /// YAML 1.1 reader makes them; quoted ones stay strings.
 pub fn parse_documents(text: &str) -> Result<Vec<Document>, DecodeError> {
     check_depth(text, MAX_DEPTH)?;
+    if let Some(docs) = json_documents(text) {
+        return Ok(docs);
+    }
     let mut out = Vec::new();
     for (i, doc) in yaml_serde::Deserializer::from_str(text).enumerate() {
         let seed = YamlValue { source: text };
@@ -50,6 +53,30 @@ pub fn parse_documents(text: &str) -> Result<Vec<Document>, DecodeError> {
         }
     }
     Ok(out)
+}
+
+/// Text that is JSON (one or more values), read by a JSON parser: YAML's reader refuses
+/// JSON's surrogate-pair escapes (`"\ud83e\udd80"`), which are valid JSON. None when the
+/// text is not JSON; it is then read as YAML.
+fn json_documents(text: &str) -> Option<Vec<Document>> {
+    let start = text.trim_start();
+    if !(start.starts_with('{') || start.starts_with('[')) {
+        return None;
+    }
+    let values: Result<Vec<Value>, _> = serde_json::Deserializer::from_str(text)
+        .into_iter::<Value>()
+        .collect();
+    let docs = values
+        .ok()?
+        .into_iter()
+        .filter(|v| !v.is_null())
+        .enumerate()
+        .map(|(i, value)| Document {
+            index: i + 1,
+            value,
+        })
+        .collect();
+    Some(docs)
 }
 
 /// The deepest `[`/`{` nesting accepted. Calico resources nest less than 10 deep; the YAML
@@ -589,6 +616,16 @@ mod tests {
         .unwrap();
         let err = decode_resource(&json).unwrap_err();
         assert!(!err.to_string().contains("PWD-json-6"), "{err}");
+    }
+
+    #[test]
+    fn json_surrogate_pairs_are_read() {
+        let text = r#"{"kind":"Node","apiVersion":"projectcalico.org/v3","metadata":{"name":"n1","labels":{"crab":"\ud83e\udd80"}}}"#;
+        let got = resources(text);
+        let Decoded::Resource(Resource::Node(n)) = &got[0] else {
+            panic!("{got:?}")
+        };
+        assert_eq!(n.metadata.labels["crab"], "🦀");
     }
 
     #[test]

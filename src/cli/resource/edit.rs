@@ -97,6 +97,8 @@ pub async fn patch(a: PatchArgs) -> Result<ExitCode, CliError> {
                 });
             }
             merge_patch(&mut new, &patch);
+            check_labels(&new)
+                .map_err(|why| EtcdError::Invalid(format!("{}: {why}", quoted(&id))))?;
             Ok(Some(new))
         })
         .await?;
@@ -165,6 +167,32 @@ fn parse_label(text: &str) -> Result<LabelOp, String> {
         ));
     }
     Ok(op)
+}
+
+/// Checks `metadata.labels` of a resource about to be written by the rules `perch label`
+/// uses (Kubernetes label syntax, as Calico's validator checks it), so every command that
+/// writes labels refuses the same ones.
+pub(crate) fn check_labels(value: &Value) -> Result<(), String> {
+    let Some(labels) = value.pointer("/metadata/labels").and_then(Value::as_object) else {
+        return Ok(());
+    };
+    for (key, v) in labels {
+        let text = match v {
+            Value::String(s) => s.clone(),
+            Value::Null => String::new(),
+            other => other.to_string(),
+        };
+        let op = if text.is_empty() {
+            format!("{key}=")
+        } else {
+            format!("{key}={text}")
+        };
+        if key.contains('=') {
+            return Err(format!("label key {key:?}: must not contain '='"));
+        }
+        parse_label(&op)?;
+    }
+    Ok(())
 }
 
 /// Kubernetes label key: `[prefix/]name`.

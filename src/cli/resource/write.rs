@@ -140,6 +140,7 @@ fn check(item: &Item) -> Result<Kind, String> {
         let message = e.message.trim_end_matches("; skipped");
         return Err(format!("{}: {message}", item.place));
     }
+    super::edit::check_labels(&item.value).map_err(|why| format!("{why} ({})", item.place))?;
     prepare(&item.value)
         .map(|(r, _)| r.kind())
         .map_err(|why| format!("{why} ({})", item.place))
