@@ -140,3 +140,94 @@ fn labels_are_checked_the_same_by_apply_patch_and_label() {
     );
     ok(&etcd, &["label", "nodes", "n1", "example.com/rack=r-2"]);
 }
+
+fn peer(name: &str, ip: &str) -> String {
+    format!(
+        "kind: BGPPeer\napiVersion: projectcalico.org/v3\nmetadata: {{name: {name}}}\n\
+         spec: {{peerIP: {ip}, asNumber: 65001}}\n"
+    )
+}
+
+#[test]
+fn duplicates_are_named_with_both_places_and_the_last_wins() {
+    let tmp = tempfile::tempdir().unwrap();
+    std::fs::write(tmp.path().join("node.yaml"), NODE).unwrap();
+    std::fs::write(
+        tmp.path().join("a.yaml"),
+        format!(
+            "{}---\n{}",
+            peer("tor", "10.0.0.5"),
+            peer("tor", "10.0.0.6")
+        ),
+    )
+    .unwrap();
+    std::fs::write(tmp.path().join("b.yaml"), peer("tor", "10.0.0.7")).unwrap();
+    std::fs::write(
+        tmp.path().join("c.yaml"),
+        format!("{}---\n{}", peer("rr", "10.0.0.8"), peer("rr", "10.0.0.9")),
+    )
+    .unwrap();
+    for _ in 0..3 {
+        let (plan, _) = plan_json(tmp.path());
+        let tor = warning(&plan, "BGPPeer/tor (duplicate)");
+        for place in [
+            "a.yaml document 1",
+            "a.yaml document 2",
+            "b.yaml document 1",
+        ] {
+            assert!(tor.contains(place), "{tor}");
+        }
+        let rr = warning(&plan, "BGPPeer/rr (duplicate)");
+        assert!(
+            rr.contains("c.yaml document 1") && rr.contains("c.yaml document 2"),
+            "{rr}"
+        );
+        let mut peers: Vec<&str> = plan["peers"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter_map(|p| p["name"].as_str())
+            .collect();
+        peers.sort();
+        assert_eq!(
+            peers,
+            ["Global_10_0_0_7", "Global_10_0_0_9"],
+            "the last wins"
+        );
+    }
+}
+
+#[test]
+fn yaml_traps_get_errors_that_say_what_to_do() {
+    let tmp = tempfile::tempdir().unwrap();
+    std::fs::write(tmp.path().join("node.yaml"), NODE).unwrap();
+    let mut text = String::from("kind: Deployment\napiVersion: apps/v1\nmetadata: {name: web}\n");
+    for name in ["y", "no", "0123"] {
+        text.push_str(&format!(
+            "---\nkind: BGPPeer\napiVersion: projectcalico.org/v3\nmetadata: {{name: {name}}}\n\
+             spec: {{peerIP: 10.0.0.2, asNumber: 65001}}\n"
+        ));
+    }
+    std::fs::write(tmp.path().join("traps.yaml"), text).unwrap();
+    let (plan, _) = plan_json(tmp.path());
+    let warnings: Vec<String> = plan["warnings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|w| format!("{}: {}", w["resource"], w["message"]))
+        .collect();
+    assert!(
+        warnings.iter().any(|w| w.contains("Deployment/web")),
+        "{warnings:?}"
+    );
+    for doc in 2..=4 {
+        let place = format!("traps.yaml document {doc}");
+        assert!(
+            warnings
+                .iter()
+                .any(|w| w.contains(&place) && w.contains("quote it")),
+            "{place}: {warnings:?}"
+        );
+    }
+    assert!(plan["peers"].as_array().unwrap().is_empty());
+}

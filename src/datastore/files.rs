@@ -13,7 +13,7 @@ use tracing::{info, warn};
 use super::Update;
 use super::watch::PathWatch;
 
-use crate::resources::decode::{Decoded, decode_documents};
+use crate::resources::decode::{Decoded, decode_documents_at};
 use crate::resources::{Secret, Secrets, Warning};
 use crate::snapshot::{Event, Snapshot};
 
@@ -98,35 +98,68 @@ pub fn read_events(path: &Path) -> Result<Vec<Event>, FileError> {
     for file in resource_files(path)? {
         events.extend(read_file_events(&file)?);
     }
-    Ok(events)
+    Ok(name_duplicates(events))
 }
 
-/// The events of one file.
-fn read_file_events(file: &Path) -> Result<Vec<Event>, FileError> {
+/// Events, each with the place it was read from (`<file> document N`).
+type Placed = Vec<(String, Event)>;
+
+/// Drops the places, adding a warning for every resource defined more than once (in one
+/// file or across files) that names every place. The last definition in file order (files
+/// sorted by path, documents in order) is the one used, as `perch apply` of the same files
+/// would leave it; the order is the same on every read.
+fn name_duplicates(placed: Placed) -> Vec<Event> {
+    let mut places: BTreeMap<crate::resources::ResourceId, Vec<String>> = BTreeMap::new();
+    for (place, event) in &placed {
+        if let Event::Upsert(r) = event {
+            places.entry(r.id()).or_default().push(place.clone());
+        }
+    }
+    let mut out: Vec<Event> = placed.into_iter().map(|(_, e)| e).collect();
+    for (id, at) in places.into_iter().filter(|(_, at)| at.len() > 1) {
+        let used = at.last().cloned().unwrap_or_default();
+        let message = format!(
+            "defined {} times: {}; the last ({used}) is used",
+            at.len(),
+            at.join(", ")
+        );
+        warn!("{id}: {message}");
+        out.push(Event::Undecodable {
+            key: format!("{id} (duplicate)"),
+            id: None,
+            message,
+        });
+    }
+    out
+}
+
+/// The events of one file, each with its place.
+fn read_file_events(file: &Path) -> Result<Placed, FileError> {
     let shown = file.display().to_string();
     let text = std::fs::read_to_string(file).map_err(|e| FileError::Read {
         path: shown.clone(),
         message: e.to_string(),
     })?;
-    let decoded = decode_documents(&text, &shown).map_err(|e| FileError::Parse {
+    let decoded = decode_documents_at(&text, &shown).map_err(|e| FileError::Parse {
         path: shown.clone(),
         document: e.document,
         message: e.message,
     })?;
     Ok(decoded
         .into_iter()
-        .map(|d| match d {
-            Decoded::Resource(r) => Event::Upsert(r),
+        .map(|(place, d)| match d {
+            Decoded::Resource(r) => (place, Event::Upsert(r)),
             Decoded::Skipped(Warning { resource, message }) => {
                 let id = resource.split_once('/').and_then(|(k, n)| {
                     crate::resources::Kind::from_kind_field(k)
                         .map(|k| crate::resources::ResourceId::new(k, n))
                 });
-                Event::Undecodable {
+                let event = Event::Undecodable {
                     key: resource,
                     id,
                     message,
-                }
+                };
+                (place, event)
             }
         })
         .collect())
@@ -141,7 +174,7 @@ pub fn spawn_watch(
     cancel: CancellationToken,
 ) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
-        let mut last_good: BTreeMap<PathBuf, Vec<Event>> = BTreeMap::new();
+        let mut last_good: BTreeMap<PathBuf, Placed> = BTreeMap::new();
         let mut sent: Option<Vec<Event>> = None;
         let mut generation = 0i64;
         let mut watch = match PathWatch::new(&path, Duration::from_millis(100)) {
@@ -222,14 +255,14 @@ pub fn spawn_watch(
 /// stops early (with a partial, unused result) once `cancel` fires.
 fn relist(
     path: &Path,
-    last_good: &mut BTreeMap<PathBuf, Vec<Event>>,
+    last_good: &mut BTreeMap<PathBuf, Placed>,
     cancel: &CancellationToken,
 ) -> Vec<Event> {
     let files = match resource_files(path) {
         Ok(f) => f,
         Err(e) => {
             warn!("{e}; keeping the resources read before");
-            return last_good.values().flatten().cloned().collect();
+            return name_duplicates(last_good.values().flatten().cloned().collect());
         }
     };
     last_good.retain(|f, _| files.contains(f));
@@ -249,16 +282,19 @@ fn relist(
                     "{e}; keeping its {} previously read resource(s)",
                     kept.len()
                 );
-                out.push(Event::Undecodable {
-                    key: file.display().to_string(),
-                    id: None,
-                    message: e.to_string(),
-                });
+                out.push((
+                    file.display().to_string(),
+                    Event::Undecodable {
+                        key: file.display().to_string(),
+                        id: None,
+                        message: e.to_string(),
+                    },
+                ));
                 out.extend(kept);
             }
         }
     }
-    out
+    name_duplicates(out)
 }
 
 /// Loads a snapshot from `path` (and secrets from `secrets_dir`, if given).

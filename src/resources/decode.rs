@@ -160,6 +160,18 @@ pub enum Decoded {
 /// Parses `text` and decodes every resource in it. `origin` names the text in warnings
 /// (a file path); syntax errors are returned as a whole.
 pub fn decode_documents(text: &str, origin: &str) -> Result<Vec<Decoded>, DecodeError> {
+    Ok(decode_documents_at(text, origin)?
+        .into_iter()
+        .map(|(_, d)| d)
+        .collect())
+}
+
+/// Like [`decode_documents`], each item with its place (`<origin> document N [item M]`),
+/// for warnings about duplicates.
+pub fn decode_documents_at(
+    text: &str,
+    origin: &str,
+) -> Result<Vec<(String, Decoded)>, DecodeError> {
     let mut out = Vec::new();
     for doc in parse_documents(text)? {
         for (pos, item) in expand_lists(doc.value).into_iter().enumerate() {
@@ -168,10 +180,11 @@ pub fn decode_documents(text: &str, origin: &str) -> Result<Vec<Decoded>, Decode
             } else {
                 format!("{origin} document {} item {pos}", doc.index)
             };
-            out.push(match decode_resource(&item) {
+            let decoded = match decode_resource(&item) {
                 Ok(r) => Decoded::Resource(r),
                 Err(w) => Decoded::Skipped(w.located(&place)),
-            });
+            };
+            out.push((place, decoded));
         }
     }
     Ok(out)
@@ -255,13 +268,31 @@ pub fn decode_resource(value: &Value) -> Result<Resource, ItemError> {
         });
     };
     let Some(kind) = Kind::from_kind_field(kind_text) else {
+        let shown = name.as_deref().unwrap_or("(no name)");
         return Err(ItemError {
             id: None,
             message: format!(
-                "kind {kind_text:?} is not a Calico BGP resource perch reads; skipped"
+                "{kind_text}/{shown}: kind {kind_text:?} is not a Calico BGP resource perch reads; skipped"
             ),
         });
     };
+    if let Some(not_text) = value
+        .get("metadata")
+        .and_then(|m| m.get("name"))
+        .filter(|n| n.is_boolean() || n.is_number())
+    {
+        return Err(ItemError {
+            id: None,
+            message: format!(
+                "{kind_text} metadata.name: YAML read it as the {} {not_text}, not as text; {QUOTE_HINT}",
+                if not_text.is_boolean() {
+                    "boolean"
+                } else {
+                    "number"
+                }
+            ),
+        });
+    }
     let Some(name) = name.filter(|n| !n.is_empty()) else {
         return Err(ItemError {
             id: None,
@@ -280,10 +311,23 @@ pub fn decode_resource(value: &Value) -> Result<Resource, ItemError> {
     fn typed<T: for<'de> Deserialize<'de>>(v: &Value) -> Result<T, String> {
         serde_path_to_error::deserialize(v).map_err(|e| {
             let path = e.path().to_string();
+            let mut message = e.inner().to_string();
+            // A YAML 1.1 boolean (`y`, `no`, `on`) or a number (`0123`) where text belongs.
+            let scalar = [
+                "invalid type: boolean",
+                "invalid type: integer",
+                "invalid type: floating point",
+            ]
+            .iter()
+            .any(|t| message.contains(t));
+            if scalar && message.contains("expected a string") {
+                message.push_str("; ");
+                message.push_str(QUOTE_HINT);
+            }
             if path == "." {
-                e.inner().to_string()
+                message
             } else {
-                format!("{path}: {}", e.inner())
+                format!("{path}: {message}")
             }
         })
     }
@@ -365,6 +409,10 @@ fn collect_password_values(value: &Value, under: bool, out: &mut Vec<Value>) {
     }
 }
 
+/// What to do about a YAML boolean or number where text is expected.
+const QUOTE_HINT: &str = "quote it (YAML reads unquoted y, n, yes, no, on, off, true and false as \
+                          booleans, and unquoted digits such as 0123 as numbers): name: \"0123\"";
+
 /// Drops `null` members of objects, recursively.
 fn without_nulls(v: Value) -> Value {
     match v {
@@ -405,6 +453,23 @@ fn yaml11_bool(word: &str) -> Option<bool> {
     }
 }
 
+/// A plain `0123` is the octal number 83 in YAML 1.1 (calicoctl's reader), a string in
+/// YAML 1.2: read it as calicoctl does, so a name written that way is refused with a hint
+/// to quote it, as Calico refuses it.
+fn yaml11_octal(word: &str) -> Option<i64> {
+    let (negative, digits) = match word.as_bytes().first()? {
+        b'-' => (true, &word[1..]),
+        b'+' => (false, &word[1..]),
+        _ => (false, word),
+    };
+    let rest = digits.strip_prefix('0')?;
+    if rest.is_empty() || !rest.bytes().all(|b| matches!(b, b'0'..=b'7' | b'_')) {
+        return None;
+    }
+    let n = i64::from_str_radix(&rest.replace('_', ""), 8).ok()?;
+    Some(if negative { -n } else { n })
+}
+
 impl<'de> DeserializeSeed<'de> for YamlValue<'_> {
     type Value = Value;
     fn deserialize<D: de::Deserializer<'de>>(self, d: D) -> Result<Value, D::Error> {
@@ -431,10 +496,16 @@ impl<'de> Visitor<'de> for YamlValue<'_> {
         Ok(Number::from_f64(v).map_or(Value::Null, Value::Number))
     }
     fn visit_borrowed_str<E: de::Error>(self, v: &'de str) -> Result<Value, E> {
-        match yaml11_bool(v) {
-            Some(b) if self.is_plain(v) => Ok(Value::Bool(b)),
-            _ => Ok(Value::String(v.to_owned())),
+        if !self.is_plain(v) {
+            return Ok(Value::String(v.to_owned()));
         }
+        if let Some(b) = yaml11_bool(v) {
+            return Ok(Value::Bool(b));
+        }
+        if let Some(n) = yaml11_octal(v) {
+            return Ok(Value::Number(n.into()));
+        }
+        Ok(Value::String(v.to_owned()))
     }
     fn visit_str<E: de::Error>(self, v: &str) -> Result<Value, E> {
         Ok(Value::String(v.to_owned()))
@@ -626,6 +697,40 @@ mod tests {
             panic!("{got:?}")
         };
         assert_eq!(n.metadata.labels["crab"], "🦀");
+    }
+
+    #[test]
+    fn yaml_booleans_and_numbers_where_text_belongs_say_to_quote_them() {
+        for value in ["y", "no", "On", "0123", "12"] {
+            let text = format!(
+                "kind: BGPPeer\napiVersion: projectcalico.org/v3\nmetadata: {{name: {value}}}\nspec: {{}}\n"
+            );
+            let got = resources(&text);
+            let Decoded::Skipped(w) = &got[0] else {
+                panic!("{value}: {got:?}")
+            };
+            let shown = w.to_string();
+            assert!(
+                shown.contains("quote it") && shown.contains("metadata.name"),
+                "{value}: {shown}"
+            );
+        }
+        let text = "kind: BGPPeer\napiVersion: projectcalico.org/v3\nmetadata: {name: p}\n\
+                    spec: {peerIP: 10.0.0.1, asNumber: 65001, peerSelector: yes}\n";
+        let got = resources(text);
+        let Decoded::Skipped(w) = &got[0] else {
+            panic!("{got:?}")
+        };
+        assert!(w.to_string().contains("quote it"), "{w}");
+    }
+
+    #[test]
+    fn an_unknown_kind_is_named_with_its_name() {
+        let got = resources("kind: Deployment\nmetadata: {name: web}\n");
+        let Decoded::Skipped(w) = &got[0] else {
+            panic!("{got:?}")
+        };
+        assert!(w.to_string().contains("Deployment/web"), "{w}");
     }
 
     #[test]
