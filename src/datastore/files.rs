@@ -1,5 +1,9 @@
 //! The file datastore: a YAML/JSON file or a directory of them (the embedded default, for
 //! trying perch without etcd), and the mounted secrets directory.
+//!
+//! Owns: finding resource files (each directory once, by device and inode; regular files
+//! only), reading them off the async runtime, keeping a broken file's last good resources,
+//! and naming resources defined more than once. Must not: plan or render.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};

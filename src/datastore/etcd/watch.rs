@@ -2,7 +2,8 @@
 //!
 //! Owns: the follow loop, the per-prefix revisions it has delivered, outage reporting (one
 //! `Unavailable` and one log line per outage, one log line on recovery) and the reconnect
-//! backoff. Must not: build snapshots or decide what a change means; it only sends
+//! backoff (a failed connection is dropped and the next connect starts with the next
+//! endpoint, so a dead or frozen member is left). Must not: build snapshots or decide what a change means; it only sends
 //! [`Update`]s, and never half a list: a re-list is `Init`, `InitApply`…, `InitDone`.
 //!
 //! Two watches share one stream: the v3 resources root (filtered to the kinds perch reads) and
