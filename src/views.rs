@@ -8,6 +8,7 @@
 //! | [`ReconcileView`]  | the reconciler       | `/status`, `/plan`, `/readyz`, the writer |
 //! | [`BirdView`]       | the BIRD monitor     | `/status`, `/metrics`, `/readyz`, the writer, drift repair, confirmed apply |
 //! | [`TemplatesView`]  | the templates watch  | `/status`                                 |
+//! | [`RoutesView`]     | the BIRD monitor     | `/routes`, `/status`, `/metrics`, `/readyz`, the page |
 //!
 //! Owns: the types and the one "is Established" rule. Must not: do I/O or import `daemon` or
 //! `status` (both import it).
@@ -21,6 +22,7 @@ use tokio::sync::watch;
 use crate::bird::parse::{ProtocolDetails, RouteEntry, Status};
 use crate::plan::Plan;
 use crate::resources::Warning;
+use crate::routes::RouteCheck;
 use crate::snapshot::Snapshot;
 
 /// The datastore as the sync task sees it.
@@ -204,6 +206,23 @@ pub fn bird_incompatible(plan: Option<&Plan>, view: &BirdView) -> Option<String>
     crate::bird::version::ipip_problem(version, tunnels)
 }
 
+/// The last route check (expected routes against BIRD's and the kernel's tables), as the BIRD
+/// monitor publishes it: at most one check per status interval.
+#[derive(Debug, Clone, Default)]
+pub struct RoutesView {
+    /// The last check; None before the first (no plan yet, or no pools to check).
+    pub check: Option<Arc<RouteCheck>>,
+    /// When the last check's BIRD query was sent.
+    pub checked_at: Option<SystemTime>,
+    /// perch's time for the last check (expected routes, BIRD's reply, kernel table, verdicts).
+    pub seconds: f64,
+    /// Checks run since start.
+    pub checks: u64,
+    /// Why the last check could not run (BIRD refused the query, the kernel read failed, …);
+    /// `check` then keeps the one before.
+    pub error: Option<String>,
+}
+
 /// Every view of a running daemon, for the readers.
 #[derive(Debug, Clone)]
 pub struct Views {
@@ -214,4 +233,5 @@ pub struct Views {
     pub reconcile: watch::Receiver<ReconcileView>,
     pub bird: watch::Receiver<Arc<BirdView>>,
     pub templates: watch::Receiver<TemplatesView>,
+    pub routes: watch::Receiver<Arc<RoutesView>>,
 }

@@ -19,9 +19,8 @@ use crate::bird::Client;
 use crate::bird::parse::ProtocolRow;
 use crate::plan::{Cluster, plan_in};
 use crate::routes::kernel::{KernelEntry, read_main_table};
-use crate::routes::{
-    Expected, KernelRoute, KernelView, Observed, RouteCheck, RouteSource, Verdict, check, expected,
-};
+pub use crate::routes::observe::{kernel_view, query_prefixes};
+use crate::routes::{Expected, Observed, RouteCheck, RouteSource, Verdict, check, expected};
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
 pub enum RoutesOutput {
@@ -83,41 +82,6 @@ pub struct Observation {
     pub expected: Expected,
     pub check: RouteCheck,
     pub protocols: Vec<ProtocolRow>,
-}
-
-/// The prefixes to ask BIRD about: the pools, and the service ranges outside them.
-pub fn query_prefixes(expected: &Expected) -> Vec<IpNet> {
-    let mut out = expected.pools.clone();
-    for r in &expected.routes {
-        if r.pool.is_none() {
-            out.push(r.prefix);
-        }
-    }
-    out
-}
-
-/// Whether a kernel table looks like BIRD's: with nothing of BIRD's in it while BIRD has
-/// routes to program, perch is most likely in another network namespace.
-pub fn kernel_view<'a>(
-    expected: &Expected,
-    bird_has: &dyn Fn(&IpNet) -> bool,
-    table: &'a Result<Vec<KernelEntry>, String>,
-) -> KernelView<'a> {
-    match table {
-        Err(e) => KernelView::Unavailable(format!("kernel not checked: {e}")),
-        Ok(t) => {
-            let programmed = expected.routes.iter().any(|r| {
-                !matches!(r.kernel, KernelRoute::NotProgrammed { .. }) && bird_has(&r.prefix)
-            });
-            if programmed && !t.iter().any(|e| e.protocol == "bird") {
-                KernelView::Unavailable(
-                    "kernel not checked: the routing table perch sees has no route from BIRD, so perch does not share BIRD's network namespace (run it on the host network, or pass --no-kernel)".into(),
-                )
-            } else {
-                KernelView::Table(t)
-            }
-        }
-    }
 }
 
 /// Reads the datastore, asks BIRD and the kernel, and judges.

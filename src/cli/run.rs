@@ -34,6 +34,9 @@ pub enum ReadinessArg {
     /// `Config`, plus Calico's BGP rule: within the startup threshold every BGP session must
     /// be Established (and no graceful restart in progress); after it, at least one.
     CalicoBgp,
+    /// `Config`, plus the last route check (once per --status-interval) found no prefix
+    /// missing in BIRD or in the kernel.
+    Routes,
 }
 
 impl From<ReadinessArg> for Readiness {
@@ -41,6 +44,7 @@ impl From<ReadinessArg> for Readiness {
         match a {
             ReadinessArg::Config => Readiness::Config,
             ReadinessArg::CalicoBgp => Readiness::CalicoBgp,
+            ReadinessArg::Routes => Readiness::Routes,
         }
     }
 }
@@ -129,7 +133,8 @@ pub struct RunArgs {
     #[arg(long)]
     pub dry_run: bool,
     /// BIRD's full view (status and every protocol) is read at most this often, however many
-    /// requests arrive; the status endpoints, readiness and CalicoNodeStatus all use it.
+    /// requests arrive; the status endpoints, readiness and CalicoNodeStatus all use it. The
+    /// route check (`/routes`) runs with it, at most this often.
     #[arg(long, env = "PERCH_STATUS_INTERVAL", default_value = "1s", value_parser = duration)]
     pub status_interval: Duration,
 }

@@ -5,6 +5,12 @@
 //! [`BirdView`]. `/status`, `/metrics`, `/readyz`, the CalicoNodeStatus writer, drift repair
 //! and confirmed apply all read that view. No lock is held across an await.
 //!
+//! With the full view, at most once per status interval, it also checks the routes
+//! ([`crate::routes`]): the expected routes of the latest plan and snapshot, one
+//! `show route all where net ~ [pools]` on the same connection, the kernel's main table over
+//! netlink (on a blocking thread, with the judging), published as [`RoutesView`]. No pools,
+//! no query.
+//!
 //! A restart is told from something that really changes ([`restarted`]): the pid behind the
 //! socket, or BIRD's uptime going backwards, never the exact text of its boot stamp (which
 //! moves by a second between replies, and by any amount when the real-time clock steps).
@@ -19,9 +25,13 @@ use tracing::{info, warn};
 
 use super::channels::BirdEvent;
 use crate::bird::Client;
+use crate::bird::parse::ProtocolRow;
 use crate::bird::parse::{Status, parse_bird_time};
+use crate::routes::kernel::read_main_table;
+use crate::routes::observe::{kernel_view, query_prefixes};
+use crate::routes::{Observed, RouteCheck, check, expected};
 use crate::status::peers::utc_offset_from_server_time;
-use crate::views::BirdView;
+use crate::views::{BirdView, ReconcileView, RoutesView};
 
 /// How far BIRD's uptime may seem to go back (its stamps have whole seconds and are read from
 /// two clocks at different moments) before it counts as a restart.
@@ -78,6 +88,10 @@ pub(crate) struct Monitor {
     pub(crate) routes_wanted: watch::Receiver<bool>,
     /// A reader wants a view read after now.
     pub(crate) refresh: Arc<Notify>,
+    /// The plan and snapshot the route check expects from.
+    pub(crate) reconcile: watch::Receiver<ReconcileView>,
+    /// The route check's view (this task is its one writer).
+    pub(crate) routes: watch::Sender<Arc<RoutesView>>,
 }
 
 impl Monitor {
@@ -88,6 +102,8 @@ impl Monitor {
         let mut boot: Option<Boot> = None;
         let mut boot_stamp: Option<String> = None;
         let mut last_view: Option<Instant> = None;
+        let mut last_check: Option<Instant> = None;
+        let mut checks = 0u64;
         let mut queries = 0u64;
         let mut restarts = 0u64;
         let mut wanted = false;
@@ -127,14 +143,29 @@ impl Monitor {
                     }
                     if publish {
                         queries += 1;
-                        last_view = Some(Instant::now());
+                        let at = Instant::now();
+                        last_view = Some(at);
                         let routes = *self.routes_wanted.borrow();
                         let view = read_view(&mut client, s, started, routes).await;
+                        let rows: Result<Vec<ProtocolRow>, String> = view
+                            .protocols
+                            .as_ref()
+                            .map(|p| p.iter().map(|d| d.row.clone()).collect())
+                            .map_err(Clone::clone);
                         self.view.send_replace(Arc::new(BirdView {
                             queries,
                             restarts_seen: restarts,
                             ..view
                         }));
+                        if last_check.is_none_or(|t| at.duration_since(t) >= self.view_every) {
+                            let state = self.reconcile.borrow().clone();
+                            let sent = SystemTime::now();
+                            if let Some(result) = check_routes(&mut client, &state, rows).await {
+                                last_check = Some(at);
+                                checks += 1;
+                                self.publish_check(result, sent, checks);
+                            }
+                        }
                     }
                 }
                 Err(e) => {
@@ -161,6 +192,76 @@ impl Monitor {
             };
         }
     }
+}
+
+impl Monitor {
+    fn publish_check(&self, result: Result<(RouteCheck, f64), String>, at: SystemTime, n: u64) {
+        self.routes.send_modify(|v| {
+            let mut next = RoutesView {
+                checks: n,
+                ..v.as_ref().clone()
+            };
+            match result {
+                Ok((check, seconds)) => {
+                    next.check = Some(Arc::new(check));
+                    next.checked_at = Some(at);
+                    next.seconds = seconds;
+                    next.error = None;
+                }
+                Err(e) => {
+                    warn!("route check: {e}");
+                    next.error = Some(e);
+                }
+            }
+            *v = Arc::new(next);
+        });
+    }
+}
+
+/// One route check on `client`, or None when there is nothing to check yet (no plan, or no
+/// pools). The time is the whole check's, BIRD's reply included.
+async fn check_routes(
+    client: &mut Client,
+    state: &ReconcileView,
+    protocols: Result<Vec<ProtocolRow>, String>,
+) -> Option<Result<(RouteCheck, f64), String>> {
+    let (plan, snapshot) = (state.plan.clone()?, state.snapshot.clone()?);
+    let started = Instant::now();
+    let expected = tokio::task::spawn_blocking(move || expected(&snapshot, &plan))
+        .await
+        .ok()?;
+    let prefixes = query_prefixes(&expected);
+    if prefixes.is_empty() {
+        return None;
+    }
+    let protocols = match protocols {
+        Ok(p) => p,
+        Err(e) => return Some(Err(format!("show protocols: {e}"))),
+    };
+    let bird = match client.show_routes_in(false, &prefixes).await {
+        Ok(b) => b,
+        Err(e) => return Some(Err(format!("show route: {e}"))),
+    };
+    let judged = tokio::task::spawn_blocking(move || {
+        let table = read_main_table().map_err(|e| e.to_string());
+        let in_bird: std::collections::HashSet<ipnet::IpNet> = bird
+            .iter()
+            .filter_map(|r| r.network.parse::<ipnet::IpNet>().ok())
+            .collect();
+        let kernel = kernel_view(&expected, &|p| in_bird.contains(p), &table);
+        check(
+            &expected,
+            &Observed {
+                bird: &bird,
+                filtered: None,
+                protocols: &protocols,
+                kernel,
+            },
+        )
+    })
+    .await
+    .map_err(|e| format!("route check: {e}"));
+    Some(judged.map(|c| (c, started.elapsed().as_secs_f64())))
 }
 
 /// The rest of a full view, on a connection that already answered `show status`.

@@ -13,7 +13,7 @@ use super::{monitor, reconcile, tasks};
 use crate::datastore::Update;
 use crate::metrics::Metrics;
 use crate::time::rfc3339;
-use crate::views::{BirdView, DatastoreView, ReconcileView, Views};
+use crate::views::{BirdView, DatastoreView, ReconcileView, RoutesView, Views};
 
 /// A running daemon: its views and metrics, and the tasks to wait for.
 pub struct Daemon {
@@ -41,6 +41,7 @@ impl Daemon {
         let (reconcile_tx, reconcile_rx) = watch::channel(ReconcileView::default());
         let (bird_tx, bird_rx) = watch::channel(Arc::new(BirdView::unknown("not asked yet")));
         let (routes_tx, routes_rx) = watch::channel(false);
+        let (route_check_tx, route_check_rx) = watch::channel(Arc::new(RoutesView::default()));
         let refresh = Arc::new(tokio::sync::Notify::new());
 
         let mut handles = vec![
@@ -90,6 +91,8 @@ impl Daemon {
                 view: bird_tx,
                 routes_wanted: routes_rx,
                 refresh: refresh.clone(),
+                reconcile: reconcile_rx.clone(),
+                routes: route_check_tx,
             }
             .run(cancel.clone()),
         ));
@@ -100,6 +103,7 @@ impl Daemon {
             reconcile: reconcile_rx,
             bird: bird_rx,
             templates: templates_view_rx,
+            routes: route_check_rx,
         };
         if let Some(listener) = listener {
             handles.push(tokio::spawn(crate::status::http::serve(

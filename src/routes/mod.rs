@@ -2,12 +2,14 @@
 //!
 //! Owns: [`expected`] (what the datastore says this node must route, pure),
 //! [`verdict`] (expected vs observed, one verdict per prefix, pure) and [`kernel`] (reading
-//! the kernel's main table over netlink, the only I/O here). BIRD's side is parsed by
+//! the kernel's main table over netlink, the only I/O here) and [`observe`] (which prefixes to
+//! ask BIRD about, and whether a kernel table is BIRD's). BIRD's side is parsed by
 //! [`crate::bird::parse`].
 //! Must not: query BIRD itself (callers pass its replies in), or decide route policy.
 
 pub mod expected;
 pub mod kernel;
+pub mod observe;
 pub mod verdict;
 
 pub use expected::{Expected, ExpectedRoute, KernelRoute, RouteSource, expected};

@@ -7,8 +7,10 @@ use std::fmt::Write;
 use serde::Serialize;
 
 use super::peers::{Drift, PeerStatus, peer_statuses, since_rfc3339};
+use crate::routes::{RouteReport, Verdict};
 use crate::views::{
-    ApplyRecord, BirdView, DatastoreView, ReconcileView, TemplatesView, Views, bird_incompatible,
+    ApplyRecord, BirdView, DatastoreView, ReconcileView, RoutesView, TemplatesView, Views,
+    bird_incompatible,
 };
 
 /// The latest of every view, read at once.
@@ -20,6 +22,7 @@ pub struct Current {
     pub reconcile: ReconcileView,
     pub templates: TemplatesView,
     pub bird: std::sync::Arc<BirdView>,
+    pub routes: std::sync::Arc<RoutesView>,
 }
 
 impl Current {
@@ -32,6 +35,7 @@ impl Current {
             reconcile: views.reconcile.borrow().clone(),
             templates: views.templates.borrow().clone(),
             bird: views.bird.borrow().clone(),
+            routes: views.routes.borrow().clone(),
         }
     }
 }
@@ -61,6 +65,22 @@ pub struct PeerSummary {
     pub not_established: usize,
 }
 
+/// The last route check, counted (`/routes` has every prefix).
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RoutesSummary {
+    /// Verdict → prefixes: `ok`, `missingInBird`, `wrongNextHop`, `missingInKernel`,
+    /// `unexpected` (zeros included).
+    #[serde(flatten)]
+    pub counts: BTreeMap<Verdict, usize>,
+    /// RFC 3339.
+    pub checked_at: Option<String>,
+    pub check_seconds: f64,
+    pub kernel_checked: bool,
+    /// Why the last check failed (the counts are from the one before).
+    pub error: Option<String>,
+}
+
 /// What `/status` returns.
 #[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -79,6 +99,30 @@ pub struct StatusDocument {
     pub summary: PeerSummary,
     pub peers: Vec<PeerStatus>,
     pub drift: Drift,
+    /// None until the first route check (no plan yet, or no pools to check).
+    pub routes: Option<RoutesSummary>,
+    /// The prefixes whose verdict is not `ok` (for the page).
+    #[serde(skip)]
+    pub route_problems: Vec<RouteReport>,
+}
+
+/// The `/status` summary of a route check.
+pub fn routes_summary(view: &RoutesView) -> Option<RoutesSummary> {
+    let check = view.check.as_ref();
+    if check.is_none() && view.error.is_none() {
+        return None;
+    }
+    let mut counts: BTreeMap<Verdict, usize> = Verdict::ALL.iter().map(|v| (*v, 0)).collect();
+    if let Some(c) = check {
+        counts.extend(c.counts.iter().map(|(v, n)| (*v, *n)));
+    }
+    Some(RoutesSummary {
+        counts,
+        checked_at: view.checked_at.map(crate::time::rfc3339),
+        check_seconds: view.seconds,
+        kernel_checked: check.is_some_and(|c| c.kernel_checked),
+        error: view.error.clone(),
+    })
 }
 
 /// Builds the document.
@@ -137,7 +181,37 @@ pub fn status_document(current: &Current) -> StatusDocument {
         summary,
         peers,
         drift,
+        routes: routes_summary(&current.routes),
+        route_problems: current
+            .routes
+            .check
+            .iter()
+            .flat_map(|c| c.problems().cloned())
+            .collect(),
     }
+}
+
+/// `perch_routes{verdict}` and `perch_route_check_seconds`, from the last route check.
+pub fn route_metrics(view: &RoutesView) -> String {
+    let mut out = String::new();
+    let Some(summary) = routes_summary(view) else {
+        return out;
+    };
+    let _ = writeln!(
+        out,
+        "# HELP perch_routes Prefixes of the last route check, by verdict."
+    );
+    let _ = writeln!(out, "# TYPE perch_routes gauge");
+    for (v, n) in &summary.counts {
+        let _ = writeln!(out, "perch_routes{{verdict=\"{}\"}} {n}", v.label());
+    }
+    let _ = writeln!(
+        out,
+        "# HELP perch_route_check_seconds Duration of the last route check (expected routes, BIRD's reply, kernel table, verdicts)."
+    );
+    let _ = writeln!(out, "# TYPE perch_route_check_seconds gauge");
+    let _ = writeln!(out, "perch_route_check_seconds {}", summary.check_seconds);
+    out
 }
 
 /// Escapes a Prometheus label value.

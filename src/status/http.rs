@@ -1,4 +1,5 @@
-//! The HTTP endpoint of `perch run`: `/status`, `/plan`, `/metrics`, `/livez`, `/readyz`, `/`.
+//! The HTTP endpoint of `perch run`: `/status`, `/routes`, `/plan`, `/metrics`, `/livez`,
+//! `/readyz`, `/`.
 //! Every answer is assembled from the daemon's published views ([`crate::views`]); BIRD is
 //! never asked here (the BIRD monitor reads it at most once per status interval, however many
 //! requests arrive).
@@ -17,7 +18,7 @@ use axum::routing::get;
 use tokio_util::sync::CancellationToken;
 use tracing::{debug, info, warn};
 
-use super::document::{Current, bird_metrics, status_document};
+use super::document::{Current, bird_metrics, route_metrics, status_document};
 use super::page::render_page;
 use super::peers::type_from_name;
 use crate::metrics::Metrics;
@@ -31,6 +32,8 @@ pub enum Readiness {
     /// `Config`, plus Calico's BGP rule: within the startup threshold every BGP session must
     /// be Established (and no graceful restart in progress); after it, at least one.
     CalicoBgp,
+    /// `Config`, plus the last route check found nothing missing (in BIRD or in the kernel).
+    Routes,
 }
 
 #[derive(Clone)]
@@ -61,6 +64,7 @@ pub async fn serve(
     let router = Router::new()
         .route("/", get(page))
         .route("/status", get(status))
+        .route("/routes", get(routes))
         .route("/plan", get(plan))
         .route("/metrics", get(metrics_text))
         .route("/livez", get(|| async { "ok\n" }))
@@ -165,6 +169,32 @@ async fn status(State(app): State<App>) -> Response {
     Json(status_document(&Current::read(&app.views))).into_response()
 }
 
+/// The last route check, as `perch routes -o json` prints it, with when it ran.
+async fn routes(State(app): State<App>) -> Response {
+    let view = app.views.routes.borrow().clone();
+    match &view.check {
+        Some(check) => {
+            let mut doc = serde_json::to_value(check.as_ref()).unwrap_or_default();
+            if let Some(o) = doc.as_object_mut() {
+                o.insert(
+                    "checkedAt".into(),
+                    view.checked_at.map(crate::time::rfc3339).into(),
+                );
+                o.insert("checkSeconds".into(), view.seconds.into());
+                o.insert("error".into(), view.error.clone().into());
+            }
+            Json(doc).into_response()
+        }
+        None => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            Json(serde_json::json!({"error": view.error.clone().unwrap_or_else(
+                || "no route check yet: waiting for the first plan (a check needs IP pools)".into()
+            )})),
+        )
+            .into_response(),
+    }
+}
+
 async fn plan(State(app): State<App>) -> Response {
     let plan = app.views.reconcile.borrow().plan.clone();
     match plan {
@@ -191,6 +221,7 @@ async fn metrics_text(State(app): State<App>) -> Response {
         .unwrap_or(0);
     let mut body = app.metrics.encode();
     body.push_str(&bird_metrics(&doc, &view, now));
+    body.push_str(&route_metrics(&current.routes));
     body.push_str("# HELP perch_bird_status_queries Times the BIRD monitor read BIRD's full view (status and protocols).\n");
     body.push_str("# TYPE perch_bird_status_queries counter\n");
     body.push_str(&format!(
@@ -263,6 +294,39 @@ async fn readyz(State(app): State<App>) -> Response {
             } else {
                 format!("BGP not established with {}", down.join(","))
             };
+            return (
+                StatusCode::SERVICE_UNAVAILABLE,
+                format!("not ready: {why}\n"),
+            )
+                .into_response();
+        }
+    }
+    if app.readiness == Readiness::Routes {
+        let view = app.views.routes.borrow().clone();
+        let why = match &view.check {
+            None => Some("no route check yet".to_owned()),
+            Some(c) if !c.nothing_missing() => {
+                let missing: Vec<String> = c
+                    .problems()
+                    .filter(|r| {
+                        matches!(
+                            r.verdict,
+                            crate::routes::Verdict::MissingInBird
+                                | crate::routes::Verdict::MissingInKernel
+                        )
+                    })
+                    .map(|r| format!("{} {}", r.prefix, r.verdict.describe()))
+                    .collect();
+                let more = missing.len().saturating_sub(5);
+                let mut text = missing[..missing.len().min(5)].join(", ");
+                if more > 0 {
+                    text += &format!(" and {more} more");
+                }
+                Some(format!("routes missing: {text}"))
+            }
+            Some(_) => None,
+        };
+        if let Some(why) = why {
             return (
                 StatusCode::SERVICE_UNAVAILABLE,
                 format!("not ready: {why}\n"),

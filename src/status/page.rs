@@ -1,4 +1,4 @@
-//! The HTML status page: the peer table and drift, readable on a phone, refreshing itself.
+//! The HTML status page: the peer table, drift and the routes that are not ok, readable on a phone, refreshing itself.
 
 use std::fmt::Write;
 
@@ -177,6 +177,43 @@ pub fn render_page(doc: &StatusDocument, refresh_seconds: u32) -> String {
         }
         h.push_str("</ul></div>");
     }
+    if let Some(r) = &doc.routes {
+        if let Some(e) = &r.error {
+            let _ = write!(h, "<p class=\"bad\">route check failed: {}</p>", esc(e));
+        }
+        if doc.route_problems.is_empty() {
+            let ok = r.counts.values().sum::<usize>();
+            let _ = write!(
+                h,
+                "<p class=\"ok\" id=\"routes\">routes: all {ok} prefixes ok</p>"
+            );
+        } else {
+            let _ = write!(
+                h,
+                "<div id=\"routes\"><h2 class=\"warn\">routes not ok ({})</h2><ul>",
+                doc.route_problems.len()
+            );
+            for p in &doc.route_problems {
+                let owner = p
+                    .owner
+                    .as_deref()
+                    .map_or(String::new(), |o| format!(" (node {o})"));
+                let cause = p
+                    .cause
+                    .as_ref()
+                    .map_or(String::new(), |c| format!(": {}", c.message));
+                let _ = write!(
+                    h,
+                    "<li><code>{}</code>{} <b class=\"bad\">{}</b>{}</li>",
+                    esc(&p.prefix.to_string()),
+                    esc(&owner),
+                    esc(p.verdict.describe()),
+                    esc(&cause)
+                );
+            }
+            h.push_str("</ul></div>");
+        }
+    }
     let skipped = &doc.datastore.skipped;
     if !skipped.is_empty() {
         let _ = write!(
@@ -194,6 +231,6 @@ pub fn render_page(doc: &StatusDocument, refresh_seconds: u32) -> String {
         }
         h.push_str("</ul></div>");
     }
-    h.push_str("<p class=\"meta\"><a href=\"/status\">status JSON</a> · <a href=\"/plan\">plan</a> · <a href=\"/metrics\">metrics</a></p></body></html>\n");
+    h.push_str("<p class=\"meta\"><a href=\"/status\">status JSON</a> · <a href=\"/routes\">routes</a> · <a href=\"/plan\">plan</a> · <a href=\"/metrics\">metrics</a></p></body></html>\n");
     h
 }
