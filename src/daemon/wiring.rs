@@ -44,10 +44,13 @@ impl Daemon {
         let (route_check_tx, route_check_rx) = watch::channel(Arc::new(RoutesView::default()));
         let refresh = Arc::new(tokio::sync::Notify::new());
 
-        let mut handles = vec![
-            cfg.source
-                .spawn(&cfg.node, updates_tx.clone(), cancel.clone()),
-        ];
+        // Every node's block affinities: the plan keeps this node's, the route check needs
+        // the others' (the blocks this node must route).
+        let mut handles = vec![cfg.source.spawn(
+            crate::datastore::etcd::value::ALL_NODES,
+            updates_tx.clone(),
+            cancel.clone(),
+        )];
         if let Some(dir) = cfg.secrets_dir.clone() {
             handles.push(tokio::spawn(tasks::watch_secrets(
                 dir,

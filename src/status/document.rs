@@ -191,9 +191,15 @@ pub fn status_document(current: &Current) -> StatusDocument {
     }
 }
 
-/// `perch_routes{verdict}` and `perch_route_check_seconds`, from the last route check.
+/// `perch_routes{verdict}`, `perch_route_check_seconds` and `perch_route_checks_total`, from the last route check.
 pub fn route_metrics(view: &RoutesView) -> String {
     let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "# HELP perch_route_checks Route checks run (at most one per status interval)."
+    );
+    let _ = writeln!(out, "# TYPE perch_route_checks counter");
+    let _ = writeln!(out, "perch_route_checks_total {}", view.checks);
     let Some(summary) = routes_summary(view) else {
         return out;
     };

@@ -18,6 +18,29 @@ use crate::support::bird::Bird;
 use crate::support::netns::{Lan, Netns};
 use crate::support::perch::{Perch, http_get};
 
+/// `perch run` for node `name` against `etcd`, with `extra` arguments.
+fn start_perch(dir: &Path, name: &str, bird: &Bird, etcd: &str, extra: &[&str]) -> Perch {
+    let mut args: Vec<String> = [
+        "-n",
+        name,
+        "--config",
+        &bird.config.display().to_string(),
+        "--bird-socket",
+        &bird.socket.display().to_string(),
+        "--bird-poll-interval",
+        "500ms",
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect();
+    args.extend(extra.iter().map(|s| s.to_string()));
+    Perch::start(
+        &args,
+        &[("DATASTORE_TYPE", "etcdv3"), ("ETCD_ENDPOINTS", etcd)],
+        dir.join("perch.log"),
+    )
+}
+
 /// A running node. Dropped in field order: perch, then BIRD, then the namespace.
 pub struct Node {
     pub name: String,
@@ -79,24 +102,7 @@ impl Node {
         .unwrap();
         bird.start(&ns);
         ledger.process(bird.pid());
-        let args: Vec<String> = [
-            "-n",
-            name,
-            "--config",
-            &bird.config.display().to_string(),
-            "--bird-socket",
-            &bird.socket.display().to_string(),
-            "--bird-poll-interval",
-            "500ms",
-        ]
-        .iter()
-        .map(|s| s.to_string())
-        .collect();
-        let perch = Perch::start(
-            &args,
-            &[("DATASTORE_TYPE", "etcdv3"), ("ETCD_ENDPOINTS", etcd)],
-            dir.join("perch.log"),
-        );
+        let perch = start_perch(&dir, name, &bird, etcd, &[]);
         ledger.process(Some(perch.pid()));
         Node {
             name: name.to_owned(),
@@ -187,6 +193,21 @@ impl Node {
             field("Local AS:")?.parse().ok()?,
             field("Neighbor AS:")?.parse().ok()?,
         ))
+    }
+
+    /// Replaces the node's `perch run` with one started with `extra` arguments.
+    pub fn restart_perch(&mut self, etcd: &str, extra: &[&str], ledger: &Ledger) {
+        let old = std::mem::replace(
+            &mut self.perch,
+            start_perch(&self.dir, &self.name, &self.bird, etcd, extra),
+        );
+        drop(old);
+        ledger.process(Some(self.perch.pid()));
+    }
+
+    /// `GET path` on the node's status endpoint: (status code, body).
+    pub fn get(&self, path: &str) -> Option<(u16, String)> {
+        http_get(self.perch.port, path)
     }
 
     /// Kills BIRD (SIGKILL).

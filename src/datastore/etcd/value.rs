@@ -24,12 +24,17 @@ pub fn resource_kinds() -> impl Iterator<Item = Kind> {
 /// Every prefix a node's snapshot is listed from, in [`Kind::ALL`] order.
 pub fn list_prefixes(node: &str) -> Vec<String> {
     let mut out: Vec<String> = resource_kinds().map(kind_prefix).collect();
-    out.push(if node == ALL_NODES {
+    out.push(affinities_prefix(node));
+    out
+}
+
+/// The prefix of `node`'s block affinities, or of every node's with [`ALL_NODES`].
+pub fn affinities_prefix(node: &str) -> String {
+    if node == ALL_NODES {
         "/calico/ipam/v2/host/".to_owned()
     } else {
         crate::resources::keys::affinity_prefix(node)
-    });
-    out
+    }
 }
 
 /// Pass as the node to read every node's block affinities (for commands that plan them all).
@@ -70,7 +75,8 @@ pub fn delete_event(key: &str, node: &str) -> Option<Event> {
     if let Some((kind, name)) = parse_resource_key(key) {
         return Some(Event::Delete(ResourceId::new(kind, name)));
     }
-    let (host, cidr) = parse_affinity_key(key).filter(|(host, _)| host == node)?;
+    let (host, cidr) =
+        parse_affinity_key(key).filter(|(host, _)| host == node || node == ALL_NODES)?;
     Some(Event::Delete(ResourceId::new(
         Kind::BlockAffinity,
         affinity_name(&host, &cidr),

@@ -147,3 +147,14 @@ fn timestamps_and_uuids_have_calicos_formats() {
     let u = uuid_v4([0xff; 16]);
     assert_eq!(u, "ffffffff-ffff-4fff-bfff-ffffffffffff");
 }
+
+#[test]
+fn every_nodes_affinities_are_read_and_deleted_with_all_nodes() {
+    let other = "/calico/ipam/v2/host/node-b/ipv4/block/10.65.0.64-26";
+    let value = br#"{"state":"confirmed","deleted":false}"#;
+    assert!(put_event(other, value, 7, ALL_NODES).is_some());
+    assert!(delete_event(other, ALL_NODES).is_some());
+    assert!(delete_event(other, "node-a").is_none());
+    assert_eq!(affinities_prefix(ALL_NODES), "/calico/ipam/v2/host/");
+    assert_eq!(affinities_prefix("node-a"), "/calico/ipam/v2/host/node-a/");
+}

@@ -7,7 +7,8 @@
 //! [`Update`]s, and never half a list: a re-list is `Init`, `InitApply`…, `InitDone`.
 //!
 //! Two watches share one stream: the v3 resources root (filtered to the kinds perch reads) and
-//! this node's affinity prefix. Each keeps its own resume revision, advanced only to revisions
+//! the affinity prefix of the node it is given (every node's for `perch run`: the route check
+//! needs the blocks of the others). Each keeps its own resume revision, advanced only to revisions
 //! whose events were all delivered: the highest event revision of a response, or the header
 //! revision of a progress notification (etcd sends those to caught-up watchers only).
 
@@ -22,7 +23,7 @@ use tokio_util::sync::CancellationToken;
 use super::config::connect_from;
 use super::{EtcdConfig, MAX_MESSAGE, value};
 use crate::datastore::Update;
-use crate::resources::keys::{RESOURCES_ROOT, affinity_prefix};
+use crate::resources::keys::RESOURCES_ROOT;
 use crate::snapshot::Event;
 
 /// First delay before reconnecting after a failure.
@@ -201,7 +202,7 @@ impl Follower {
             Ok(s) => s,
             Err(e) => return failed("watching", e),
         };
-        let affinities = affinity_prefix(&self.node);
+        let affinities = value::affinities_prefix(&self.node);
         if let Err(e) = stream
             .watch(affinities.as_str(), Some(options(revisions[1])))
             .await
