@@ -366,3 +366,77 @@ pub fn bird_metrics(doc: &StatusDocument, view: &BirdView, now_unix: i64) -> Str
     }
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use super::*;
+    use crate::routes::{Cause, CauseKind, RouteCheck, RouteReport};
+
+    fn report(prefix: &str, verdict: Verdict) -> RouteReport {
+        RouteReport {
+            prefix: prefix.parse().unwrap(),
+            verdict,
+            source: "remote",
+            owner: Some("node-2".into()),
+            cause: (verdict != Verdict::Ok).then(|| Cause {
+                kind: CauseKind::NoEstablishedSession,
+                sessions: vec!["Mesh_10_0_0_2".into()],
+                message: "no Established session".into(),
+            }),
+            expected: None,
+            bird: vec![],
+            kernel: vec![],
+        }
+    }
+
+    #[test]
+    fn route_counts_and_metrics_come_from_the_last_check() {
+        assert!(routes_summary(&RoutesView::default()).is_none());
+        let metrics = route_metrics(&RoutesView::default());
+        assert!(
+            metrics.contains("perch_route_checks_total 0\n"),
+            "{metrics}"
+        );
+        assert!(!metrics.contains("perch_routes{"), "no check, no counts");
+
+        let check = RouteCheck {
+            node: "node-1".into(),
+            counts: [(Verdict::Ok, 2), (Verdict::MissingInBird, 1)].into(),
+            kernel_checked: true,
+            kernel_note: None,
+            routes: vec![
+                report("10.0.1.0/26", Verdict::Ok),
+                report("10.0.2.0/26", Verdict::MissingInBird),
+                report("10.0.3.0/26", Verdict::Ok),
+            ],
+        };
+        let view = RoutesView {
+            check: Some(Arc::new(check)),
+            checked_at: Some(std::time::UNIX_EPOCH),
+            seconds: 0.25,
+            checks: 4,
+            error: None,
+        };
+        let summary = serde_json::to_value(routes_summary(&view).unwrap()).unwrap();
+        assert_eq!(
+            summary,
+            serde_json::json!({
+                "ok": 2, "missingInBird": 1, "wrongNextHop": 0, "missingInKernel": 0,
+                "unexpected": 0, "checkedAt": "1970-01-01T00:00:00Z", "checkSeconds": 0.25,
+                "kernelChecked": true, "error": null
+            })
+        );
+        let metrics = route_metrics(&view);
+        for line in [
+            "perch_routes{verdict=\"ok\"} 2\n",
+            "perch_routes{verdict=\"missingInBird\"} 1\n",
+            "perch_routes{verdict=\"unexpected\"} 0\n",
+            "perch_route_check_seconds 0.25\n",
+            "perch_route_checks_total 4\n",
+        ] {
+            assert!(metrics.contains(line), "{line} in {metrics}");
+        }
+    }
+}
