@@ -42,21 +42,22 @@
 // Resources and events are large values moved a handful of times per change; boxing them
 // would only add indirection.
 #![allow(clippy::large_enum_variant)]
+#![warn(unreachable_pub)]
 
 pub mod bird;
 pub mod cli;
-pub mod daemon;
+pub(crate) mod daemon;
 pub mod datastore;
 #[doc(hidden)]
 pub mod fuzzing;
-pub mod metrics;
+pub(crate) mod metrics;
 pub mod plan;
-pub mod preview;
+pub(crate) mod preview;
 pub mod render;
 pub mod resources;
 pub mod routes;
-pub mod selector;
+pub(crate) mod selector;
 pub mod snapshot;
 pub mod status;
 pub(crate) mod time;
-pub mod views;
+pub(crate) mod views;

@@ -10,19 +10,19 @@ use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
 use prometheus_client::registry::Registry;
 
 #[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
-pub struct ResultLabel {
+pub(crate) struct ResultLabel {
     /// `unchanged`, `reconfigured`, `installed_bird_unreachable`, `rejected`, `render_failed`, `error`.
     pub result: String,
 }
 
 #[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
-pub struct KindLabel {
+pub(crate) struct KindLabel {
     pub kind: String,
 }
 
 /// The metrics the daemon updates.
 #[derive(Debug)]
-pub struct Metrics {
+pub(crate) struct Metrics {
     pub registry: Registry,
     pub apply: Family<ResultLabel, Counter>,
     pub apply_duration: Histogram,
@@ -43,7 +43,7 @@ impl Default for Metrics {
 }
 
 impl Metrics {
-    pub fn new() -> Metrics {
+    pub(crate) fn new() -> Metrics {
         let mut registry = Registry::with_prefix("perch");
         let apply = Family::<ResultLabel, Counter>::default();
         registry.register(
@@ -121,7 +121,7 @@ impl Metrics {
     }
 
     /// The registry in Prometheus text exposition format.
-    pub fn encode(&self) -> String {
+    pub(crate) fn encode(&self) -> String {
         let mut out = String::new();
         let _ = prometheus_client::encoding::text::encode_registry(&mut out, &self.registry);
         out

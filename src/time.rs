@@ -4,7 +4,7 @@
 use std::time::{SystemTime, UNIX_EPOCH};
 
 /// `2026-11-25T19:35:58Z` (UTC, whole seconds).
-pub fn rfc3339(t: SystemTime) -> String {
+pub(crate) fn rfc3339(t: SystemTime) -> String {
     let secs = t
         .duration_since(UNIX_EPOCH)
         .map(|d| d.as_secs() as i64)
@@ -13,7 +13,7 @@ pub fn rfc3339(t: SystemTime) -> String {
 }
 
 /// Formats Unix seconds as RFC 3339 UTC.
-pub fn rfc3339_from_unix(secs: i64) -> String {
+pub(crate) fn rfc3339_from_unix(secs: i64) -> String {
     let days = secs.div_euclid(86_400);
     let rem = secs.rem_euclid(86_400);
     let (y, m, d) = civil_from_days(days);

@@ -28,7 +28,7 @@ use crate::snapshot::Snapshot;
 /// The datastore as the sync task sees it.
 #[derive(Debug, Clone, Default, Serialize)]
 #[serde(rename_all = "camelCase")]
-pub struct DatastoreView {
+pub(crate) struct DatastoreView {
     /// `files` or `etcdv3`.
     pub kind: String,
     /// A complete view has been received at least once.
@@ -45,10 +45,10 @@ pub struct DatastoreView {
 /// The outcome of one apply.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
-pub enum ApplyResult {
+pub(crate) enum ApplyResult {
     Unchanged,
     Reconfigured,
-    InstalledBirdUnreachable,
+    FileOnly,
     Rejected,
     /// Applied with `configure timeout`, sessions did not come back, BIRD undid it.
     RolledBack,
@@ -58,11 +58,11 @@ pub enum ApplyResult {
 
 impl ApplyResult {
     /// The metric label and `/status` word.
-    pub fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             ApplyResult::Unchanged => "unchanged",
             ApplyResult::Reconfigured => "reconfigured",
-            ApplyResult::InstalledBirdUnreachable => "installed_bird_unreachable",
+            ApplyResult::FileOnly => "installed_bird_unreachable",
             ApplyResult::Rejected => "rejected",
             ApplyResult::RolledBack => "rolled_back",
             ApplyResult::RenderFailed => "render_failed",
@@ -71,7 +71,7 @@ impl ApplyResult {
     }
 
     /// BIRD runs the config perch planned (accepted now, or found unchanged).
-    pub fn accepted(self) -> bool {
+    pub(crate) fn accepted(self) -> bool {
         matches!(self, ApplyResult::Unchanged | ApplyResult::Reconfigured)
     }
 }
@@ -79,7 +79,7 @@ impl ApplyResult {
 /// One apply: when, why, and what came of it.
 #[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]
-pub struct ApplyRecord {
+pub(crate) struct ApplyRecord {
     /// RFC 3339.
     pub at: String,
     #[serde(skip)]
@@ -104,7 +104,7 @@ pub struct ApplyRecord {
 /// of the config until its plan entry or the templates change.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
-pub struct RefusedSession {
+pub(crate) struct RefusedSession {
     /// The BIRD protocol name, e.g. `Global_10_0_0_1`.
     pub session: String,
     /// The resource it comes from: `BGPPeer`, or `Node` for a mesh session.
@@ -116,7 +116,7 @@ pub struct RefusedSession {
 
 /// What the reconciler publishes after every apply.
 #[derive(Debug, Clone, Default)]
-pub struct ReconcileView {
+pub(crate) struct ReconcileView {
     pub last_apply: Option<ApplyRecord>,
     /// The last apply that BIRD accepted (or found unchanged).
     pub last_success: Option<ApplyRecord>,
@@ -132,7 +132,7 @@ pub struct ReconcileView {
 
 /// The templates in use, as the templates watch publishes them.
 #[derive(Debug, Clone, Default)]
-pub struct TemplatesView {
+pub(crate) struct TemplatesView {
     /// `built-in` or the directory.
     pub source: String,
     /// Why the directory's templates are not in use (the last good ones are).
@@ -141,7 +141,7 @@ pub struct TemplatesView {
 
 /// One observation of BIRD, as the BIRD monitor publishes it.
 #[derive(Debug, Clone)]
-pub struct BirdView {
+pub(crate) struct BirdView {
     /// When `protocols` was read.
     pub fetched_at: SystemTime,
     /// The session greeting's version, when connected.
@@ -160,7 +160,7 @@ pub struct BirdView {
 
 impl BirdView {
     /// A view of a BIRD not asked yet.
-    pub fn unknown(why: &str) -> BirdView {
+    pub(crate) fn unknown(why: &str) -> BirdView {
         BirdView {
             fetched_at: SystemTime::UNIX_EPOCH,
             version: None,
@@ -174,12 +174,12 @@ impl BirdView {
     }
 
     /// BIRD answered the last `show status`.
-    pub fn reachable(&self) -> bool {
+    pub(crate) fn reachable(&self) -> bool {
         self.status.is_ok()
     }
 
     /// The BGP sessions Established in this view (empty when BIRD could not be asked).
-    pub fn established(&self) -> std::collections::BTreeSet<String> {
+    pub(crate) fn established(&self) -> std::collections::BTreeSet<String> {
         self.protocols
             .iter()
             .flatten()
@@ -190,7 +190,7 @@ impl BirdView {
 }
 
 /// The one "is Established" rule: the protocol is `up` and its BGP state is `Established`.
-pub fn is_established(p: &ProtocolDetails) -> bool {
+pub(crate) fn is_established(p: &ProtocolDetails) -> bool {
     let bgp_state = p
         .bgp
         .as_ref()
@@ -200,7 +200,7 @@ pub fn is_established(p: &ProtocolDetails) -> bool {
 }
 
 /// Why the BIRD in `view` cannot run `plan`'s config (IPIP pools need `onlink`), or None.
-pub fn bird_incompatible(plan: Option<&Plan>, view: &BirdView) -> Option<String> {
+pub(crate) fn bird_incompatible(plan: Option<&Plan>, view: &BirdView) -> Option<String> {
     let version = view.version.as_deref()?;
     let tunnels = plan.is_some_and(|p| p.route_policy.uses_tunnel());
     crate::bird::version::ipip_problem(version, tunnels)
@@ -209,7 +209,7 @@ pub fn bird_incompatible(plan: Option<&Plan>, view: &BirdView) -> Option<String>
 /// The last route check (expected routes against BIRD's and the kernel's tables), as the BIRD
 /// monitor publishes it: at most one check per status interval.
 #[derive(Debug, Clone, Default)]
-pub struct RoutesView {
+pub(crate) struct RoutesView {
     /// The last check; None before the first (no plan yet, or no pools to check).
     pub check: Option<Arc<RouteCheck>>,
     /// When the last check's BIRD query was sent.
@@ -225,7 +225,7 @@ pub struct RoutesView {
 
 /// Every view of a running daemon, for the readers.
 #[derive(Debug, Clone)]
-pub struct Views {
+pub(crate) struct Views {
     pub node: String,
     /// RFC 3339.
     pub started_at: String,

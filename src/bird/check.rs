@@ -7,7 +7,7 @@ use std::time::Duration;
 use thiserror::Error;
 
 #[derive(Debug, Error)]
-pub enum CheckError {
+pub(crate) enum CheckError {
     /// BIRD parsed the file and refused it: `file:line:col message`.
     #[error("bird refused the config: {0}")]
     Refused(String),
@@ -19,7 +19,7 @@ pub enum CheckError {
 
 /// Runs `bird -p -c path`. BIRD prints nothing and exits 0 on success; on failure it prints
 /// `bird: file:line:col message` on stderr and exits 1.
-pub async fn parse_check(bird: &str, path: &Path) -> Result<(), CheckError> {
+pub(crate) async fn parse_check(bird: &str, path: &Path) -> Result<(), CheckError> {
     let child = tokio::process::Command::new(bird)
         .arg("-p")
         .arg("-c")

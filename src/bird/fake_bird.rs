@@ -12,12 +12,12 @@ use tokio::task::JoinHandle;
 use super::client::Client;
 
 /// The greeting of the BIRD version the captures come from.
-pub const GREETING: &[u8] = b"0001 BIRD 2.0.12 ready.\n";
+pub(super) const GREETING: &[u8] = b"0001 BIRD 2.0.12 ready.\n";
 /// Time limit for connecting and reading the greeting.
-pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+pub(super) const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// What the fake server does after reading one command.
-pub enum Step {
+pub(super) enum Step {
     /// Write these chunks one by one, yielding in between.
     Answer(Vec<Vec<u8>>),
     /// Write these bytes, then close the connection.
@@ -27,17 +27,17 @@ pub enum Step {
 }
 
 /// Answer with `bytes` in one write.
-pub fn answer(bytes: &[u8]) -> Step {
+pub(super) fn answer(bytes: &[u8]) -> Step {
     Step::Answer(vec![bytes.to_vec()])
 }
 
 /// Answer with `bytes` in writes of `size` bytes.
-pub fn answer_in_chunks(bytes: &[u8], size: usize) -> Step {
+pub(super) fn answer_in_chunks(bytes: &[u8], size: usize) -> Step {
     Step::Answer(bytes.chunks(size).map(<[u8]>::to_vec).collect())
 }
 
 /// A fake BIRD serving one connection from a script of [`Step`]s.
-pub struct FakeBird {
+pub(super) struct FakeBird {
     _dir: TempDir,
     /// The socket path.
     pub path: PathBuf,
@@ -48,7 +48,7 @@ pub struct FakeBird {
 impl FakeBird {
     /// Listens on `bird.ctl` in a fresh temp dir; the first connection gets `greeting`, then
     /// one step per command received.
-    pub fn start(greeting: &'static [u8], steps: Vec<Step>) -> FakeBird {
+    pub(super) fn start(greeting: &'static [u8], steps: Vec<Step>) -> FakeBird {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("bird.ctl");
         let listener = UnixListener::bind(&path).unwrap();
@@ -88,12 +88,12 @@ impl FakeBird {
     }
 
     /// Connects a client, panicking on failure.
-    pub async fn connect(&self) -> Client {
+    pub(super) async fn connect(&self) -> Client {
         Client::connect(&self.path, CONNECT_TIMEOUT).await.unwrap()
     }
 
     /// Closes the client and returns the commands the server received.
-    pub async fn received(self, client: Client) -> Vec<String> {
+    pub(super) async fn received(self, client: Client) -> Vec<String> {
         drop(client);
         self.server.await.unwrap()
     }

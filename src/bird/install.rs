@@ -18,7 +18,7 @@ use super::parse::ConfigureOutcome;
 
 /// How a staged file is validated before it replaces the running one.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum CheckMode {
+pub(crate) enum CheckMode {
     /// `configure "staged"` over the control socket when BIRD is reachable (BIRD's own parser
     /// checks and applies it in one step), else `bird -p` if the binary exists, else install
     /// unchecked for BIRD's next start.
@@ -31,7 +31,7 @@ pub enum CheckMode {
 
 /// Where and how to install.
 #[derive(Debug, Clone)]
-pub struct Installer {
+pub(crate) struct Installer {
     /// The file BIRD reads (`bird -c PATH`).
     pub config_path: PathBuf,
     pub socket: PathBuf,
@@ -43,18 +43,18 @@ pub struct Installer {
 
 /// What an install did.
 #[derive(Debug, Clone, PartialEq)]
-pub enum Installed {
+pub(crate) enum Installed {
     /// The running file already has these bytes; BIRD was not touched.
     Unchanged,
     /// The file was replaced and BIRD reconfigured (`0003`/`0004`/`0005`).
     Reconfigured { outcome: ConfigureOutcome },
     /// The file was replaced but BIRD could not be reached; it reads the file when it starts,
     /// and the caller should `configure` once it is back.
-    InstalledBirdUnreachable { reason: String },
+    FileOnly { reason: String },
 }
 
 #[derive(Debug, Error)]
-pub enum InstallError {
+pub(crate) enum InstallError {
     /// The staged config failed validation; the running file is untouched.
     #[error("config rejected by {checker}: {message}")]
     Rejected { checker: String, message: String },
@@ -87,7 +87,7 @@ impl Installer {
     }
 
     /// The bytes of the running file, if any.
-    pub fn current(&self) -> Option<Vec<u8>> {
+    pub(crate) fn current(&self) -> Option<Vec<u8>> {
         std::fs::read(&self.config_path).ok()
     }
 
@@ -99,7 +99,7 @@ impl Installer {
 
     /// Installs `text`. With `force_configure`, BIRD is asked to `configure` even when the
     /// file is unchanged (after a BIRD restart or an earlier unreachable attempt).
-    pub async fn install(
+    pub(crate) async fn install(
         &self,
         text: &str,
         force_configure: bool,
@@ -109,7 +109,7 @@ impl Installer {
 
     /// Like [`Installer::install`]; with `undo_after`, a changed file is applied with
     /// `configure timeout N`: BIRD reverts it by itself unless [`Installer::confirm`] follows.
-    pub async fn install_with(
+    pub(crate) async fn install_with(
         &self,
         text: &str,
         force_configure: bool,
@@ -146,7 +146,7 @@ impl Installer {
                                 }),
                                 ConfigureFailure::Unreachable(reason) => {
                                     // BIRD went away mid-command; retried once it is back.
-                                    Ok(Installed::InstalledBirdUnreachable { reason })
+                                    Ok(Installed::FileOnly { reason })
                                 }
                                 ConfigureFailure::Other(e) => Err(e),
                             }
@@ -176,7 +176,7 @@ impl Installer {
     }
 
     /// `configure` without changing the file.
-    pub async fn configure_only(&self) -> Result<Installed, InstallError> {
+    pub(crate) async fn configure_only(&self) -> Result<Installed, InstallError> {
         self.configure_and_report(None, None).await
     }
 
@@ -190,16 +190,14 @@ impl Installer {
         let mut client = match self.connect().await {
             Ok(c) => c,
             Err(e) => {
-                return Ok(Installed::InstalledBirdUnreachable {
+                return Ok(Installed::FileOnly {
                     reason: e.to_string(),
                 });
             }
         };
         match self.configure(&mut client, None, undo_after).await {
             Ok(outcome) => Ok(Installed::Reconfigured { outcome }),
-            Err(ConfigureFailure::Unreachable(reason)) => {
-                Ok(Installed::InstalledBirdUnreachable { reason })
-            }
+            Err(ConfigureFailure::Unreachable(reason)) => Ok(Installed::FileOnly { reason }),
             Err(ConfigureFailure::Other(e)) => Err(e),
             Err(ConfigureFailure::Refused(message)) => match restore {
                 Some(previous) => {
@@ -215,13 +213,16 @@ impl Installer {
     }
 
     /// `configure confirm`: keeps a config applied with `configure timeout`.
-    pub async fn confirm(&self) -> Result<ConfigureOutcome, BirdError> {
+    pub(crate) async fn confirm(&self) -> Result<ConfigureOutcome, BirdError> {
         self.connect().await?.configure_confirm().await
     }
 
     /// `configure undo`, then puts `previous` back on disk so that the file matches what BIRD
     /// runs again (a restart must not bring the undone config back).
-    pub async fn undo(&self, previous: Option<&[u8]>) -> Result<ConfigureOutcome, InstallError> {
+    pub(crate) async fn undo(
+        &self,
+        previous: Option<&[u8]>,
+    ) -> Result<ConfigureOutcome, InstallError> {
         let failed = |e: BirdError| InstallError::UndoFailed {
             message: e.to_string(),
         };
@@ -248,7 +249,7 @@ impl Installer {
 
     /// Whether `file`, as a BIRD error names it, is the text perch rendered (the staged file
     /// or the running one), rather than a file the config includes.
-    pub fn is_rendered_file(&self, file: &str) -> bool {
+    pub(crate) fn is_rendered_file(&self, file: &str) -> bool {
         let file = Path::new(file);
         file == self.staged_path() || same_file(file, &self.config_path)
     }

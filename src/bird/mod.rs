@@ -16,14 +16,14 @@
 //! `help`), keep using a session after a timeout, or hold more than one command in flight on a
 //! session.
 
-pub mod check;
-pub mod client;
+pub(crate) mod check;
+pub(crate) mod client;
 mod commands;
-pub mod error;
-pub mod install;
+pub(crate) mod error;
+pub(crate) mod install;
 pub mod parse;
 pub mod reply;
-pub mod version;
+pub(crate) mod version;
 
 pub use client::{Client, DEFAULT_COMMAND_TIMEOUT, MAX_COMMAND_LEN, validate_command};
 pub use error::BirdError;

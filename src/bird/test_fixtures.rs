@@ -6,7 +6,7 @@ use super::reply::Reply;
 
 macro_rules! fixture {
     ($name:ident, $file:literal) => {
-        pub const $name: &[u8] = include_bytes!(concat!(
+        pub(crate) const $name: &[u8] = include_bytes!(concat!(
             env!("CARGO_MANIFEST_DIR"),
             "/tests/fixtures/bird/",
             $file
@@ -62,7 +62,7 @@ fixture!(ACCESS_DENIED, "access_denied.raw");
 fixture!(SYNTAX_ERROR, "syntax_error.raw");
 
 /// Every fixture, for tests that run over all captures.
-pub const ALL: &[&[u8]] = &[
+pub(super) const ALL: &[&[u8]] = &[
     SHOW_STATUS,
     SHOW_STATUS_GR,
     SHOW_PROTOCOLS,
@@ -100,6 +100,6 @@ pub const ALL: &[&[u8]] = &[
 ];
 
 /// Parses a fixture that holds exactly one reply.
-pub fn reply(bytes: &[u8]) -> Reply {
+pub(super) fn reply(bytes: &[u8]) -> Reply {
     Reply::from_bytes(bytes).expect("fixture holds one complete reply")
 }

@@ -5,7 +5,7 @@
 
 /// Whether `version` (`2.0.12`, `BIRD 2.0.12`, `3.2.0-rc1`) has the `onlink` attribute;
 /// None when the text is not a version.
-pub fn has_onlink(version: &str) -> Option<bool> {
+pub(crate) fn has_onlink(version: &str) -> Option<bool> {
     let v = version
         .trim()
         .trim_start_matches("BIRD ")
@@ -25,7 +25,7 @@ pub fn has_onlink(version: &str) -> Option<bool> {
 
 /// Why this BIRD cannot program the IPIP routes a config needs, or None when it can (or the
 /// config has none).
-pub fn ipip_problem(version: &str, config_uses_tunnel: bool) -> Option<String> {
+pub(crate) fn ipip_problem(version: &str, config_uses_tunnel: bool) -> Option<String> {
     if !config_uses_tunnel || has_onlink(version) != Some(false) {
         return None;
     }

@@ -74,7 +74,7 @@ struct Report {
     bgp_peers: Vec<BgpPeerExplanation>,
 }
 
-pub async fn explain(a: ExplainArgs) -> Result<ExitCode, CliError> {
+pub(crate) async fn explain(a: ExplainArgs) -> Result<ExitCode, CliError> {
     if a.peer.as_deref() == Some("route")
         && let Some(prefix) = &a.prefix
     {
@@ -240,7 +240,7 @@ fn session_text(node: &str, s: &SessionExplanation) -> String {
 }
 
 /// One BGPPeer explanation as text (also used by `perch plan --explain`).
-pub fn bgp_peer_text(node: &str, e: &BgpPeerExplanation) -> String {
+pub(crate) fn bgp_peer_text(node: &str, e: &BgpPeerExplanation) -> String {
     let mut out = format!("\nBGPPeer {}\n", e.bgp_peer);
     out.push_str(&format!(
         "  local side:  {}  → {}\n",

@@ -1,16 +1,16 @@
 //! The command line: clap definitions turned into typed settings, one file per family of
 //! subcommands. Each subcommand returns `Result<ExitCode, CliError>`; `main` prints the error.
 
-pub mod common;
-pub mod explain;
-pub mod plan;
-pub mod preview;
-pub mod render_all;
-pub mod resource;
-pub mod route_explain;
-pub mod routes;
-pub mod run;
-pub mod status;
+pub(crate) mod common;
+pub(crate) mod explain;
+pub(crate) mod plan;
+pub(crate) mod preview;
+pub(crate) mod render_all;
+pub(crate) mod resource;
+pub(crate) mod route_explain;
+pub(crate) mod routes;
+pub(crate) mod run;
+pub(crate) mod status;
 
 use std::process::ExitCode;
 

@@ -58,7 +58,7 @@ pub struct RenderArgs {
     pub bird: String,
 }
 
-pub async fn plan(a: PlanArgs) -> Result<ExitCode, CliError> {
+pub(crate) async fn plan(a: PlanArgs) -> Result<ExitCode, CliError> {
     let node = a.node.node_name()?;
     let snapshot = a.source.load(&node).await?;
     let options = a.node.plan_options()?;
@@ -88,7 +88,7 @@ pub async fn plan(a: PlanArgs) -> Result<ExitCode, CliError> {
     Ok(ExitCode::SUCCESS)
 }
 
-pub async fn render(a: RenderArgs) -> Result<ExitCode, CliError> {
+pub(crate) async fn render(a: RenderArgs) -> Result<ExitCode, CliError> {
     let node = a.node.node_name()?;
     let snapshot = a.source.load(&node).await?;
     let plan = crate::plan::plan(&snapshot, &node, &a.node.plan_options()?);
@@ -147,7 +147,7 @@ fn tempfile_dir() -> Result<PathBuf, CliError> {
 }
 
 /// Pads each column to its widest cell.
-pub fn table(header: &[&str], rows: &[Vec<String>]) -> String {
+pub(crate) fn table(header: &[&str], rows: &[Vec<String>]) -> String {
     let mut widths: Vec<usize> = header.iter().map(|h| h.len()).collect();
     for r in rows {
         for (i, c) in r.iter().enumerate() {

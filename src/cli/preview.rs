@@ -159,7 +159,7 @@ fn read_changes(a: &PreviewArgs) -> Result<Vec<(Change, String)>, CliError> {
     Ok(out)
 }
 
-pub async fn preview_cmd(a: PreviewArgs) -> Result<ExitCode, CliError> {
+pub(crate) async fn preview_cmd(a: PreviewArgs) -> Result<ExitCode, CliError> {
     let mut changes = read_changes(&a)?;
     let before = a.source.load_all().await?;
     changes.extend(patched(&a, &before)?);

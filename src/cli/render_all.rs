@@ -90,7 +90,7 @@ impl Progress {
     }
 }
 
-pub async fn render_all(a: RenderAllArgs) -> Result<ExitCode, CliError> {
+pub(crate) async fn render_all(a: RenderAllArgs) -> Result<ExitCode, CliError> {
     let started = Instant::now();
     let snapshot = a.source.load_all().await?;
     let router_id = match a.router_id.as_deref().filter(|v| !v.is_empty()) {

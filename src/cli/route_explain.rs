@@ -38,7 +38,7 @@ fn parse_query(text: &str) -> Result<IpNet, CliError> {
         .map_err(|_| CliError::failed(format!("{text:?} is not a prefix or an address")))
 }
 
-pub async fn explain_route(a: &ExplainArgs, text: &str) -> Result<ExitCode, CliError> {
+pub(crate) async fn explain_route(a: &ExplainArgs, text: &str) -> Result<ExitCode, CliError> {
     let query = parse_query(text)?;
     let o = observe(&a.source, &a.node, &a.observe).await?;
     // The exact prefix, else the expected route (block) holding the query.

@@ -19,7 +19,7 @@ use crate::bird::Client;
 use crate::bird::parse::ProtocolRow;
 use crate::plan::{Cluster, plan_in};
 use crate::routes::kernel::{KernelEntry, read_main_table};
-pub use crate::routes::observe::{kernel_view, query_prefixes};
+pub(crate) use crate::routes::observe::{kernel_view, query_prefixes};
 use crate::routes::{Expected, Observed, RouteCheck, RouteSource, Verdict, check, expected};
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -78,14 +78,13 @@ pub struct RoutesArgs {
 }
 
 /// One check, with the session rows it was judged against.
-pub struct Observation {
-    pub expected: Expected,
+pub(crate) struct Observation {
     pub check: RouteCheck,
     pub protocols: Vec<ProtocolRow>,
 }
 
 /// Reads the datastore, asks BIRD and the kernel, and judges.
-pub async fn observe(
+pub(crate) async fn observe(
     source: &SourceArgs,
     node: &NodeArgs,
     args: &ObserveArgs,
@@ -123,11 +122,7 @@ pub async fn observe(
             kernel,
         },
     );
-    Ok(Observation {
-        expected,
-        check,
-        protocols,
-    })
+    Ok(Observation { check, protocols })
 }
 
 type BirdTables = (
@@ -173,7 +168,7 @@ fn without_prefix(evidence: &str, prefix: &IpNet) -> String {
 }
 
 /// The table `perch routes` prints.
-pub fn routes_table(check: &RouteCheck) -> String {
+pub(crate) fn routes_table(check: &RouteCheck) -> String {
     let cells: Vec<Vec<String>> = check
         .routes
         .iter()
@@ -222,7 +217,7 @@ pub fn routes_table(check: &RouteCheck) -> String {
     out
 }
 
-pub async fn routes(a: RoutesArgs) -> Result<ExitCode, CliError> {
+pub(crate) async fn routes(a: RoutesArgs) -> Result<ExitCode, CliError> {
     let o = observe(&a.source, &a.node, &a.observe).await?;
     let mut out = std::io::stdout().lock();
     match a.output {

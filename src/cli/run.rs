@@ -139,7 +139,7 @@ pub struct RunArgs {
     pub status_interval: Duration,
 }
 
-pub async fn run(a: RunArgs) -> Result<ExitCode, CliError> {
+pub(crate) async fn run(a: RunArgs) -> Result<ExitCode, CliError> {
     let node = a.node.node_name()?;
     let source = a.source.source()?;
     let cfg = RunConfig {
@@ -239,7 +239,7 @@ fn dry_run_report(a: &RunArgs, cfg: &RunConfig) -> String {
 }
 
 /// Resolves on SIGTERM or SIGINT.
-pub async fn shutdown_signal() {
+pub(crate) async fn shutdown_signal() {
     use tokio::signal::unix::{SignalKind, signal};
     let mut term = match signal(SignalKind::terminate()) {
         Ok(s) => s,

@@ -37,7 +37,7 @@ pub struct StatusArgs {
 /// One row of the table.
 #[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]
-pub struct StatusRow {
+pub(crate) struct StatusRow {
     pub name: String,
     pub peer_address: String,
     pub peer_type: String,
@@ -48,7 +48,7 @@ pub struct StatusRow {
 
 #[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]
-pub struct StatusReport {
+pub(crate) struct StatusReport {
     pub bird_version: String,
     #[serde(rename = "routerID")]
     pub router_id: Option<String>,
@@ -58,7 +58,7 @@ pub struct StatusReport {
 
 /// The rows for BIRD's BGP protocols, split by family (from the neighbor address, so
 /// `Global_10_0_0_1_port_1790` shows as `10.0.0.1`).
-pub fn rows(protocols: &[ProtocolDetails]) -> (Vec<StatusRow>, Vec<StatusRow>) {
+pub(crate) fn rows(protocols: &[ProtocolDetails]) -> (Vec<StatusRow>, Vec<StatusRow>) {
     let (mut v4, mut v6) = (Vec::new(), Vec::new());
     for p in protocols.iter().filter(|p| p.row.proto == "BGP") {
         let address = p
@@ -86,7 +86,7 @@ pub fn rows(protocols: &[ProtocolDetails]) -> (Vec<StatusRow>, Vec<StatusRow>) {
 }
 
 /// A bordered table in the style of `calicoctl node status`.
-pub fn boxed_table(header: &[&str], rows: &[Vec<String>]) -> String {
+pub(crate) fn boxed_table(header: &[&str], rows: &[Vec<String>]) -> String {
     let mut widths: Vec<usize> = header.iter().map(|h| h.len()).collect();
     for r in rows {
         for (i, c) in r.iter().enumerate() {
@@ -146,7 +146,7 @@ fn section(title: &str, rows: &[StatusRow]) -> String {
     out
 }
 
-pub async fn status(a: StatusArgs) -> Result<ExitCode, CliError> {
+pub(crate) async fn status(a: StatusArgs) -> Result<ExitCode, CliError> {
     let timeout = Duration::from_secs(a.timeout.max(1));
     let mut client = Client::connect(&a.socket.bird_socket, timeout)
         .await

@@ -6,7 +6,7 @@
 use std::time::{Duration, Instant};
 
 #[derive(Debug, Clone)]
-pub struct Coalescer {
+pub(crate) struct Coalescer {
     quiet: Duration,
     max_delay: Duration,
     pending_since: Option<Instant>,
@@ -16,7 +16,7 @@ pub struct Coalescer {
 }
 
 impl Coalescer {
-    pub fn new(quiet: Duration, max_delay: Duration) -> Coalescer {
+    pub(crate) fn new(quiet: Duration, max_delay: Duration) -> Coalescer {
         Coalescer {
             quiet,
             max_delay,
@@ -27,13 +27,13 @@ impl Coalescer {
     }
 
     /// Records a change seen at `now`.
-    pub fn change(&mut self, now: Instant) {
+    pub(crate) fn change(&mut self, now: Instant) {
         self.pending_since.get_or_insert(now);
         self.last_change = Some(now);
     }
 
     /// When the pending changes should be applied (None: nothing pending).
-    pub fn due(&self) -> Option<Instant> {
+    pub(crate) fn due(&self) -> Option<Instant> {
         let first = self.pending_since?;
         if !self.burst {
             return Some(first);
@@ -43,13 +43,13 @@ impl Coalescer {
     }
 
     /// An apply starts and takes in every pending change.
-    pub fn started(&mut self) {
+    pub(crate) fn started(&mut self) {
         self.pending_since = None;
         self.last_change = None;
     }
 
     /// The apply ended at `now`; `changed_meanwhile` says whether changes arrived during it.
-    pub fn finished(&mut self, now: Instant, changed_meanwhile: bool) {
+    pub(crate) fn finished(&mut self, now: Instant, changed_meanwhile: bool) {
         self.burst = changed_meanwhile;
         if changed_meanwhile {
             self.change(now);

@@ -10,7 +10,7 @@ use crate::status::http::Readiness;
 
 /// Everything `perch run` needs.
 #[derive(Debug, Clone)]
-pub struct RunConfig {
+pub(crate) struct RunConfig {
     pub node: String,
     pub plan_options: PlanOptions,
     pub source: Source,

@@ -22,7 +22,7 @@
 //!   `reconcile`: the reconciler; `confirm`: confirmed apply.
 
 mod channels;
-pub mod coalesce;
+pub(crate) mod coalesce;
 mod config;
 mod confirm;
 mod monitor;
@@ -32,5 +32,5 @@ mod refusals;
 mod tasks;
 mod wiring;
 
-pub use config::RunConfig;
-pub use wiring::Daemon;
+pub(crate) use config::RunConfig;
+pub(crate) use wiring::Daemon;

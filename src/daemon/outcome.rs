@@ -20,11 +20,11 @@ pub(crate) fn outcome(
             info!(hash = %hash, peers = plan.peers.len(), ?outcome, trigger = %trigger, "bird reconfigured");
             (ApplyResult::Reconfigured, None)
         }
-        Ok(Installed::InstalledBirdUnreachable { reason }) => {
+        Ok(Installed::FileOnly { reason }) => {
             warn!(
                 "config installed but BIRD is unreachable ({reason}); will configure when it is back"
             );
-            (ApplyResult::InstalledBirdUnreachable, Some(reason))
+            (ApplyResult::FileOnly, Some(reason))
         }
         Err(e @ (InstallError::Rejected { .. } | InstallError::RefusedAtConfigure { .. })) => {
             error!("{e}");

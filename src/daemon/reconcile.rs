@@ -371,9 +371,7 @@ async fn install_without_refused(
         let Some((peer, report)) = named else {
             if !matches!(
                 result,
-                ApplyResult::Reconfigured
-                    | ApplyResult::Unchanged
-                    | ApplyResult::InstalledBirdUnreachable
+                ApplyResult::Reconfigured | ApplyResult::Unchanged | ApplyResult::FileOnly
             ) {
                 refusals.forget(&left_out);
                 attempt.refused.retain(|r| !left_out.contains(&r.session));

@@ -15,17 +15,15 @@ use crate::metrics::Metrics;
 use crate::time::rfc3339;
 use crate::views::{BirdView, DatastoreView, ReconcileView, RoutesView, Views};
 
-/// A running daemon: its views and metrics, and the tasks to wait for.
-pub struct Daemon {
-    pub views: Views,
-    pub metrics: Arc<Metrics>,
+/// A running daemon: the tasks to wait for.
+pub(crate) struct Daemon {
     tasks: Vec<tokio::task::JoinHandle<()>>,
 }
 
 impl Daemon {
     /// Starts every task, and the status server on `listener` when given. They stop when
     /// `cancel` is cancelled.
-    pub fn start(
+    pub(crate) fn start(
         cfg: RunConfig,
         listener: Option<tokio::net::TcpListener>,
         cancel: CancellationToken,
@@ -138,15 +136,11 @@ impl Daemon {
             metrics.clone(),
             cancel,
         )));
-        Daemon {
-            views,
-            metrics,
-            tasks: handles,
-        }
+        Daemon { tasks: handles }
     }
 
     /// Waits for every task to stop.
-    pub async fn join(self) {
+    pub(crate) async fn join(self) {
         for t in self.tasks {
             let _ = t.await;
         }

@@ -10,8 +10,8 @@
 
 pub mod etcd;
 pub mod files;
-pub mod source;
-pub mod watch;
+pub(crate) mod source;
+pub(crate) mod watch;
 
 use crate::snapshot::Event;
 

@@ -8,7 +8,7 @@
 //! the backend's own rescan/error reports. Without this filter each re-read fires the
 //! watch again and perch re-reads forever.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::Duration;
 
 use notify::event::{AccessKind, AccessMode};
@@ -27,15 +27,14 @@ pub(crate) fn is_change(kind: &EventKind) -> bool {
 }
 
 /// A live watch; dropping it stops watching.
-pub struct PathWatch {
+pub(crate) struct PathWatch {
     rx: mpsc::UnboundedReceiver<()>,
     _debouncer: Debouncer<notify::RecommendedWatcher, RecommendedCache>,
-    pub path: PathBuf,
 }
 
 impl PathWatch {
     /// Starts watching `path` (a directory, recursively; or a file, through its directory).
-    pub fn new(path: &Path, debounce: Duration) -> Result<PathWatch, String> {
+    pub(crate) fn new(path: &Path, debounce: Duration) -> Result<PathWatch, String> {
         let (tx, rx) = mpsc::unbounded_channel();
         let mut debouncer = new_debouncer(debounce, None, move |r: DebounceEventResult| {
             let changed = match &r {
@@ -62,12 +61,11 @@ impl PathWatch {
         Ok(PathWatch {
             rx,
             _debouncer: debouncer,
-            path: path.to_path_buf(),
         })
     }
 
     /// Waits for the next change (several notifications collapse into one).
-    pub async fn changed(&mut self) -> Option<()> {
+    pub(crate) async fn changed(&mut self) -> Option<()> {
         self.rx.recv().await?;
         while self.rx.try_recv().is_ok() {}
         Some(())

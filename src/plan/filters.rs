@@ -25,12 +25,12 @@ use crate::resources::{BgpConfigurationSpec, BgpFilterRule, BgpFilterSpec, Warni
 use crate::snapshot::Snapshot;
 
 /// `2^31 - 1`: Calico converts a route priority `p` to LOCAL_PREF `2147483647 - p`.
-pub const LOCAL_PREF_BASE: u32 = 2_147_483_647;
+pub(crate) const LOCAL_PREF_BASE: u32 = 2_147_483_647;
 /// The normal route priority (kernel metric) when BGPConfiguration sets none.
-pub const DEFAULT_NORMAL_PRIORITY: u32 = 1024;
+pub(crate) const DEFAULT_NORMAL_PRIORITY: u32 = 1024;
 /// BIRD `preference` given to an imported route above normal priority, so that it overrides
 /// a local workload route (KubeVirt live migration).
-pub const OVERRIDE_PREFERENCE: u32 = 200;
+pub(crate) const OVERRIDE_PREFERENCE: u32 = 200;
 
 /// The route-priority policy of one family, applied on every session (Calico v3.32).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -218,7 +218,7 @@ pub struct SessionPolicy {
 }
 
 /// The normal route priority of each family from the default BGPConfiguration.
-pub fn route_priorities(
+pub(crate) fn route_priorities(
     global: Option<&BgpConfigurationSpec>,
     warnings: &mut Vec<Warning>,
 ) -> RoutePriorities {
@@ -248,7 +248,7 @@ pub fn route_priorities(
 }
 
 /// Decides the filter calls of every peer and the functions they call.
-pub fn decide(
+pub(crate) fn decide(
     snapshot: &Snapshot,
     peers: &mut [Peer],
     warnings: &mut Vec<Warning>,
@@ -444,7 +444,7 @@ fn rule(r: &BgpFilterRule, family: Family) -> (FilterRule, Vec<String>) {
 /// The unquoted BIRD symbol of a BGPFilter function (`bgp_<name>_importFilterV4`), with
 /// Calico's rule for names that would exceed BIRD's 64-character symbols: the name is cut
 /// and suffixed with `_` and the first 16 hex digits of its SHA-256.
-pub fn function_name(filter: &str, direction: &str, family: &str) -> String {
+pub(crate) fn function_name(filter: &str, direction: &str, family: &str) -> String {
     use sha2::{Digest, Sha256};
     let fixed = "bgp_".len() + "_".len() + direction.len() + "FilterV".len() + family.len();
     let max = 64 - fixed;

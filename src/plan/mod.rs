@@ -19,11 +19,11 @@
 pub mod cluster;
 pub mod explain;
 mod explicit;
-pub mod filters;
+pub(crate) mod filters;
 mod mesh;
-pub mod provenance;
-pub mod router_id;
-pub mod routes;
+pub(crate) mod provenance;
+pub(crate) mod router_id;
+pub(crate) mod routes;
 
 use std::net::IpAddr;
 

@@ -54,7 +54,7 @@ pub enum PortSource {
 }
 
 /// Where `node`'s effective AS comes from.
-pub fn node_as_source(cluster: &Cluster<'_>, node: &str) -> AsSource {
+pub(crate) fn node_as_source(cluster: &Cluster<'_>, node: &str) -> AsSource {
     if cluster.node(node).and_then(|n| n.asn).is_some() {
         AsSource::Node { node: node.into() }
     } else if cluster.global().and_then(|g| g.as_number).is_some() {
@@ -65,7 +65,7 @@ pub fn node_as_source(cluster: &Cluster<'_>, node: &str) -> AsSource {
 }
 
 /// Where `node`'s listen port (the port its peers connect to) comes from.
-pub fn port_source(cluster: &Cluster<'_>, node: &str) -> PortSource {
+pub(crate) fn port_source(cluster: &Cluster<'_>, node: &str) -> PortSource {
     if cluster
         .node_config(node)
         .and_then(|c| c.listen_port)

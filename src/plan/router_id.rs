@@ -26,7 +26,7 @@ impl std::str::FromStr for RouterIdOverride {
 
 /// Calico's `hashToIPv4`: the first four bytes of SHA-256(node name); a first octet above
 /// 223 (multicast/reserved, which BIRD refuses as an identifier) is lowered by 32.
-pub fn hash_to_ipv4(node: &str) -> Ipv4Addr {
+pub(crate) fn hash_to_ipv4(node: &str) -> Ipv4Addr {
     let digest = Sha256::digest(node.as_bytes());
     let mut b = [digest[0], digest[1], digest[2], digest[3]];
     if b[0] > 223 {
@@ -36,7 +36,7 @@ pub fn hash_to_ipv4(node: &str) -> Ipv4Addr {
 }
 
 /// The router ID to render, or None when there is nothing to derive it from.
-pub fn router_id(
+pub(crate) fn router_id(
     node: &str,
     ipv4: Option<IpAddr>,
     over: Option<&RouterIdOverride>,

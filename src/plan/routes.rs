@@ -21,7 +21,7 @@ use crate::resources::{BgpConfigurationSpec, IpPoolSpec, Warning};
 use crate::snapshot::Snapshot;
 
 /// The label that keeps service ranges out of a node (kubeadm puts it on control planes).
-pub const EXCLUDE_LABEL: &str = "node.kubernetes.io/exclude-from-external-load-balancers";
+pub(crate) const EXCLUDE_LABEL: &str = "node.kubernetes.io/exclude-from-external-load-balancers";
 
 /// Both families' route policy (`routePolicy` in `perch plan -o json`).
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]

@@ -15,7 +15,7 @@ use crate::snapshot::{Event, Snapshot};
 
 /// One step of a change set.
 #[derive(Debug, Clone, PartialEq)]
-pub enum Change {
+pub(crate) enum Change {
     /// Create or replace the resource (a `--patch KIND NAME -p JSON` merge patch, when it is
     /// offered, becomes one of these: the patched resource).
     Upsert(Resource),
@@ -23,7 +23,7 @@ pub enum Change {
 }
 
 impl Change {
-    pub fn id(&self) -> ResourceId {
+    pub(crate) fn id(&self) -> ResourceId {
         match self {
             Change::Upsert(r) => r.id(),
             Change::Delete(id) => id.clone(),
@@ -31,7 +31,7 @@ impl Change {
     }
 
     /// `upsert` or `delete`.
-    pub fn action(&self) -> &'static str {
+    pub(crate) fn action(&self) -> &'static str {
         match self {
             Change::Upsert(_) => "upsert",
             Change::Delete(_) => "delete",
@@ -41,7 +41,7 @@ impl Change {
 
 /// A change step as reported: `{"action": "upsert", "resource": "BGPPeer/x", "from": "f.yaml"}`.
 #[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct ChangeSummary {
+pub(crate) struct ChangeSummary {
     pub action: &'static str,
     pub resource: String,
     pub from: String,
@@ -49,7 +49,7 @@ pub struct ChangeSummary {
 
 /// The resources of `text` to create or replace. `origin` (a file name) names the text in
 /// errors; an undecodable or invalid resource is an error naming it.
-pub fn upserts(text: &str, origin: &str) -> Result<Vec<Change>, String> {
+pub(crate) fn upserts(text: &str, origin: &str) -> Result<Vec<Change>, String> {
     let decoded = decode_documents(text, origin).map_err(|e| format!("{origin}: {e}"))?;
     let mut out = Vec::new();
     for d in decoded {
@@ -70,7 +70,7 @@ pub fn upserts(text: &str, origin: &str) -> Result<Vec<Change>, String> {
 }
 
 /// The resources of `text` to delete: only `kind` and `metadata.name` are read.
-pub fn deletes(text: &str, origin: &str) -> Result<Vec<Change>, String> {
+pub(crate) fn deletes(text: &str, origin: &str) -> Result<Vec<Change>, String> {
     let docs = parse_documents(text).map_err(|e| format!("{origin}: {e}"))?;
     let mut out = Vec::new();
     for doc in docs {
@@ -107,7 +107,7 @@ fn located(origin: &str, w: &Warning) -> String {
 
 /// Applies `changes` in order to `snapshot`. Deleting a resource that does not exist (at
 /// that point of the change set) is an error, as it is for `calicoctl delete`.
-pub fn apply(snapshot: &mut Snapshot, changes: &[(Change, String)]) -> Result<(), String> {
+pub(crate) fn apply(snapshot: &mut Snapshot, changes: &[(Change, String)]) -> Result<(), String> {
     for (change, origin) in changes {
         match change {
             Change::Upsert(r) => {

@@ -17,7 +17,7 @@ use super::sessions::{FilterCalls, NodeSessions, Session};
 /// What a changed option does to an Established session.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
-pub enum Effect {
+pub(crate) enum Effect {
     /// The protocol is restarted: NOTIFICATION Cease, the session is torn down and re-opened.
     Restart,
     /// The session stays up; routes are re-exported or re-requested (ROUTE-REFRESH).
@@ -27,7 +27,7 @@ pub enum Effect {
 /// One option that differs, with what it does.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
-pub struct OptionChange {
+pub(crate) struct OptionChange {
     /// A stable key: `routerID`, `neighborAS`, `password`, `exportFilter`, …
     pub option: &'static str,
     pub effect: Effect,
@@ -40,7 +40,7 @@ pub struct OptionChange {
 
 /// A session present before and after, with the options that changed.
 #[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct SessionChange {
+pub(crate) struct SessionChange {
     pub name: String,
     pub changes: Changes,
 }
@@ -48,7 +48,7 @@ pub struct SessionChange {
 /// The options that changed, shared by the sessions of a node that have the same ones (a
 /// mesh-wide change gives a thousand sessions one list, not a thousand copies).
 #[derive(Debug, Clone, PartialEq)]
-pub struct Changes(Arc<Vec<OptionChange>>);
+pub(crate) struct Changes(Arc<Vec<OptionChange>>);
 
 impl Deref for Changes {
     type Target = [OptionChange];
@@ -80,7 +80,7 @@ impl Interner {
 
 /// The sessions of one node that a change adds, removes, resets or reloads.
 #[derive(Debug, Clone, Default, PartialEq)]
-pub struct NodeDiff {
+pub(crate) struct NodeDiff {
     pub added: Vec<String>,
     pub removed: Vec<String>,
     /// Restarted: only the options that cause the restart are listed.
@@ -91,7 +91,7 @@ pub struct NodeDiff {
 }
 
 impl NodeDiff {
-    pub fn is_empty(&self) -> bool {
+    pub(crate) fn is_empty(&self) -> bool {
         self.added.is_empty()
             && self.removed.is_empty()
             && self.reset.is_empty()
@@ -101,7 +101,7 @@ impl NodeDiff {
 }
 
 /// How a rule reads its value.
-pub enum Read {
+pub(crate) enum Read {
     /// A value shown in BIRD config (`None` = the line is absent).
     Text(fn(&NodeSessions, &Session) -> Option<String>),
     /// A password: compared, never shown.
@@ -113,7 +113,7 @@ pub enum Read {
 }
 
 /// One row of the restart-rule table.
-pub struct Rule {
+pub(crate) struct Rule {
     pub option: &'static str,
     /// How the option is named in messages (`neighbor AS`).
     pub label: &'static str,
@@ -132,7 +132,7 @@ fn num<T: ToString>(v: Option<T>) -> Option<String> {
 /// BIRD 2.0.12's rules (`bgp_reconfigure` compares all of `struct bgp_config`;
 /// `channel_reconfigure` reloads for filter changes), for the options perch renders.
 #[rustfmt::skip]
-pub const RULES: &[Rule] = &[
+pub(crate) const RULES: &[Rule] = &[
     // Node-level: inherited by every protocol, so they restart every session.
     Rule { option: "routerID", label: "router id", effect: Effect::Restart,
         read: Read::Text(|n, _| Some(n.router_id.clone().unwrap_or_else(|| "automatic".into()))) },
@@ -185,7 +185,7 @@ pub const RULES: &[Rule] = &[
 ];
 
 /// Compares one node's sessions before and after a change.
-pub fn diff_node(before: &NodeSessions, after: &NodeSessions) -> NodeDiff {
+pub(crate) fn diff_node(before: &NodeSessions, after: &NodeSessions) -> NodeDiff {
     let mut out = NodeDiff::default();
     if before.exists && after.exists {
         let prefixes: std::collections::BTreeSet<&String> =
@@ -232,7 +232,7 @@ pub fn diff_node(before: &NodeSessions, after: &NodeSessions) -> NodeDiff {
 }
 
 /// Every option of one session that differs, in [`RULES`] order.
-pub fn diff_session(
+pub(crate) fn diff_session(
     bn: &NodeSessions,
     b: &Session,
     an: &NodeSessions,

@@ -9,9 +9,9 @@
 //! Must not: read files, touch BIRD or the datastore. Nodes are compared one at a time, so a
 //! thousand-node mesh never holds more than two nodes' sessions in memory.
 
-pub mod change;
-pub mod diff;
-pub mod sessions;
+pub(crate) mod change;
+pub(crate) mod diff;
+pub(crate) mod sessions;
 
 use std::collections::BTreeSet;
 
@@ -21,13 +21,13 @@ use crate::plan::{Cluster, PlanOptions, plan_in};
 use crate::resources::Warning;
 use crate::snapshot::Snapshot;
 
-pub use diff::{Effect, NodeDiff, OptionChange, SessionChange, diff_node};
-pub use sessions::{NodeSessions, Session};
+pub(crate) use diff::{SessionChange, diff_node};
+pub(crate) use sessions::{NodeSessions, Session};
 
 /// A session added or removed.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
-pub struct SessionRef {
+pub(crate) struct SessionRef {
     pub name: String,
     /// `NodeMesh`, `GlobalPeer` or `NodePeer`.
     #[serde(rename = "type")]
@@ -53,7 +53,7 @@ impl SessionRef {
 /// One node the change touches.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
-pub struct NodePreview {
+pub(crate) struct NodePreview {
     pub node: String,
     /// `added` / `removed` when the change creates or deletes the Node itself, else null.
     pub node_change: Option<&'static str>,
@@ -74,7 +74,7 @@ pub struct NodePreview {
 /// A node left without something it had.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
-pub struct NodeLoss {
+pub(crate) struct NodeLoss {
     pub node: String,
     /// The sessions it had (all of them, or those to route reflectors).
     pub before: Vec<String>,
@@ -83,7 +83,7 @@ pub struct NodeLoss {
 /// The cluster-wide totals.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
-pub struct Summary {
+pub(crate) struct Summary {
     pub nodes_before: usize,
     pub nodes_after: usize,
     pub nodes_touched: usize,
@@ -103,14 +103,14 @@ pub struct Summary {
 
 /// The whole preview.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
-pub struct Preview {
+pub(crate) struct Preview {
     /// Only the nodes the change touches, by name.
     pub nodes: Vec<NodePreview>,
     pub summary: Summary,
 }
 
 /// Plans every node before and after, and compares.
-pub fn preview(before: &Snapshot, after: &Snapshot, options: &PlanOptions) -> Preview {
+pub(crate) fn preview(before: &Snapshot, after: &Snapshot, options: &PlanOptions) -> Preview {
     let (cb, ca) = (Cluster::new(before), Cluster::new(after));
     let names: BTreeSet<&String> = before.nodes.keys().chain(after.nodes.keys()).collect();
     let mut out = Preview::default();

@@ -13,11 +13,11 @@ use crate::plan::{Cluster, Family, PeerType, Plan};
 use crate::render::view::{FamilyView, PeerView, build};
 
 /// The BGPFilter functions one protocol calls in one direction: `(BGPFilter name, rule lines)`.
-pub type FilterCalls = Vec<(String, Vec<String>)>;
+pub(crate) type FilterCalls = Vec<(String, Vec<String>)>;
 
 /// One `protocol bgp`, as BIRD sees it.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Session {
+pub(crate) struct Session {
     pub view: PeerView,
     pub peer_type: PeerType,
     pub family: Family,
@@ -34,7 +34,7 @@ pub struct Session {
 /// Calico's export functions for one family (`calico_export_to_bgp_peers` and what it
 /// calls): a change re-exports every session of the family.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct ExportPolicy {
+pub(crate) struct ExportPolicy {
     pub pools: Vec<String>,
     pub disabled_pools: Vec<String>,
     pub blocks: Vec<String>,
@@ -68,7 +68,7 @@ impl ExportPolicy {
     }
 
     /// The parts that differ from `other`, in words (`IP pools`, `blocks`, …).
-    pub fn changed_parts(&self, other: &ExportPolicy) -> Vec<&'static str> {
+    pub(crate) fn changed_parts(&self, other: &ExportPolicy) -> Vec<&'static str> {
         let mut out = Vec::new();
         if self.pools != other.pools || self.disabled_pools != other.disabled_pools {
             out.push("IP pools");
@@ -88,7 +88,7 @@ impl ExportPolicy {
 
 /// One node's sessions and the node-level options they inherit.
 #[derive(Debug, Clone, Default, PartialEq)]
-pub struct NodeSessions {
+pub(crate) struct NodeSessions {
     pub node: String,
     /// Whether the node exists in the snapshot.
     pub exists: bool,
@@ -107,7 +107,7 @@ pub struct NodeSessions {
 
 impl NodeSessions {
     /// A node that does not exist: no sessions.
-    pub fn absent(node: &str) -> NodeSessions {
+    pub(crate) fn absent(node: &str) -> NodeSessions {
         NodeSessions {
             node: node.to_owned(),
             ..Default::default()
@@ -115,7 +115,7 @@ impl NodeSessions {
     }
 
     /// The sessions of `plan`, planned from `cluster`'s snapshot.
-    pub fn from_plan(cluster: &Cluster<'_>, plan: &Plan) -> NodeSessions {
+    pub(crate) fn from_plan(cluster: &Cluster<'_>, plan: &Plan) -> NodeSessions {
         let view = build(plan, cluster.snapshot);
         let bodies: HashMap<&str, (&str, &[String])> = view
             .filter_functions
@@ -186,7 +186,7 @@ impl NodeSessions {
     }
 
     /// The export policy of a family.
-    pub fn export_policy(&self, family: Family) -> &ExportPolicy {
+    pub(crate) fn export_policy(&self, family: Family) -> &ExportPolicy {
         match family {
             Family::IPv4 => &self.export_v4,
             Family::IPv6 => &self.export_v6,
@@ -194,7 +194,7 @@ impl NodeSessions {
     }
 
     /// Whether any session goes to a route reflector.
-    pub fn has_rr_session(&self) -> bool {
+    pub(crate) fn has_rr_session(&self) -> bool {
         self.sessions.values().any(|s| s.remote_is_rr)
     }
 }

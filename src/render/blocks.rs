@@ -6,14 +6,14 @@
 
 /// One `protocol bgp NAME … { … }` block: its name and its first and last lines (1-based).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct BgpBlock {
+pub(crate) struct BgpBlock {
     pub name: String,
     pub first_line: u32,
     pub last_line: u32,
 }
 
 /// The `protocol bgp` blocks of `text`, in order.
-pub fn bgp_blocks(text: &str) -> Vec<BgpBlock> {
+pub(crate) fn bgp_blocks(text: &str) -> Vec<BgpBlock> {
     let mut blocks = Vec::new();
     let mut depth = 0usize;
     // At depth 0: the last two words, the line of `protocol`, and a `protocol bgp NAME` seen.
@@ -67,7 +67,7 @@ pub fn bgp_blocks(text: &str) -> Vec<BgpBlock> {
 /// block that ended just before it with only blank and comment lines in between (BIRD checks
 /// a session once its block is complete, and names the position after the closing brace).
 /// `None` when the line is outside every session, or when several blocks share it.
-pub fn bgp_session_at(text: &str, line: u32) -> Option<String> {
+pub(crate) fn bgp_session_at(text: &str, line: u32) -> Option<String> {
     let blocks = bgp_blocks(text);
     let mut holding = blocks
         .iter()

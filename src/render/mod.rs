@@ -8,9 +8,9 @@
 //! BIRD's refusals).
 //! Must not: plan, touch BIRD, or write files.
 
-pub mod blocks;
-pub mod templates;
-pub mod view;
+pub(crate) mod blocks;
+pub(crate) mod templates;
+pub(crate) mod view;
 
 use thiserror::Error;
 

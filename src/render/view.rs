@@ -277,8 +277,6 @@ fn peer_view(p: &Peer, plan: &Plan) -> PeerView {
     }
 }
 
-pub use crate::plan::filters::function_name;
-
 fn filter_functions(plan: &Plan) -> Vec<FilterFunction> {
     // IPv4 functions first, then IPv6; by filter name, import before export.
     let mut fns: Vec<&crate::plan::filters::FilterFunction> =

@@ -14,7 +14,7 @@ pub struct NodeAddress {
 }
 
 /// Parses `10.0.0.11/24` or `10.0.0.11` (and IPv6 forms).
-pub fn parse_node_address(text: &str) -> Option<NodeAddress> {
+pub(crate) fn parse_node_address(text: &str) -> Option<NodeAddress> {
     let t = text.trim();
     if let Ok(net) = t.parse::<IpNet>() {
         return Some(NodeAddress {
@@ -31,14 +31,14 @@ pub fn parse_node_address(text: &str) -> Option<NodeAddress> {
 
 /// A parsed `peerIP`: address and optional port.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct PeerAddress {
+pub(crate) struct PeerAddress {
     pub ip: IpAddr,
     pub port: Option<u16>,
 }
 
 /// Parses `peerIP` as Calico's validator accepts it: a bare IPv4/IPv6 address,
 /// `a.b.c.d:port` or `[v6]:port`, with port 1..65535.
-pub fn parse_peer_ip(text: &str) -> Result<PeerAddress, String> {
+pub(crate) fn parse_peer_ip(text: &str) -> Result<PeerAddress, String> {
     // No trimming: Calico's validator refuses `" 10.0.0.1"`.
     let t = text;
     if let Ok(ip) = t.parse::<IpAddr>() {
@@ -73,12 +73,12 @@ pub fn parse_peer_ip(text: &str) -> Result<PeerAddress, String> {
 }
 
 /// Parses a CIDR strictly (a prefix length is required).
-pub fn parse_cidr(text: &str) -> Option<IpNet> {
+pub(crate) fn parse_cidr(text: &str) -> Option<IpNet> {
     text.trim().parse::<IpNet>().ok()
 }
 
 /// The `_`-joined form of an IP used in protocol names: `10_0_0_1`, `fd00__1`.
-pub fn ip_for_name(ip: &IpAddr) -> String {
+pub(crate) fn ip_for_name(ip: &IpAddr) -> String {
     ip.to_string().replace(['.', ':'], "_")
 }
 

@@ -72,12 +72,14 @@ impl<'de> Visitor<'de> for LabelMap {
 }
 
 /// `#[serde(with = "labels")]` for `BTreeMap<String, String>` label maps.
-pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<BTreeMap<String, String>, D::Error> {
+pub(crate) fn deserialize<'de, D: Deserializer<'de>>(
+    d: D,
+) -> Result<BTreeMap<String, String>, D::Error> {
     d.deserialize_any(LabelMap)
 }
 
 /// Labels serialize as a plain map of strings.
-pub fn serialize<S: Serializer>(
+pub(crate) fn serialize<S: Serializer>(
     labels: &BTreeMap<String, String>,
     s: S,
 ) -> Result<S::Ok, S::Error> {
@@ -85,14 +87,14 @@ pub fn serialize<S: Serializer>(
 }
 
 /// `#[serde(with = "labels::loose_string")]` for string fields that YAML may read as scalars.
-pub mod loose_string {
+pub(crate) mod loose_string {
     use super::*;
 
-    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<String, D::Error> {
+    pub(crate) fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<String, D::Error> {
         d.deserialize_any(LooseString)
     }
 
-    pub fn serialize<S: Serializer>(v: &str, s: S) -> Result<S::Ok, S::Error> {
+    pub(crate) fn serialize<S: Serializer>(v: &str, s: S) -> Result<S::Ok, S::Error> {
         s.serialize_str(v)
     }
 }

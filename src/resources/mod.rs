@@ -5,15 +5,15 @@
 //! becomes typed resources, and which resources Calico's validator would accept.
 //! Must not: read files, talk to etcd, or know about planning. Everything here is pure.
 
-pub mod addr;
-pub mod asn;
+pub(crate) mod addr;
+pub(crate) mod asn;
 pub mod decode;
-pub mod duration;
+pub(crate) mod duration;
 pub mod keys;
-pub mod labels;
-pub mod secret;
+pub(crate) mod labels;
+pub(crate) mod secret;
 pub mod types;
-pub mod validate;
+pub(crate) mod validate;
 
 use std::fmt;
 
@@ -166,18 +166,6 @@ impl Resource {
             Resource::BgpFilter(r) => &r.metadata,
             Resource::CalicoNodeStatus(r) => &r.metadata,
             Resource::BlockAffinity(r) => &r.metadata,
-        }
-    }
-
-    pub fn metadata_mut(&mut self) -> &mut Metadata {
-        match self {
-            Resource::Node(r) => &mut r.metadata,
-            Resource::BgpConfiguration(r) => &mut r.metadata,
-            Resource::BgpPeer(r) => &mut r.metadata,
-            Resource::IpPool(r) => &mut r.metadata,
-            Resource::BgpFilter(r) => &mut r.metadata,
-            Resource::CalicoNodeStatus(r) => &mut r.metadata,
-            Resource::BlockAffinity(r) => &mut r.metadata,
         }
     }
 

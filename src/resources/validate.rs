@@ -14,7 +14,7 @@ use super::{
 use crate::selector::Selector;
 
 /// Every problem with `r`; empty when Calico would accept it.
-pub fn validate(r: &Resource) -> Vec<String> {
+pub(crate) fn validate(r: &Resource) -> Vec<String> {
     let mut errs = Vec::new();
     check_name(r.name(), &mut errs);
     match r {
@@ -30,7 +30,7 @@ pub fn validate(r: &Resource) -> Vec<String> {
 }
 
 /// Validates and joins the problems into one message, or Ok.
-pub fn check(r: &Resource) -> Result<(), String> {
+pub(crate) fn check(r: &Resource) -> Result<(), String> {
     let errs = validate(r);
     if errs.is_empty() {
         Ok(())
@@ -43,7 +43,7 @@ pub fn check(r: &Resource) -> Result<(), String> {
 /// value never costs a whole BGPConfiguration (its AS, mesh setting and listen port): returns
 /// one sentence per dropped value, naming the field. `validate` then judges what is left.
 /// `perch apply` does not salvage: it refuses what Calico refuses.
-pub fn salvage(r: &mut Resource) -> Vec<String> {
+pub(crate) fn salvage(r: &mut Resource) -> Vec<String> {
     let Resource::BgpConfiguration(c) = r else {
         return Vec::new();
     };
@@ -360,7 +360,7 @@ fn bgp_configuration(c: &BgpConfiguration, errs: &mut Vec<String>) {
 
 /// A BGP community value: `aa:nn` (two 16-bit parts) or `aa:nn:mm` (three 32-bit parts),
 /// decimal digits as Calico's validator reads them (leading zeros allowed).
-pub fn parse_community(text: &str) -> Option<Vec<u32>> {
+pub(crate) fn parse_community(text: &str) -> Option<Vec<u32>> {
     let parts: Vec<&str> = text.split(':').collect();
     let max: u64 = match parts.len() {
         2 => 0xffff,
@@ -388,7 +388,7 @@ pub fn parse_community(text: &str) -> Option<Vec<u32>> {
 
 /// `logSeverityScreen` values: Calico's (Trace, Debug, Info, Warning, Error, Fatal), plus
 /// None, in any case.
-pub fn valid_log_level(level: &str) -> bool {
+pub(crate) fn valid_log_level(level: &str) -> bool {
     [
         "trace", "debug", "info", "warning", "error", "fatal", "none",
     ]
@@ -396,12 +396,12 @@ pub fn valid_log_level(level: &str) -> bool {
 }
 
 /// A CIDR or a single address (Calico's `ParseCIDROrIP`), as a network.
-pub fn parse_cidr_or_ip(text: &str) -> Option<ipnet::IpNet> {
+pub(crate) fn parse_cidr_or_ip(text: &str) -> Option<ipnet::IpNet> {
     parse_cidr(text).or_else(|| text.trim().parse::<IpAddr>().ok().map(ipnet::IpNet::from))
 }
 
 /// Interface names and globs Calico accepts (and BIRD can take inside quotes).
-pub fn valid_interface_glob(s: &str) -> bool {
+pub(crate) fn valid_interface_glob(s: &str) -> bool {
     (1..=15).contains(&s.len())
         && s.bytes()
             .all(|b| b.is_ascii_alphanumeric() || b"_.*-".contains(&b))
@@ -744,8 +744,8 @@ fn filter_rule_v3_32(r: &BgpFilterRule, at: &str, errs: &mut Vec<String>) {
 }
 
 /// Route priorities (kernel metrics) Calico accepts: 1..2^31-2.
-pub const PRIORITY_MIN: i64 = 1;
-pub const PRIORITY_MAX: i64 = 2_147_483_646;
+pub(crate) const PRIORITY_MIN: i64 = 1;
+pub(crate) const PRIORITY_MAX: i64 = 2_147_483_646;
 
 fn node_status(s: &CalicoNodeStatus, errs: &mut Vec<String>) {
     if s.spec.node.is_empty() {

@@ -10,7 +10,7 @@
 pub mod expected;
 pub mod kernel;
 pub mod observe;
-pub mod verdict;
+pub(crate) mod verdict;
 
 pub use expected::{Expected, ExpectedRoute, KernelRoute, RouteSource, expected};
 pub use verdict::{

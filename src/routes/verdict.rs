@@ -164,7 +164,7 @@ impl RouteCheck {
 }
 
 /// `show route` form of a BIRD route, for evidence.
-pub fn describe_bird(r: &RouteEntry) -> String {
+pub(crate) fn describe_bird(r: &RouteEntry) -> String {
     let mut s = format!("{} {} [{}]", r.network, r.kind, r.protocol);
     if r.primary {
         s += " *";

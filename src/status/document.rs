@@ -15,7 +15,7 @@ use crate::views::{
 
 /// The latest of every view, read at once.
 #[derive(Debug, Clone)]
-pub struct Current {
+pub(crate) struct Current {
     pub node: String,
     pub started_at: String,
     pub datastore: DatastoreView,
@@ -27,7 +27,7 @@ pub struct Current {
 
 impl Current {
     /// Reads the latest of each view.
-    pub fn read(views: &Views) -> Current {
+    pub(crate) fn read(views: &Views) -> Current {
         Current {
             node: views.node.clone(),
             started_at: views.started_at.clone(),
@@ -42,7 +42,7 @@ impl Current {
 
 #[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]
-pub struct BirdSummary {
+pub(crate) struct BirdSummary {
     pub reachable: bool,
     pub version: Option<String>,
     #[serde(rename = "routerID")]
@@ -54,12 +54,14 @@ pub struct BirdSummary {
     pub error: Option<String>,
     /// Why this BIRD cannot run the planned config (IPIP pools need `onlink`, BIRD ≥ 2.0.12).
     pub incompatible: Option<String>,
+    /// BIRD restarts noticed since perch started (a new process behind the socket).
+    pub restarts_seen: u64,
     pub observed_at: String,
 }
 
 #[derive(Debug, Clone, Default, Serialize)]
 #[serde(rename_all = "camelCase")]
-pub struct PeerSummary {
+pub(crate) struct PeerSummary {
     pub planned: usize,
     pub established: usize,
     pub not_established: usize,
@@ -68,7 +70,7 @@ pub struct PeerSummary {
 /// The last route check, counted (`/routes` has every prefix).
 #[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]
-pub struct RoutesSummary {
+pub(crate) struct RoutesSummary {
     /// Verdict → prefixes: `ok`, `missingInBird`, `wrongNextHop`, `missingInKernel`,
     /// `unexpected` (zeros included).
     #[serde(flatten)]
@@ -84,7 +86,7 @@ pub struct RoutesSummary {
 /// What `/status` returns.
 #[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]
-pub struct StatusDocument {
+pub(crate) struct StatusDocument {
     pub node: String,
     pub ready: bool,
     pub started_at: String,
@@ -107,7 +109,7 @@ pub struct StatusDocument {
 }
 
 /// The `/status` summary of a route check.
-pub fn routes_summary(view: &RoutesView) -> Option<RoutesSummary> {
+pub(crate) fn routes_summary(view: &RoutesView) -> Option<RoutesSummary> {
     let check = view.check.as_ref();
     if check.is_none() && view.error.is_none() {
         return None;
@@ -126,7 +128,7 @@ pub fn routes_summary(view: &RoutesView) -> Option<RoutesSummary> {
 }
 
 /// Builds the document.
-pub fn status_document(current: &Current) -> StatusDocument {
+pub(crate) fn status_document(current: &Current) -> StatusDocument {
     let state = &current.reconcile;
     let view = current.bird.as_ref();
     let protocols = view.protocols.as_deref().unwrap_or(&[]);
@@ -164,6 +166,7 @@ pub fn status_document(current: &Current) -> StatusDocument {
         graceful_restart_in_progress: status.is_some_and(|s| s.graceful_restart_in_progress),
         error: view.status.as_ref().err().cloned(),
         incompatible: bird_incompatible(state.plan.as_deref(), view),
+        restarts_seen: view.restarts_seen,
         observed_at: crate::time::rfc3339(view.fetched_at),
     };
     StatusDocument {
@@ -192,7 +195,7 @@ pub fn status_document(current: &Current) -> StatusDocument {
 }
 
 /// `perch_routes{verdict}`, `perch_route_check_seconds` and `perch_route_checks_total`, from the last route check.
-pub fn route_metrics(view: &RoutesView) -> String {
+pub(crate) fn route_metrics(view: &RoutesView) -> String {
     let mut out = String::new();
     let _ = writeln!(
         out,
@@ -228,7 +231,7 @@ fn label(v: &str) -> String {
 }
 
 /// Per-protocol BIRD metrics, named as bird_exporter names them, plus `perch_peers`.
-pub fn bird_metrics(doc: &StatusDocument, view: &BirdView, now_unix: i64) -> String {
+pub(crate) fn bird_metrics(doc: &StatusDocument, view: &BirdView, now_unix: i64) -> String {
     let mut out = String::new();
     let _ = writeln!(
         out,

@@ -26,7 +26,7 @@ use crate::views::{Views, bird_incompatible, is_established};
 
 /// How `/readyz` decides.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Readiness {
+pub(crate) enum Readiness {
     /// Ready once the first full datastore sync is applied and BIRD accepted the config.
     Config,
     /// `Config`, plus Calico's BGP rule: within the startup threshold every BGP session must
@@ -46,7 +46,7 @@ struct App {
 }
 
 /// Serves the endpoints on `listener` until `cancel`.
-pub async fn serve(
+pub(crate) async fn serve(
     listener: tokio::net::TcpListener,
     views: Views,
     metrics: Arc<Metrics>,

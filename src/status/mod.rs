@@ -5,9 +5,9 @@
 //! Must not: change BIRD's config or the datastore's resources (CalicoNodeStatus `status`
 //! excepted).
 
-pub mod document;
-pub mod http;
-pub mod nodestatus;
-pub mod page;
+pub(crate) mod document;
+pub(crate) mod http;
+pub(crate) mod nodestatus;
+pub(crate) mod page;
 pub mod peers;
-pub mod writer;
+pub(crate) mod writer;

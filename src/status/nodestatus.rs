@@ -9,7 +9,7 @@ use crate::plan::{PeerType, Plan};
 
 /// What one observation of BIRD gives the writer.
 #[derive(Debug, Clone, Default)]
-pub struct Observation {
+pub(crate) struct Observation {
     pub status: Option<Status>,
     pub protocols: Vec<ProtocolDetails>,
     pub routes: Vec<RouteEntry>,
@@ -17,7 +17,7 @@ pub struct Observation {
 }
 
 /// `status` for the requested classes (`Agent`, `BGP`, `Routes`), without `lastUpdated`.
-pub fn node_status(classes: &[String], obs: &Observation, plan: Option<&Plan>) -> Value {
+pub(crate) fn node_status(classes: &[String], obs: &Observation, plan: Option<&Plan>) -> Value {
     let mut out = serde_json::Map::new();
     let has = |c: &str| classes.iter().any(|x| x == c);
     if has("Agent") {
@@ -132,7 +132,7 @@ pub fn node_status(classes: &[String], obs: &Observation, plan: Option<&Plan>) -
 
 /// Whether a status should be written now: never written, the spec changed since, or the
 /// period elapsed (0 = only on spec changes).
-pub fn due(
+pub(crate) fn due(
     period_seconds: i64,
     last_written_unix: Option<i64>,
     spec_changed: bool,
@@ -147,7 +147,7 @@ pub fn due(
 }
 
 /// `status` without `lastUpdated`, for comparing.
-pub fn without_timestamp(status: &Value) -> Value {
+pub(crate) fn without_timestamp(status: &Value) -> Value {
     let mut s = status.clone();
     if let Value::Object(m) = &mut s {
         m.remove("lastUpdated");

@@ -5,7 +5,7 @@ use std::fmt::Write;
 use super::document::StatusDocument;
 
 /// Escapes text for HTML.
-pub fn esc(s: &str) -> String {
+pub(crate) fn esc(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     for c in s.chars() {
         match c {
@@ -29,7 +29,7 @@ th,td{border-bottom:1px solid #d0d7de;padding:.4rem .5rem;text-align:left;vertic
 .wrap{overflow-x:auto}@media(max-width:640px){.hide-sm{display:none}}code{font-size:.85em}";
 
 /// Renders the page.
-pub fn render_page(doc: &StatusDocument, refresh_seconds: u32) -> String {
+pub(crate) fn render_page(doc: &StatusDocument, refresh_seconds: u32) -> String {
     let mut h = String::new();
     let _ = write!(
         h,

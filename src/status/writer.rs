@@ -37,7 +37,7 @@ fn observe(view: &BirdView) -> Observation {
 }
 
 /// Runs until `cancel`.
-pub async fn run(
+pub(crate) async fn run(
     source: Source,
     views: Views,
     routes_wanted: watch::Sender<bool>,

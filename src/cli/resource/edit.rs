@@ -65,7 +65,7 @@ pub struct LabelArgs {
 }
 
 /// `perch patch`.
-pub async fn patch(a: PatchArgs) -> Result<ExitCode, CliError> {
+pub(crate) async fn patch(a: PatchArgs) -> Result<ExitCode, CliError> {
     let kind = parse_kind(&a.kind)?;
     let patch: Value = serde_json::from_str(&a.patch)
         .map_err(|e| CliError::failed(format!("--patch is not JSON: {e}")))?;
@@ -118,7 +118,7 @@ fn revision(v: &Value) -> i64 {
 }
 
 /// RFC 7386: merges `patch` into `target`.
-pub fn merge_patch(target: &mut Value, patch: &Value) {
+pub(crate) fn merge_patch(target: &mut Value, patch: &Value) {
     let Value::Object(changes) = patch else {
         *target = patch.clone();
         return;
@@ -276,7 +276,7 @@ fn relabel(
 }
 
 /// `perch label`.
-pub async fn label(a: LabelArgs) -> Result<ExitCode, CliError> {
+pub(crate) async fn label(a: LabelArgs) -> Result<ExitCode, CliError> {
     let kind = parse_kind(&a.kind)?;
     let ops = a
         .labels

@@ -16,7 +16,7 @@ resource's revision, so concurrent changes are never lost."
     };
 }
 
-pub mod edit;
+pub(crate) mod edit;
 mod show;
 mod write;
 
@@ -51,7 +51,7 @@ pub enum ResourceCommand {
 }
 
 /// Runs a resource command.
-pub async fn run(cmd: ResourceCommand) -> Result<ExitCode, CliError> {
+pub(crate) async fn run(cmd: ResourceCommand) -> Result<ExitCode, CliError> {
     match cmd {
         ResourceCommand::Apply(a) => write::write(a.input, write::Mode::Apply).await,
         ResourceCommand::Create(a) => write::write(a.input, write::Mode::Create).await,

@@ -53,7 +53,7 @@ pub struct GetArgs {
 }
 
 /// `perch get`.
-pub async fn get(a: GetArgs) -> Result<ExitCode, CliError> {
+pub(super) async fn get(a: GetArgs) -> Result<ExitCode, CliError> {
     let kind = parse_kind(&a.kind)?;
     let mut store = open(&a.store, "get").await?;
     let (items, list_revision) = match &a.name {

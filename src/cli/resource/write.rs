@@ -80,7 +80,7 @@ pub struct DeleteArgs {
 
 /// Whether missing resources are created only, or created and updated.
 #[derive(Debug, Clone, Copy)]
-pub enum Mode {
+pub(super) enum Mode {
     Apply,
     Create,
 }
@@ -102,7 +102,7 @@ impl Mode {
 }
 
 /// `perch apply` and `perch create`.
-pub async fn write(input: FileInput, mode: Mode) -> Result<ExitCode, CliError> {
+pub(super) async fn write(input: FileInput, mode: Mode) -> Result<ExitCode, CliError> {
     let items = read_items(&input.filename)?;
     let mut kinds = Vec::with_capacity(items.len());
     let mut problems = Vec::new();
@@ -167,7 +167,7 @@ fn partial(e: EtcdError, done: &Tally) -> CliError {
 }
 
 /// `perch delete KIND NAME` and `perch delete -f FILE`.
-pub async fn delete(a: DeleteArgs) -> Result<ExitCode, CliError> {
+pub(super) async fn delete(a: DeleteArgs) -> Result<ExitCode, CliError> {
     let targets = match (&a.filename, &a.kind, &a.name) {
         (Some(path), None, None) => {
             let mut targets = Vec::new();

@@ -14,15 +14,15 @@ use crate::resources::ResourceId;
 use crate::resources::keys::RESOURCES_ROOT;
 
 /// How long to wait for a TCP (and TLS) connection to an endpoint.
-pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+pub(super) const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 /// How long one unary request (get, put, txn) may take. Watch streams are not limited.
-pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
+pub(super) const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
 /// HTTP/2 ping interval while a stream is open; etcd's default `--grpc-keepalive-min-time` is
 /// 5 s, so pinging more often gets the connection closed with "too many pings".
-pub const KEEP_ALIVE_INTERVAL: Duration = Duration::from_secs(10);
+pub(super) const KEEP_ALIVE_INTERVAL: Duration = Duration::from_secs(10);
 /// How long an unanswered ping may wait before the connection (and any watch on it) fails.
 /// Without keep-alive a frozen etcd would hang a watch forever.
-pub const KEEP_ALIVE_TIMEOUT: Duration = Duration::from_secs(5);
+pub(super) const KEEP_ALIVE_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// Where etcd is and how to authenticate: calicoctl's `ETCD_*` settings.
 #[derive(Clone, Default, PartialEq, Eq)]
@@ -126,7 +126,7 @@ fn read_pem(path: &Path, what: &str) -> Result<Vec<u8>, EtcdError> {
 
 /// With several endpoints, how long one of them may take to connect and answer before the
 /// next is tried (a frozen member accepts TCP connections but never answers).
-pub const ENDPOINT_TIMEOUT: Duration = Duration::from_secs(4);
+pub(super) const ENDPOINT_TIMEOUT: Duration = Duration::from_secs(4);
 
 /// Connects and proves the connection with a real request (`Client::connect` alone is lazy
 /// and succeeds with nothing listening). Authentication happens here too.
