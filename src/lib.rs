@@ -43,6 +43,7 @@
 // would only add indirection.
 #![allow(clippy::large_enum_variant)]
 #![warn(unreachable_pub)]
+#![warn(missing_docs)]
 
 pub mod bird;
 pub mod cli;
