@@ -15,9 +15,13 @@ use crate::snapshot::Snapshot;
 /// What planning knows about one Calico node.
 #[derive(Debug, Clone)]
 pub struct NodeInfo<'a> {
+    /// The node's name.
     pub name: &'a str,
+    /// The node's labels.
     pub labels: &'a BTreeMap<String, String>,
+    /// `spec.bgp.ipv4Address`, if set and valid.
     pub ipv4: Option<NodeAddress>,
+    /// `spec.bgp.ipv6Address`, if set and valid.
     pub ipv6: Option<NodeAddress>,
     /// `spec.bgp.asNumber`, if set.
     pub asn: Option<AsNumber>,
@@ -38,6 +42,7 @@ impl NodeInfo<'_> {
 
 /// The snapshot, indexed for planning.
 pub struct Cluster<'a> {
+    /// The snapshot being planned.
     pub snapshot: &'a Snapshot,
     nodes: BTreeMap<&'a str, NodeInfo<'a>>,
     by_ip: HashMap<IpAddr, Vec<&'a str>>,
@@ -50,6 +55,7 @@ pub struct Cluster<'a> {
 }
 
 impl<'a> Cluster<'a> {
+    /// Indexes `snapshot`; problems found go to `warnings`.
     pub fn new(snapshot: &'a Snapshot) -> Cluster<'a> {
         let mut nodes = BTreeMap::new();
         let mut by_ip: HashMap<IpAddr, Vec<&str>> = HashMap::new();
@@ -119,6 +125,7 @@ impl<'a> Cluster<'a> {
             .map(|c| &c.spec)
     }
 
+    /// The node named `name`, if it exists.
     pub fn node(&self, name: &str) -> Option<&NodeInfo<'a>> {
         self.nodes.get(name)
     }

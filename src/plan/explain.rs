@@ -17,12 +17,14 @@ use crate::selector::TermOutcome;
 /// A list of node names, cut short for display.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct NodeList {
+    /// How many names there are in all.
     pub count: usize,
     /// At most [`NodeList::SHOWN`] names, in name order.
     pub names: Vec<String>,
 }
 
 impl NodeList {
+    /// How many names a list keeps.
     pub const SHOWN: usize = 20;
 
     fn new<'s>(names: impl IntoIterator<Item = &'s str>) -> NodeList {
@@ -53,9 +55,13 @@ impl NodeList {
 /// One selector evaluated against this node.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct SelectorCheck {
+    /// The BGPPeer field: `nodeSelector` or `peerSelector`.
     pub field: &'static str,
+    /// The selector's text.
     pub selector: String,
+    /// Whether this node matches it.
     pub matched: bool,
+    /// Each term and whether it held.
     pub terms: Vec<TermOutcome>,
 }
 
@@ -63,15 +69,21 @@ pub struct SelectorCheck {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct BgpPeerExplanation {
+    /// The BGPPeer's name.
     pub bgp_peer: String,
     /// `global`, `node <name>` or `nodeSelector <selector>`.
     pub local_side: String,
     /// `peerIP <ip> AS <n>` or `peerSelector <selector>`.
     pub remote_side: String,
+    /// The nodes on its local side.
     pub local_nodes: NodeList,
+    /// The nodes on its remote side.
     pub remote_nodes: NodeList,
+    /// Whether this node is on its local side.
     pub this_node_local: bool,
+    /// Whether this node is on its remote side.
     pub this_node_remote: bool,
+    /// The selectors, evaluated against this node.
     pub selectors: Vec<SelectorCheck>,
     /// Sessions on this node that list this BGPPeer among their origins.
     pub sessions: Vec<String>,

@@ -49,16 +49,24 @@ pub struct PlanOptions {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Plan {
+    /// The node this plan is for.
     pub node: String,
+    /// BIRD's router ID (an IPv4 address); `None` when there is nothing to derive it from (no IPv4 address and no `CALICO_ROUTER_ID`).
     #[serde(rename = "routerID")]
     pub router_id: Option<String>,
+    /// This node's AS number (its own, else the cluster default, else 64512).
     pub as_number: AsNumber,
+    /// The port BIRD listens on (per-node, else the default BGPConfiguration's `listenPort`); `None` means 179.
     pub listen_port: Option<u16>,
+    /// Whether this node is in the node-to-node mesh (`nodeToNodeMeshEnabled`, and the node is not a route reflector).
     pub mesh_enabled: bool,
+    /// This node's BGP sessions, mesh and BGPPeer ones.
     pub peers: Vec<Peer>,
+    /// Problems met while planning (invalid or conflicting resources); the plan is still usable.
     pub warnings: Vec<Warning>,
     /// This node's BGP addresses (extra fields, allowed by the contract).
     pub ipv4_address: Option<IpAddr>,
+    /// This node's IPv6 BGP address, if any.
     pub ipv6_address: Option<IpAddr>,
     /// This node's route-reflector cluster ID, when it is a route reflector.
     #[serde(rename = "routeReflectorClusterID")]
@@ -79,8 +87,11 @@ pub struct Plan {
 /// The peer type, named as CalicoNodeStatus names it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
 pub enum PeerType {
+    /// A session of the node-to-node mesh.
     NodeMesh,
+    /// A session from a BGPPeer that applies to every node.
     GlobalPeer,
+    /// A session from a BGPPeer that applies to selected nodes (`node` or `nodeSelector`).
     NodePeer,
 }
 
@@ -104,13 +115,17 @@ impl PeerType {
     }
 }
 
+/// An address family.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
 pub enum Family {
+    /// IPv4.
     IPv4,
+    /// IPv6.
     IPv6,
 }
 
 impl Family {
+    /// The family of `ip`.
     pub fn of(ip: &IpAddr) -> Family {
         if ip.is_ipv4() {
             Family::IPv4
@@ -124,8 +139,10 @@ impl Family {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum NextHop {
+    /// `next hop self`: routes to this peer carry this node's address as next hop.
     #[serde(rename = "self")]
     SelfAddress,
+    /// `next hop keep`: routes to this peer keep their original next hop.
     Keep,
 }
 
@@ -133,7 +150,9 @@ pub enum NextHop {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Direction {
+    /// The BGPPeer selects this node on its local side (`node`, `nodeSelector` or global).
     Forward,
+    /// The BGPPeer selects this node on its remote side (`peerSelector`): the symmetric session.
     Reverse,
 }
 
@@ -141,7 +160,9 @@ pub enum Direction {
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct OriginDetail {
+    /// The BGPPeer's name.
     pub bgp_peer: String,
+    /// Whether the BGPPeer produced the session directly or by the reverse pass.
     pub direction: Direction,
 }
 
@@ -149,32 +170,50 @@ pub struct OriginDetail {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Peer {
+    /// BIRD's protocol name for the session (`Mesh_10_0_0_2`, `Node_…`, `Global_…`).
     pub name: String,
+    /// Mesh, global or node-specific.
     #[serde(rename = "type")]
     pub peer_type: PeerType,
+    /// The family of `peer_ip`.
     pub family: Family,
+    /// The peer's address.
     #[serde(rename = "peerIP")]
     pub peer_ip: IpAddr,
+    /// The peer's BGP port; `None` means 179.
     pub port: Option<u16>,
+    /// The peer's AS number.
     pub as_number: AsNumber,
+    /// The AS number this node presents on the session.
     #[serde(rename = "localASNumber")]
     pub local_as_number: AsNumber,
+    /// This node does not connect; it waits for the peer to.
     pub passive: bool,
+    /// The peer is a route-reflector client of this node.
     pub route_reflector_client: bool,
+    /// The route-reflector cluster ID used on the session, when this node reflects to the peer.
     #[serde(rename = "routeReflectorClusterID")]
     pub route_reflector_cluster_id: Option<String>,
+    /// The session's source address; `None` leaves it to BIRD.
     pub source_address: Option<IpAddr>,
+    /// How routes to the peer get their next hop; `None` means BIRD's default.
     pub next_hop: Option<NextHop>,
+    /// GTSM: the number of hops the peer may be away; `None` means off.
     pub ttl_security: Option<u8>,
+    /// Graceful restart time in seconds (`maxRestartTime` or `nodeMeshMaxRestartTime`); `None` means BIRD's default.
     pub graceful_restart_time: Option<i64>,
+    /// How many times this node's AS may appear in a received AS path (`numAllowedLocalASNumbers`); `None` means 0.
     #[serde(rename = "allowLocalAS")]
     pub allow_local_as: Option<i64>,
+    /// Whether the session has a password (the password itself is in `password`).
     pub has_password: bool,
     /// The BGPPeer's `filters`, in order (including any that are missing or invalid).
     pub filters: Vec<String>,
     /// How the import and export filters use them (decided in [`filters`]).
     pub import_filters: Vec<filters::FilterCall>,
+    /// How the export filters use them (decided in [`filters`]).
     pub export_filters: Vec<filters::FilterCall>,
+    /// What produced the session: `BGPPeer/<name>` for each contributing BGPPeer, or `node-to-node mesh`.
     pub origin: Vec<String>,
     /// Extra fields (allowed by the contract):
     /// whether the session is iBGP (neighbor AS = local AS).
@@ -186,6 +225,7 @@ pub struct Peer {
     /// Whether `local as` is set on this session (a `localASNumber` override).
     #[serde(rename = "localASOverride")]
     pub local_as_override: bool,
+    /// Each contributing BGPPeer and its direction, in contribution order.
     pub origin_detail: Vec<OriginDetail>,
     /// The Calico node at the other end, when the peer is one.
     pub remote_node: Option<String>,

@@ -7,6 +7,7 @@ use sha2::{Digest, Sha256};
 /// An operator-chosen router ID.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum RouterIdOverride {
+    /// Use this IPv4 address.
     Address(Ipv4Addr),
     /// Derive a stable ID from the node name, as Calico's `hash` does (IPv6-only nodes).
     Hash,

@@ -27,11 +27,14 @@ pub(crate) const EXCLUDE_LABEL: &str = "node.kubernetes.io/exclude-from-external
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct RoutePolicy {
+    /// IPv4 routes.
     pub ipv4: FamilyRoutes,
+    /// IPv6 routes.
     pub ipv6: FamilyRoutes,
 }
 
 impl RoutePolicy {
+    /// The routes of `family`.
     pub fn family(&self, family: Family) -> &FamilyRoutes {
         match family {
             Family::IPv4 => &self.ipv4,

@@ -15,9 +15,11 @@ use crate::resources::BgpPeer;
 /// A decided value, the rule that decided it, and the rule in words.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Fact {
+    /// The decided value.
     pub value: Value,
     /// A stable key naming the rule (`remoteNode`, `bgpPeer`, `addressText`, …).
     pub source: &'static str,
+    /// The rule in words.
     pub text: String,
 }
 

@@ -19,12 +19,17 @@ pub use super::facts::Fact;
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct MeshRule {
+    /// Whether the mesh is on.
     pub mesh_enabled: bool,
     /// `nodeToNodeMeshEnabled: true` in the default BGPConfiguration, or the default.
     pub enabled_by: String,
+    /// Whether this node is a route reflector.
     pub this_node_route_reflector: bool,
+    /// The node at the other end.
     pub remote_node: String,
+    /// The other node's address in the session's family.
     pub remote_address: String,
+    /// Whether the other node is a route reflector.
     pub remote_route_reflector: bool,
 }
 
@@ -33,9 +38,11 @@ pub struct MeshRule {
 pub struct SideMatch {
     /// `global`, `node`, `nodeSelector`, `peerSelector`, `peerIP` or `localWorkloadSelector`.
     pub field: &'static str,
+    /// The field's value (a selector, a node name or an address).
     pub value: String,
     /// The node it was evaluated against (none for a peerIP that is not a Calico node).
     pub node: Option<String>,
+    /// Whether it selects the node.
     pub matched: bool,
     /// For selectors: each term and whether it held.
     pub terms: Vec<TermOutcome>,
@@ -45,7 +52,9 @@ pub struct SideMatch {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct PeerRule {
+    /// The BGPPeer's name.
     pub bgp_peer: String,
+    /// Whether it produced the session directly or by the reverse pass.
     pub direction: Direction,
     /// The first contributor: its options are the session's.
     pub decides_options: bool,
@@ -59,23 +68,33 @@ pub struct PeerRule {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct SessionExplanation {
+    /// The session's BIRD protocol name.
     pub session: String,
+    /// Mesh, global or node-specific.
     #[serde(rename = "type")]
     pub peer_type: PeerType,
+    /// The session's address family.
     pub family: Family,
+    /// The peer's address.
     #[serde(rename = "peerIP")]
     pub peer_ip: String,
+    /// The Calico node at the other end, when the peer is one.
     pub remote_node: Option<String>,
     /// Set for mesh sessions.
     pub mesh: Option<MeshRule>,
     /// Set for BGPPeer sessions, in contribution order.
     pub bgp_peers: Vec<PeerRule>,
+    /// The peer's AS number and how it was decided.
     #[serde(rename = "neighborAS")]
     pub neighbor_as: Fact,
+    /// The AS number this node presents, and how it was decided.
     #[serde(rename = "localAS")]
     pub local_as: Fact,
+    /// Whether this node waits for the peer to connect, and why.
     pub passive: Fact,
+    /// Whether the peer is a route-reflector client, and why.
     pub route_reflector_client: Fact,
+    /// The peer's port, and how it was decided.
     pub port: Fact,
     /// Other options and where they came from.
     pub options: Vec<String>,
