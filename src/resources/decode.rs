@@ -19,6 +19,7 @@ use super::{Kind, Resource, ResourceId, Warning};
 pub struct DecodeError {
     /// 1-based document number within the text.
     pub document: usize,
+    /// The parser's message.
     pub message: String,
 }
 
@@ -27,6 +28,7 @@ pub struct DecodeError {
 pub struct Document {
     /// 1-based position in the text.
     pub index: usize,
+    /// The document's content.
     pub value: Value,
 }
 
@@ -153,7 +155,9 @@ pub fn check_depth(text: &str, max: usize) -> Result<(), DecodeError> {
 /// What one item of a document became.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Decoded {
+    /// A resource perch understands, decoded.
     Resource(Resource),
+    /// An item perch skipped (unknown kind, invalid), and why.
     Skipped(Warning),
 }
 
@@ -231,6 +235,7 @@ pub fn expand_lists(value: Value) -> Vec<Value> {
 pub struct ItemError {
     /// The resource, when its kind and name could be read.
     pub id: Option<ResourceId>,
+    /// What is wrong, in words.
     pub message: String,
 }
 

@@ -28,16 +28,23 @@ pub use types::*;
 /// The resource kinds perch understands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
 pub enum Kind {
+    /// `Node`: a Calico node, its addresses and AS number.
     Node,
+    /// `BGPConfiguration`: cluster-wide (`default`) or per-node (`node.<name>`) BGP settings.
     #[serde(rename = "BGPConfiguration")]
     BgpConfiguration,
+    /// `BGPPeer`: a BGP peering rule.
     #[serde(rename = "BGPPeer")]
     BgpPeer,
+    /// `IPPool`: a pool of workload addresses.
     #[serde(rename = "IPPool")]
     IpPool,
+    /// `BGPFilter`: import/export rules that BGPPeers refer to.
     #[serde(rename = "BGPFilter")]
     BgpFilter,
+    /// `CalicoNodeStatus`: a request for, and the report of, one node's status.
     CalicoNodeStatus,
+    /// `BlockAffinity`: an IPAM block claimed by one node.
     BlockAffinity,
 }
 
@@ -113,11 +120,14 @@ impl fmt::Display for Kind {
 /// Identifies one resource: its kind and name (`BGPPeer/rack1-tor`).
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct ResourceId {
+    /// The resource's kind.
     pub kind: Kind,
+    /// The resource's name (`metadata.name`).
     pub name: String,
 }
 
 impl ResourceId {
+    /// The id of the resource of `kind` named `name`.
     pub fn new(kind: Kind, name: impl Into<String>) -> ResourceId {
         ResourceId {
             kind,
@@ -135,16 +145,24 @@ impl fmt::Display for ResourceId {
 /// One typed resource.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Resource {
+    /// A Node.
     Node(Node),
+    /// A BGPConfiguration.
     BgpConfiguration(BgpConfiguration),
+    /// A BGPPeer.
     BgpPeer(BgpPeer),
+    /// An IPPool.
     IpPool(IpPool),
+    /// A BGPFilter.
     BgpFilter(BgpFilter),
+    /// A CalicoNodeStatus.
     CalicoNodeStatus(CalicoNodeStatus),
+    /// A BlockAffinity.
     BlockAffinity(BlockAffinity),
 }
 
 impl Resource {
+    /// The resource's kind.
     pub fn kind(&self) -> Kind {
         match self {
             Resource::Node(_) => Kind::Node,
@@ -157,6 +175,7 @@ impl Resource {
         }
     }
 
+    /// The resource's metadata.
     pub fn metadata(&self) -> &Metadata {
         match self {
             Resource::Node(r) => &r.metadata,
@@ -169,10 +188,12 @@ impl Resource {
         }
     }
 
+    /// The resource's name (`metadata.name`).
     pub fn name(&self) -> &str {
         &self.metadata().name
     }
 
+    /// The resource's kind and name.
     pub fn id(&self) -> ResourceId {
         ResourceId::new(self.kind(), self.name())
     }
@@ -209,10 +230,12 @@ pub const API_VERSION: &str = "projectcalico.org/v3";
 pub struct Warning {
     /// `Kind/name`, or the file/key when no name is known.
     pub resource: String,
+    /// What is wrong, in words.
     pub message: String,
 }
 
 impl Warning {
+    /// A warning about `resource` (a [`ResourceId`], or a file or key).
     pub fn new(resource: impl fmt::Display, message: impl Into<String>) -> Warning {
         Warning {
             resource: resource.to_string(),

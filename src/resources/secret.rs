@@ -8,6 +8,7 @@ use std::fmt;
 pub struct Secret(String);
 
 impl Secret {
+    /// Wraps a secret value.
     pub fn new(value: impl Into<String>) -> Secret {
         Secret(value.into())
     }
@@ -35,14 +36,17 @@ pub struct Secrets(
 );
 
 impl Secrets {
+    /// No secrets.
     pub fn new() -> Secrets {
         Secrets::default()
     }
 
+    /// Stores the value of key `key` of secret `name`.
     pub fn insert(&mut self, name: impl Into<String>, key: impl Into<String>, value: Secret) {
         self.0.insert((name.into(), key.into()), value);
     }
 
+    /// The value of key `key` of secret `name`, if it was found and readable.
     pub fn get(&self, name: &str, key: &str) -> Option<&Secret> {
         self.0.get(&(name.to_owned(), key.to_owned()))
     }
@@ -59,10 +63,12 @@ impl Secrets {
             .map(String::as_str)
     }
 
+    /// How many usable values there are.
     pub fn len(&self) -> usize {
         self.0.len()
     }
 
+    /// Whether there are no usable values.
     pub fn is_empty(&self) -> bool {
         self.0.is_empty()
     }
