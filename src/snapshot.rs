@@ -41,13 +41,21 @@ pub enum Event {
 /// Every resource perch plans from.
 #[derive(Debug, Clone, Default)]
 pub struct Snapshot {
+    /// Nodes, by name.
     pub nodes: BTreeMap<String, Node>,
+    /// BGPConfigurations, by name (`default`, `node.<name>`).
     pub bgp_configurations: BTreeMap<String, BgpConfiguration>,
+    /// BGPPeers, by name.
     pub bgp_peers: BTreeMap<String, BgpPeer>,
+    /// IPPools, by name.
     pub ip_pools: BTreeMap<String, IpPool>,
+    /// BGPFilters, by name.
     pub bgp_filters: BTreeMap<String, BgpFilter>,
+    /// CalicoNodeStatuses, by name.
     pub node_statuses: BTreeMap<String, CalicoNodeStatus>,
+    /// Block affinities, by name.
     pub block_affinities: BTreeMap<String, BlockAffinity>,
+    /// The mounted BGP passwords.
     pub secrets: Secrets,
     /// Local workloads that asked for BGP sessions (`localWorkloadSelector` peering).
     pub local_workloads: BTreeMap<String, EndpointStatus>,
@@ -60,6 +68,7 @@ pub struct Snapshot {
 }
 
 impl Snapshot {
+    /// An empty snapshot.
     pub fn new() -> Snapshot {
         Snapshot::default()
     }
@@ -253,6 +262,7 @@ impl Snapshot {
             + self.block_affinities.len()
     }
 
+    /// Whether there are no valid resources.
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }

@@ -19,7 +19,9 @@ use clap::{Parser, Subcommand};
 /// A command failure: the message (lowercase, names the input) and the exit code.
 #[derive(Debug)]
 pub struct CliError {
+    /// What went wrong, printed to stderr; empty for nothing to print.
     pub message: String,
+    /// The process exit code.
     pub code: u8,
 }
 
@@ -52,6 +54,7 @@ impl<E: std::error::Error + 'static> From<E> for CliError {
     }
 }
 
+/// perch's command line.
 #[derive(Debug, Parser)]
 #[command(
     name = "perch",
@@ -80,16 +83,21 @@ pub struct Cli {
         default_value = "text"
     )]
     pub log_format: LogFormat,
+    /// The command to run.
     #[command(subcommand)]
     pub command: Command,
 }
 
+/// How log lines are written.
 #[derive(Debug, Clone, Copy, clap::ValueEnum)]
 pub enum LogFormat {
+    /// Human-readable lines.
     Text,
+    /// One JSON object per line.
     Json,
 }
 
+/// perch's commands.
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Show this node's planned BGP sessions (the peer list perch renders).

@@ -24,18 +24,27 @@ use crate::snapshot::Snapshot;
 /// The whole config of one node.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct View {
+    /// The node the config is for.
     pub node: String,
+    /// BIRD's router ID; `None` leaves the `router id` line out.
     pub router_id: Option<String>,
+    /// This node's AS number.
     pub as_number: u32,
+    /// The port BIRD listens on; `None` means 179.
     pub listen_port: Option<u16>,
     /// `debug all;` / `debug { states };` or None.
     pub debug: Option<String>,
     /// `-"eth9", ` terms added before Calico's own exclusions in `protocol direct`.
     pub ignored_interfaces: Vec<String>,
+    /// `strict bind` on every session (`bindMode: NodeIP`).
     pub strict_bind: bool,
+    /// IPv4 routes and settings.
     pub v4: FamilyView,
+    /// IPv6 routes and settings.
     pub v6: FamilyView,
+    /// The BGPFilter functions the sessions call.
     pub filter_functions: Vec<FilterFunction>,
+    /// One entry per session.
     pub peers: Vec<PeerView>,
     /// Problems found while building the view (e.g. a community that cannot be printed).
     #[serde(skip)]

@@ -36,7 +36,9 @@ pub const IPIP_DEVICE: &str = "tunl0";
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Expected {
+    /// The node the routes are for.
     pub node: String,
+    /// The routes, sorted by prefix.
     pub routes: Vec<ExpectedRoute>,
     /// The pools' prefixes (all of them, exporting or not): the space where a route no
     /// block explains is `unexpected`.
@@ -50,9 +52,11 @@ pub struct Expected {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ExpectedRoute {
+    /// The prefix.
     pub prefix: IpNet,
     /// The pool the prefix lies in (none for service ranges outside every pool).
     pub pool: Option<IpNet>,
+    /// Why the node should have it: another node's block, its own block, or a service range.
     pub source: RouteSource,
     /// How the route must reach the kernel.
     pub kernel: KernelRoute,

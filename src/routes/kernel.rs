@@ -23,11 +23,15 @@ use serde::Serialize;
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct KernelEntry {
+    /// The destination.
     pub prefix: IpNet,
     /// `unicast`, `blackhole`, `unreachable`, `prohibit`, `local`, …
     pub kind: String,
+    /// `via ADDR`; `None` for a route without a gateway.
     pub gateway: Option<IpAddr>,
+    /// `dev NAME`; `None` when the route names no device.
     pub device: Option<String>,
+    /// The `onlink` flag: the gateway is taken as directly reachable on `device`.
     pub onlink: bool,
     /// Who installed it: `bird`, `kernel`, `boot`, `static`, or the protocol number.
     pub protocol: String,

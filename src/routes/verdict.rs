@@ -20,14 +20,20 @@ use crate::bird::parse::{ProtocolRow, RouteEntry};
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub enum Verdict {
+    /// The route is where it should be.
     Ok,
+    /// An expected route BIRD does not have.
     MissingInBird,
+    /// BIRD has the route with a next hop the datastore does not explain.
     WrongNextHop,
+    /// BIRD has the route, the kernel does not (in the expected form).
     MissingInKernel,
+    /// A route in a pool that no block affinity explains.
     Unexpected,
 }
 
 impl Verdict {
+    /// Every verdict, in report order.
     pub const ALL: [Verdict; 5] = [
         Verdict::Ok,
         Verdict::MissingInBird,
@@ -83,13 +89,16 @@ pub enum CauseKind {
     NoAffinity,
 }
 
+/// Why a prefix got its verdict.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Cause {
+    /// What kind of cause.
     pub kind: CauseKind,
     /// The sessions the cause is about (the ones down, the one whose filter rejected it, …).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub sessions: Vec<String>,
+    /// The cause in words.
     pub message: String,
 }
 
@@ -111,6 +120,7 @@ pub struct Observed<'a> {
     pub filtered: Option<&'a [RouteEntry]>,
     /// `show protocols`.
     pub protocols: &'a [ProtocolRow],
+    /// The kernel's main table, or why it was not read.
     pub kernel: KernelView<'a>,
 }
 
@@ -118,12 +128,16 @@ pub struct Observed<'a> {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct RouteReport {
+    /// The prefix.
     pub prefix: IpNet,
+    /// What the check found for it.
     pub verdict: Verdict,
     /// `remote`, `local` (this node's block), `service`, or `unknown` (unexpected routes).
     pub source: &'static str,
+    /// The node whose block the prefix is (remote and local routes); `None` otherwise.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub owner: Option<String>,
+    /// Why the verdict is not `ok`; `None` when it is, or when no cause is known.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub cause: Option<Cause>,
     /// What the datastore says (next hops, sessions, kernel form).
@@ -139,13 +153,16 @@ pub struct RouteReport {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct RouteCheck {
+    /// The node checked.
     pub node: String,
     /// Verdict → number of prefixes (every verdict present, zeros included).
     pub counts: BTreeMap<Verdict, usize>,
     /// Whether the kernel's table was compared; when not, why.
     pub kernel_checked: bool,
+    /// Why the kernel's table was not compared; `None` when it was.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub kernel_note: Option<String>,
+    /// Every prefix checked, with its verdict.
     pub routes: Vec<RouteReport>,
 }
 

@@ -11,9 +11,13 @@ use crate::plan::{Peer, PeerType, Plan};
 /// Routes of one session (summed over its channels).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
 pub struct Routes {
+    /// Routes received from the peer and accepted.
     pub imported: u64,
+    /// Routes received from the peer and rejected by the import filter.
     pub filtered: u64,
+    /// Routes sent to the peer.
     pub exported: u64,
+    /// Imported routes that are the best for their prefix.
     pub preferred: u64,
 }
 
@@ -21,28 +25,39 @@ pub struct Routes {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct PeerStatus {
+    /// The session's BIRD protocol name.
     pub name: String,
     /// `NodeMesh`, `GlobalPeer`, `NodePeer`, or None for a BIRD protocol perch did not plan.
     #[serde(rename = "type")]
     pub peer_type: Option<PeerType>,
     /// `node-to-node mesh`, `global`, `node specific`, or `unknown`.
     pub type_description: String,
+    /// The peer's address, from the plan (or from BIRD for a session perch did not plan); empty when unknown.
     #[serde(rename = "peerIP")]
     pub peer_ip: String,
+    /// The peer's port; `None` means 179 or unknown.
     pub port: Option<u16>,
+    /// The peer's AS number; `None` when unknown.
     pub as_number: Option<u32>,
     /// BIRD's protocol state (`up`, `start`, `stop`, `down`, `flush`), or `missing`.
     pub state: String,
     /// BIRD's BGP state (`Established`, `Active`, …), `Down`, or `NotInBird`.
     pub bgp_state: String,
+    /// Whether the BGP session is established.
     pub established: bool,
     /// When the state last changed (RFC 3339), and as BIRD printed it.
     pub since: Option<String>,
+    /// `since` as BIRD printed it, in BIRD's time zone; `None` when BIRD does not have the session.
     pub since_raw: Option<String>,
+    /// BIRD's last error on the session; `None` when there is none.
     pub last_error: Option<String>,
+    /// Route counts; `None` when BIRD reports none (session not in BIRD, or down).
     pub routes: Option<Routes>,
+    /// What produced the session in the plan (`BGPPeer/<name>`, `node-to-node mesh`); empty when not planned.
     pub origin: Vec<String>,
+    /// Whether the plan has the session.
     pub planned: bool,
+    /// Whether BIRD has the session.
     pub in_bird: bool,
 }
 
@@ -61,6 +76,7 @@ pub struct Drift {
 }
 
 impl Drift {
+    /// Whether the plan and BIRD agree.
     pub fn is_empty(&self) -> bool {
         self.missing_from_bird.is_empty()
             && self.not_in_plan.is_empty()

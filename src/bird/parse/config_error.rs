@@ -13,6 +13,7 @@ pub struct ConfigErrorAt {
     /// neighbor, keepalive vs hold time, link-local addresses), this is the line of the
     /// block's closing brace or the line after it.
     pub line: u32,
+    /// 1-based column.
     pub column: u32,
     /// BIRD's words, e.g. `Keepalive time must be at most hold time`.
     pub message: String,

@@ -14,7 +14,9 @@ use super::{ParseError, check_final};
 /// One route of `show route`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct RouteEntry {
+    /// The routing table (`master4`, `master6`, …).
     pub table: String,
+    /// The prefix, as BIRD prints it.
     pub network: String,
     /// `unicast`, `blackhole`, `unreachable`, `prohibit`, …
     pub kind: String,
@@ -24,7 +26,9 @@ pub struct RouteEntry {
     pub from: Option<String>,
     /// `*`: the route is the best one, i.e. the one exported to the kernel (FIB).
     pub primary: bool,
+    /// `via ADDR`, when shown.
     pub gateway: Option<String>,
+    /// `on IFACE` or `dev IFACE`, when shown.
     pub interface: Option<String>,
     /// The `BGP.next_hop` attribute (`show route all` only).
     #[serde(skip_serializing_if = "Option::is_none")]

@@ -19,6 +19,7 @@ use crate::resources::{Kind, ResourceId};
 /// A resource as stored in etcd.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Stored {
+    /// The resource's kind and name.
     pub id: ResourceId,
     /// The stored JSON, with `metadata.resourceVersion` set to `mod_revision`.
     pub value: Value,
@@ -29,7 +30,9 @@ pub struct Stored {
 /// What a write did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Written {
+    /// The resource did not exist and was created.
     Created,
+    /// The resource existed and was changed.
     Updated,
     /// The change asked for was already in place; nothing was written.
     Unchanged,
