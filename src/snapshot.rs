@@ -22,8 +22,11 @@ pub enum Event {
     Delete(ResourceId),
     /// A stored value could not be decoded; `key` is the etcd key or `file document N`.
     Undecodable {
+        /// Where the value was: the etcd key or `file document N`.
         key: String,
+        /// The resource, when its kind and name could be read.
         id: Option<ResourceId>,
+        /// Why it could not be decoded.
         message: String,
     },
     /// The mounted secrets changed (the whole set).

@@ -24,12 +24,22 @@ use crate::snapshot::{Event, Snapshot};
 /// A file that cannot be read or parsed as a whole.
 #[derive(Debug, Error)]
 pub enum FileError {
+    /// The file could not be read.
     #[error("{path}: {message}")]
-    Read { path: String, message: String },
+    Read {
+        /// The file.
+        path: String,
+        /// The I/O error.
+        message: String,
+    },
+    /// A document of the file is not valid YAML or JSON.
     #[error("{path}: document {document}: {message}")]
     Parse {
+        /// The file.
         path: String,
+        /// The 1-based document number within the file.
         document: usize,
+        /// The parser's message.
         message: String,
     },
 }

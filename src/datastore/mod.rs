@@ -22,7 +22,13 @@ pub enum Update {
     Event(Event),
     /// Everything up to this point is a complete, consistent view (after a list, and after
     /// each batch of watched changes). `revision` is the etcd revision (0 for files).
-    Synced { revision: i64 },
+    Synced {
+        /// The etcd revision the view is at; 0 for files.
+        revision: i64,
+    },
     /// The datastore is unreachable or failing; the last synced view is still in use.
-    Unavailable { message: String },
+    Unavailable {
+        /// What failed, in words.
+        message: String,
+    },
 }

@@ -98,17 +98,25 @@ pub enum RouteSource {
 pub enum KernelRoute {
     /// `via GATEWAY` on an ordinary interface, the gateway one of `gateways` (the next hops,
     /// each resolved through `reachableBy`).
-    Direct { gateways: Vec<IpAddr> },
+    Direct {
+        /// The acceptable gateways.
+        gateways: Vec<IpAddr>,
+    },
     /// `via GATEWAY dev tunl0 onlink`.
     Tunnel {
+        /// The acceptable gateways.
         gateways: Vec<IpAddr>,
+        /// The tunnel device ([`IPIP_DEVICE`]).
         device: String,
     },
     /// `blackhole PREFIX`.
     Blackhole,
     /// BIRD does not program it (VXLAN, Felix programs cluster routes, service ranges): the
     /// kernel is not checked.
-    NotProgrammed { reason: String },
+    NotProgrammed {
+        /// Why BIRD does not program it, in words.
+        reason: String,
+    },
 }
 
 impl Expected {

@@ -271,13 +271,21 @@ pub enum EtcdError {
     /// backoff, or report.
     #[error("etcd {endpoints}: {action}: {message}")]
     Request {
+        /// The etcd endpoints, as configured.
         endpoints: String,
+        /// What perch was doing (e.g. listing a prefix).
         action: String,
+        /// The client's error.
         message: String,
     },
     /// The revision asked for was compacted away: list again from the current revision.
     #[error("etcd {endpoints}: {action}: the revision asked for has been compacted")]
-    Compacted { endpoints: String, action: String },
+    Compacted {
+        /// The etcd endpoints, as configured.
+        endpoints: String,
+        /// What perch was doing.
+        action: String,
+    },
     /// The resource is not in etcd.
     #[error("{} does not exist", quoted(.0))]
     NotFound(ResourceId),
@@ -290,8 +298,11 @@ pub enum EtcdError {
         quoted(id)
     )]
     Conflict {
+        /// The resource.
         id: ResourceId,
+        /// The resourceVersion the write was based on.
         expected: i64,
+        /// The resourceVersion in etcd now.
         actual: i64,
     },
     /// Other writers kept changing the resource through every compare-and-swap attempt;
@@ -300,7 +311,12 @@ pub enum EtcdError {
         "{}: gave up after {attempts} attempts: other writers kept changing it",
         quoted(id)
     )]
-    Contended { id: ResourceId, attempts: u32 },
+    Contended {
+        /// The resource.
+        id: ResourceId,
+        /// How many compare-and-swaps were tried.
+        attempts: u32,
+    },
     /// The resource is not one Calico would accept; nothing was written.
     #[error("{0}")]
     Invalid(String),
