@@ -51,14 +51,17 @@ pub struct PlanOptions {
 pub struct Plan {
     /// The node this plan is for.
     pub node: String,
-    /// BIRD's router ID (an IPv4 address); `None` when there is nothing to derive it from (no IPv4 address and no `CALICO_ROUTER_ID`).
+    /// BIRD's router ID (an IPv4 address); `None` when there is nothing to derive it from (no IPv4
+    /// address and no `CALICO_ROUTER_ID`).
     #[serde(rename = "routerID")]
     pub router_id: Option<String>,
     /// This node's AS number (its own, else the cluster default, else 64512).
     pub as_number: AsNumber,
-    /// The port BIRD listens on (per-node, else the default BGPConfiguration's `listenPort`); `None` means 179.
+    /// The port BIRD listens on (per-node, else the default BGPConfiguration's `listenPort`);
+    /// `None` means 179.
     pub listen_port: Option<u16>,
-    /// Whether this node is in the node-to-node mesh (`nodeToNodeMeshEnabled`, and the node is not a route reflector).
+    /// Whether this node is in the node-to-node mesh (`nodeToNodeMeshEnabled`, and the node is not
+    /// a route reflector).
     pub mesh_enabled: bool,
     /// This node's BGP sessions, mesh and BGPPeer ones.
     pub peers: Vec<Peer>,
@@ -200,9 +203,11 @@ pub struct Peer {
     pub next_hop: Option<NextHop>,
     /// GTSM: the number of hops the peer may be away; `None` means off.
     pub ttl_security: Option<u8>,
-    /// Graceful restart time in seconds (`maxRestartTime` or `nodeMeshMaxRestartTime`); `None` means BIRD's default.
+    /// Graceful restart time in seconds (`maxRestartTime` or `nodeMeshMaxRestartTime`); `None`
+    /// means BIRD's default.
     pub graceful_restart_time: Option<i64>,
-    /// How many times this node's AS may appear in a received AS path (`numAllowedLocalASNumbers`); `None` means 0.
+    /// How many times this node's AS may appear in a received AS path (`numAllowedLocalASNumbers`);
+    /// `None` means 0.
     #[serde(rename = "allowLocalAS")]
     pub allow_local_as: Option<i64>,
     /// Whether the session has a password (the password itself is in `password`).
@@ -213,7 +218,8 @@ pub struct Peer {
     pub import_filters: Vec<filters::FilterCall>,
     /// How the export filters use them (decided in [`filters`]).
     pub export_filters: Vec<filters::FilterCall>,
-    /// What produced the session: `BGPPeer/<name>` for each contributing BGPPeer, or `node-to-node mesh`.
+    /// What produced the session: `BGPPeer/<name>` for each contributing BGPPeer, or `node-to-node
+    /// mesh`.
     pub origin: Vec<String>,
     /// Extra fields (allowed by the contract):
     /// whether the session is iBGP (neighbor AS = local AS).

@@ -16,13 +16,14 @@ use super::labels;
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Metadata {
-    /// metadata.name: the resource's name (for a Node, the node's hostname).
+    /// metadata.name: the resource's name (for a Node, the node name).
     #[serde(default)]
     pub name: String,
     /// metadata.labels: the resource's labels, matched by Calico selectors.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty", with = "labels")]
     pub labels: BTreeMap<String, String>,
-    /// metadata.resourceVersion: the datastore's version of this resource; `None` when it was not read from a datastore that sets one.
+    /// metadata.resourceVersion: the datastore's version of this resource; `None` when it was not
+    /// read from a datastore that sets one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub resource_version: Option<String>,
     /// Other metadata fields perch does not use, kept so a resource written back is not truncated.
@@ -56,16 +57,20 @@ pub struct NodeSpec {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct NodeBgpSpec {
-    /// spec.bgp.asNumber: the node's AS number; `None` means the cluster default (BGPConfiguration `asNumber`, else 64512).
+    /// spec.bgp.asNumber: the node's AS number; `None` means the cluster default (BGPConfiguration
+    /// `asNumber`, else 64512).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub as_number: Option<AsNumber>,
-    /// spec.bgp.ipv4Address: the node's IPv4 address with prefix length (e.g. `10.0.0.1/24`); `None` when the node has none.
+    /// spec.bgp.ipv4Address: the node's IPv4 address with prefix length (e.g. `10.0.0.1/24`);
+    /// `None` when the node has none.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ipv4_address: Option<String>,
-    /// spec.bgp.ipv6Address: the node's IPv6 address with prefix length; `None` when the node has none.
+    /// spec.bgp.ipv6Address: the node's IPv6 address with prefix length; `None` when the node has
+    /// none.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ipv6_address: Option<String>,
-    /// spec.bgp.routeReflectorClusterID: set when this node is a route reflector, with the cluster ID it uses; `None` for an ordinary node.
+    /// spec.bgp.routeReflectorClusterID: set when this node is a route reflector, with the cluster
+    /// ID it uses; `None` for an ordinary node.
     #[serde(
         default,
         rename = "routeReflectorClusterID",
@@ -80,7 +85,8 @@ pub struct NodeBgpSpec {
 /// `BGPConfiguration`: `default` (global) or `node.<name>` (per node).
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct BgpConfiguration {
-    /// The configuration's metadata; `default` is the cluster-wide one, `node.<name>` a per-node override.
+    /// The configuration's metadata; `default` is the cluster-wide one, `node.<name>` a per-node
+    /// override.
     #[serde(default)]
     pub metadata: Metadata,
     /// The configuration's spec.
@@ -92,10 +98,12 @@ pub struct BgpConfiguration {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct BgpConfigurationSpec {
-    /// spec.logSeverityScreen: BIRD's log level (`Debug`, `Info`, `None`, …); `None` here means `Info`.
+    /// spec.logSeverityScreen: BIRD's log level (`Debug`, `Info`, `None`, …); `None` here means
+    /// `Info`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub log_severity_screen: Option<String>,
-    /// spec.nodeToNodeMeshEnabled: whether every node peers with every other node; `None` means enabled.
+    /// spec.nodeToNodeMeshEnabled: whether every node peers with every other node; `None` means
+    /// enabled.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub node_to_node_mesh_enabled: Option<bool>,
     /// spec.asNumber: the default AS number for nodes that set none; `None` means 64512.
@@ -131,16 +139,18 @@ pub struct BgpConfigurationSpec {
     /// spec.listenPort: the port BIRD listens on for BGP; `None` means 179.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub listen_port: Option<u16>,
-    /// spec.nodeMeshPassword: the secret holding the password for node-to-node mesh sessions; `None` means no password.
+    /// spec.nodeMeshPassword: the secret holding the password for node-to-node mesh sessions;
+    /// `None` means no password.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub node_mesh_password: Option<PasswordSource>,
-    /// spec.nodeMeshMaxRestartTime: graceful restart time for mesh sessions, a Go duration (e.g. `120s`); `None` means BIRD's default.
+    /// spec.nodeMeshMaxRestartTime: graceful restart time for mesh sessions, a Go duration (e.g.
+    /// `120s`); `None` means BIRD's default.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub node_mesh_max_restart_time: Option<GoDuration>,
     /// spec.bindMode: `None` or `NodeIP`; with `NodeIP` BIRD listens only on the node's addresses.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub bind_mode: Option<String>,
-    /// spec.ignoredInterfaces: interface name patterns whose routes are not exported.
+    /// spec.ignoredInterfaces: interface name patterns BIRD's `protocol direct` ignores.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub ignored_interfaces: Vec<String>,
     /// v3.32: the kernel metric of normal-priority workload routes (default 1024).
@@ -150,7 +160,8 @@ pub struct BgpConfigurationSpec {
         skip_serializing_if = "Option::is_none"
     )]
     pub ipv4_normal_route_priority: Option<i64>,
-    /// spec.ipv6NormalRoutePriority: the kernel route metric for ordinary IPv6 routes; `None` means Calico's default.
+    /// spec.ipv6NormalRoutePriority: the kernel route metric for ordinary IPv6 routes; `None` means
+    /// Calico's default.
     #[serde(
         default,
         rename = "ipv6NormalRoutePriority",
@@ -238,7 +249,8 @@ pub struct BgpPeerSpec {
     /// spec.node: the one node this peering applies to; `None` means not limited to one node.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub node: Option<String>,
-    /// spec.nodeSelector: the nodes this peering applies to, a Calico selector; `None` means not selected by labels.
+    /// spec.nodeSelector: the nodes this peering applies to, a Calico selector; `None` means not
+    /// selected by labels.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub node_selector: Option<String>,
     /// spec.peerIP: the peer's address, optionally with :port.
@@ -247,7 +259,8 @@ pub struct BgpPeerSpec {
     /// spec.asNumber: the peer's AS number.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub as_number: Option<AsNumber>,
-    /// spec.localASNumber: the AS number this node presents to the peer; `None` means the node's own.
+    /// spec.localASNumber: the AS number this node presents to the peer; `None` means the node's
+    /// own.
     #[serde(
         default,
         rename = "localASNumber",
@@ -266,16 +279,19 @@ pub struct BgpPeerSpec {
     /// spec.password: the secret holding the session's password; `None` means no password.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub password: Option<PasswordSource>,
-    /// spec.sourceAddress: `UseNodeIP` (the default) or `None`: whether sessions use the node's IP as source address.
+    /// spec.sourceAddress: `UseNodeIP` (the default) or `None`: whether sessions use the node's IP
+    /// as source address.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub source_address: Option<String>,
-    /// spec.maxRestartTime: graceful restart time, a Go duration (e.g. `120s`); `None` means BIRD's default.
+    /// spec.maxRestartTime: graceful restart time, a Go duration (e.g. `120s`); `None` means BIRD's
+    /// default.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub max_restart_time: Option<GoDuration>,
     /// spec.keepaliveTime: BGP keepalive interval, a Go duration; `None` means BIRD's default.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub keepalive_time: Option<GoDuration>,
-    /// spec.numAllowedLocalASNumbers: how many times this node's AS may appear in a received AS path; `None` means 0.
+    /// spec.numAllowedLocalASNumbers: how many times this node's AS may appear in a received AS
+    /// path; `None` means 0.
     #[serde(
         default,
         rename = "numAllowedLocalASNumbers",
@@ -285,7 +301,8 @@ pub struct BgpPeerSpec {
     /// spec.ttlSecurity: GTSM hop count; `None` or 0 means off.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ttl_security: Option<i64>,
-    /// spec.reachableBy: the gateway address through which the peer is reached; `None` means directly.
+    /// spec.reachableBy: the gateway address through which the peer is reached; `None` means
+    /// directly.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reachable_by: Option<String>,
     /// spec.filters: names of BGPFilters applied to this peering, in order.
@@ -339,10 +356,12 @@ pub struct IpPoolSpec {
         skip_serializing_if = "Option::is_none"
     )]
     pub disable_bgp_export: Option<bool>,
-    /// spec.nodeSelector: the nodes that allocate from this pool, a Calico selector; `None` means all.
+    /// spec.nodeSelector: the nodes that allocate from this pool, a Calico selector; `None` means
+    /// all.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub node_selector: Option<String>,
-    /// spec.blockSize: the prefix length of the blocks nodes claim; `None` means 26 (IPv4) or 122 (IPv6).
+    /// spec.blockSize: the prefix length of the blocks nodes claim; `None` means 26 (IPv4) or 122
+    /// (IPv6).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub block_size: Option<u8>,
     /// spec.allowedUses: `Workload`, `Tunnel`, `LoadBalancer`; empty means Calico's default.
@@ -392,7 +411,8 @@ pub struct BgpFilterRule {
     /// cidr: the prefix the route must fall in; `None` means any prefix.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cidr: Option<String>,
-    /// prefixLength: bounds on the route's prefix length; `None` means no bounds beyond `cidr` and `matchOperator`.
+    /// prefixLength: bounds on the route's prefix length; `None` means no bounds beyond `cidr` and
+    /// `matchOperator`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub prefix_length: Option<PrefixLength>,
     /// source: `RemotePeers` to match only routes learned from BGP peers; `None` means any source.
@@ -401,7 +421,8 @@ pub struct BgpFilterRule {
     /// interface: an interface name pattern the route must go out of; `None` means any.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub interface: Option<String>,
-    /// matchOperator: how `cidr` is compared: `Equal`, `NotEqual`, `In` or `NotIn`; `None` means `In`.
+    /// matchOperator: how `cidr` is compared: `Equal`, `NotEqual`, `In` or `NotIn`; `None` means
+    /// `In`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub match_operator: Option<String>,
     /// `eBGP` / `iBGP` (v3.32): the rule applies only to sessions of that kind.
@@ -532,7 +553,8 @@ pub struct CalicoNodeStatusSpec {
     /// spec.classes: what to report: `Agent`, `BGP`, `Routes`.
     #[serde(default)]
     pub classes: Vec<String>,
-    /// spec.updatePeriodSeconds: how often to rewrite the status, in seconds; `None` or 0 means only when first seen or when the spec changes.
+    /// spec.updatePeriodSeconds: how often to rewrite the status, in seconds; `None` or 0 means
+    /// only when first seen or when the spec changes.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub update_period_seconds: Option<i64>,
     /// Other spec fields perch does not use, kept unchanged.

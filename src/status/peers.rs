@@ -32,7 +32,8 @@ pub struct PeerStatus {
     pub peer_type: Option<PeerType>,
     /// `node-to-node mesh`, `global`, `node specific`, or `unknown`.
     pub type_description: String,
-    /// The peer's address, from the plan (or from BIRD for a session perch did not plan); empty when unknown.
+    /// The peer's address, from the plan (or from BIRD for a session perch did not plan); empty
+    /// when unknown.
     #[serde(rename = "peerIP")]
     pub peer_ip: String,
     /// The peer's port; `None` means 179 or unknown.
@@ -53,7 +54,8 @@ pub struct PeerStatus {
     pub last_error: Option<String>,
     /// Route counts; `None` when BIRD reports none (session not in BIRD, or down).
     pub routes: Option<Routes>,
-    /// What produced the session in the plan (`BGPPeer/<name>`, `node-to-node mesh`); empty when not planned.
+    /// What produced the session in the plan (`BGPPeer/<name>`, `node-to-node mesh`); empty when
+    /// not planned.
     pub origin: Vec<String>,
     /// Whether the plan has the session.
     pub planned: bool,
