@@ -24,10 +24,10 @@ use crate::snapshot::{Event, Snapshot};
 /// A file that cannot be read or parsed as a whole.
 #[derive(Debug, Error)]
 pub enum FileError {
-    /// The file could not be read.
+    /// A file or directory could not be read.
     #[error("{path}: {message}")]
     Read {
-        /// The file.
+        /// The file or directory.
         path: String,
         /// The I/O error.
         message: String,
