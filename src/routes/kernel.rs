@@ -40,19 +40,22 @@ pub struct KernelEntry {
 impl KernelEntry {
     /// The `ip route` form, for evidence: `10.244.2.0/26 via 10.99.0.2 dev eth0 proto bird`.
     pub fn describe(&self) -> String {
-        let mut s = match self.kind.as_str() {
-            "unicast" => self.prefix.to_string(),
-            k => format!("{k} {}", self.prefix),
-        };
+        use std::fmt::Write as _;
+        let mut s = String::with_capacity(80);
+        if self.kind != "unicast" {
+            s.push_str(&self.kind);
+            s.push(' ');
+        }
+        let _ = write!(s, "{}", self.prefix);
         if let Some(g) = self.gateway {
-            s += &format!(" via {g}");
+            let _ = write!(s, " via {g}");
         }
         if let Some(d) = &self.device {
-            s += &format!(" dev {d}");
+            let _ = write!(s, " dev {d}");
         }
-        s += &format!(" proto {}", self.protocol);
+        let _ = write!(s, " proto {}", self.protocol);
         if self.onlink {
-            s += " onlink";
+            s.push_str(" onlink");
         }
         s
     }

@@ -182,18 +182,20 @@ impl RouteCheck {
 
 /// `show route` form of a BIRD route, for evidence.
 pub(crate) fn describe_bird(r: &RouteEntry) -> String {
-    let mut s = format!("{} {} [{}]", r.network, r.kind, r.protocol);
+    use std::fmt::Write as _;
+    let mut s = String::with_capacity(96);
+    let _ = write!(s, "{} {} [{}]", r.network, r.kind, r.protocol);
     if r.primary {
-        s += " *";
+        s.push_str(" *");
     }
     if let Some(g) = &r.gateway {
-        s += &format!(" via {g}");
+        let _ = write!(s, " via {g}");
     }
     if let Some(i) = &r.interface {
-        s += &format!(" on {i}");
+        let _ = write!(s, " on {i}");
     }
     if let Some(n) = &r.bgp_next_hop {
-        s += &format!(" (BGP.next_hop {n})");
+        let _ = write!(s, " (BGP.next_hop {n})");
     }
     s
 }
