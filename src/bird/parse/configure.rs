@@ -4,7 +4,7 @@
 use serde::Serialize;
 
 use super::super::reply::Reply;
-use super::{ParseError, check_final};
+use super::common::{ParseError, check_final};
 
 /// What a `configure` command did, from its final code.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]

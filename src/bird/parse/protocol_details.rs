@@ -12,8 +12,8 @@ use serde::Serialize;
 
 use super::super::reply::Reply;
 use super::channel::{Channel, DEFAULT_STATS_COLUMNS, push_channel_value};
+use super::common::{ParseError, check_final, indent_of, split_key_value};
 use super::protocols::{ProtocolRow, parse_protocol_row};
-use super::{ParseError, check_final, indent_of, split_key_value};
 
 /// One protocol of `show protocols all`.
 #[derive(Debug, Clone, PartialEq, Serialize)]

@@ -7,8 +7,8 @@
 use serde::Serialize;
 
 use super::super::reply::Reply;
+use super::common::{ParseError, check_final, split_token};
 use super::time::{BirdTime, parse_bird_time};
-use super::{ParseError, check_final, split_token};
 
 /// One `show protocols` row.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]

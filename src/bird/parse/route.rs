@@ -9,7 +9,7 @@ use ipnet::IpNet;
 use serde::Serialize;
 
 use super::super::reply::Reply;
-use super::{ParseError, check_final};
+use super::common::{ParseError, check_final};
 
 /// One route of `show route`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]

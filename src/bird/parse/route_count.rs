@@ -7,7 +7,7 @@
 use serde::Serialize;
 
 use super::super::reply::Reply;
-use super::{ParseError, check_final};
+use super::common::{ParseError, check_final};
 
 /// Route counts of one table.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]

@@ -4,7 +4,7 @@
 use serde::Serialize;
 
 use super::super::reply::Reply;
-use super::{ParseError, check_final};
+use super::common::{ParseError, check_final};
 
 /// The daemon status from `show status`. Times are kept as printed (`timeformat base`, by default
 /// `2026-11-25 19:07:04.100`, local time); parse them with [`super::parse_bird_time`].
