@@ -9,40 +9,16 @@
 //! Must not: plan, touch BIRD, or write files.
 
 pub(crate) mod blocks;
+mod error;
 pub(crate) mod templates;
 pub(crate) mod view;
-
-use thiserror::Error;
 
 use crate::plan::Plan;
 use crate::snapshot::Snapshot;
 
-pub use templates::Templates;
+pub use error::RenderError;
+pub use templates::{MAIN_TEMPLATE, Templates};
 pub use view::{View, build as build_view};
-
-/// The name of the main template (and of the file BIRD reads).
-pub const MAIN_TEMPLATE: &str = "bird.cfg";
-
-/// Why BIRD config could not be rendered.
-#[derive(Debug, Error)]
-pub enum RenderError {
-    /// The templates could not be read (unreadable directory or file, no `bird.cfg`).
-    #[error("template directory {dir}: {message}")]
-    Load {
-        /// The template directory.
-        dir: String,
-        /// What went wrong.
-        message: String,
-    },
-    /// The templates do not parse, or rendering failed.
-    #[error("template {template}: {message}")]
-    Template {
-        /// The template's name (the directory when parsing failed).
-        template: String,
-        /// tera's error and its causes.
-        message: String,
-    },
-}
 
 /// Renders `plan` (planned from `snapshot`) with `templates`.
 pub fn render(

@@ -4,7 +4,11 @@ use std::path::{Path, PathBuf};
 
 use tera::{Context, Tera};
 
-use super::{MAIN_TEMPLATE, RenderError, View};
+use super::error::RenderError;
+use super::view::View;
+
+/// The name of the main template (and of the file BIRD reads).
+pub const MAIN_TEMPLATE: &str = "bird.cfg";
 
 /// The built-in templates, compiled into the binary.
 const BUILTIN: &[(&str, &str)] = &[(MAIN_TEMPLATE, include_str!("../../templates/bird.cfg"))];
