@@ -11,7 +11,7 @@ use serde::Deserialize;
 use serde::de::{self, DeserializeSeed, MapAccess, SeqAccess, Visitor};
 use serde_json::{Map, Number, Value};
 
-use super::{Kind, Resource, ResourceId, Warning};
+use super::resource::{Kind, Resource, ResourceId, Warning};
 
 /// The text could not be parsed as YAML or JSON.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
