@@ -19,6 +19,7 @@
 pub mod cluster;
 pub mod explain;
 mod explicit;
+mod family;
 pub(crate) mod filters;
 mod mesh;
 pub(crate) mod provenance;
@@ -33,6 +34,7 @@ use crate::resources::{AsNumber, Secret, Warning};
 use crate::snapshot::Snapshot;
 
 pub use cluster::Cluster;
+pub use family::Family;
 pub use router_id::RouterIdOverride;
 pub use routes::RoutePolicy;
 
@@ -114,26 +116,6 @@ impl PeerType {
             PeerType::NodeMesh => "node-to-node mesh",
             PeerType::GlobalPeer => "global",
             PeerType::NodePeer => "node specific",
-        }
-    }
-}
-
-/// An address family.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
-pub enum Family {
-    /// IPv4.
-    IPv4,
-    /// IPv6.
-    IPv6,
-}
-
-impl Family {
-    /// The family of `ip`.
-    pub fn of(ip: &IpAddr) -> Family {
-        if ip.is_ipv4() {
-            Family::IPv4
-        } else {
-            Family::IPv6
         }
     }
 }

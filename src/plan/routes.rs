@@ -14,7 +14,7 @@ use std::net::IpAddr;
 use ipnet::IpNet;
 use serde::Serialize;
 
-use super::Family;
+use super::family::Family;
 use crate::resources::addr::{parse_cidr, parse_node_address};
 use crate::resources::validate::{parse_cidr_or_ip, parse_community};
 use crate::resources::{BgpConfigurationSpec, IpPoolSpec, Warning};
