@@ -8,8 +8,10 @@ use std::time::Duration;
 
 use serde_json::Value;
 
+use super::config::EtcdError;
+use super::store::{Store, Stored, Written};
 use super::store::{random_bytes, same_id, stored_at, unreadable};
-use super::{EtcdError, Store, Stored, Written, value};
+use super::value;
 use crate::resources::ResourceId;
 
 /// How many times a write is retried after losing a compare-and-swap to another writer.

@@ -12,7 +12,9 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use etcd_client::{Compare, CompareOp, KvClient, Txn, TxnOp, TxnOpResponse};
 use serde_json::Value;
 
-use super::{EtcdConfig, EtcdError, connect, get_prefix, kv_client, value};
+use super::config::{EtcdConfig, EtcdError, connect};
+use super::list::{get_prefix, kv_client};
+use super::value;
 use crate::resources::keys::{kind_prefix, parse_resource_key, resource_key};
 use crate::resources::{Kind, ResourceId};
 

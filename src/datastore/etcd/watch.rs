@@ -20,8 +20,10 @@ use tokio::sync::mpsc::Sender;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
+use super::config::EtcdConfig;
 use super::config::connect_from;
-use super::{EtcdConfig, MAX_MESSAGE, value};
+use super::list::MAX_MESSAGE;
+use super::value;
 use crate::datastore::Update;
 use crate::resources::keys::RESOURCES_ROOT;
 use crate::snapshot::Event;
@@ -130,10 +132,11 @@ impl Follower {
             },
         };
         if self.revisions.is_none() {
-            let (events, revision) = match super::list(&client, &self.endpoints, &self.node).await {
-                Ok(listed) => listed,
-                Err(e) => return Stop::Failed(e.to_string()),
-            };
+            let (events, revision) =
+                match super::list::list(&client, &self.endpoints, &self.node).await {
+                    Ok(listed) => listed,
+                    Err(e) => return Stop::Failed(e.to_string()),
+                };
             let count = events.len();
             let mut batch = Vec::with_capacity(count + 3);
             batch.push(Update::Event(Event::Init));
@@ -170,8 +173,8 @@ impl Follower {
         match client.kv_client().get(RESOURCES_ROOT, Some(probe)).await {
             Ok(_) => None,
             Err(e) => Some(
-                match super::EtcdError::from_client(&self.endpoints, "resuming", &e) {
-                    super::EtcdError::Compacted { .. } => Stop::Relist(format!(
+                match super::config::EtcdError::from_client(&self.endpoints, "resuming", &e) {
+                    super::config::EtcdError::Compacted { .. } => Stop::Relist(format!(
                         "etcd compacted revision {revision} while perch was away; listing again"
                     )),
                     other => Stop::Failed(other.to_string()),
@@ -186,7 +189,7 @@ impl Follower {
         };
         let endpoints = self.endpoints.clone();
         let failed = |what: &str, e: etcd_client::Error| {
-            Stop::Failed(super::EtcdError::from_client(&endpoints, what, &e).to_string())
+            Stop::Failed(super::config::EtcdError::from_client(&endpoints, what, &e).to_string())
         };
         let options = |rev: i64| {
             WatchOptions::new()
