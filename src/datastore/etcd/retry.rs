@@ -29,7 +29,7 @@ impl Store {
             Some(v) => Some(v.parse::<i64>().map_err(|_| {
                 EtcdError::Invalid(format!(
                     "{}: metadata.resourceVersion {v:?} is not a revision number",
-                    super::quoted(&id)
+                    super::config::quoted(&id)
                 ))
             })?),
         };
@@ -121,7 +121,7 @@ fn gave_up(id: &ResourceId) -> EtcdError {
 async fn contention_pause(id: &ResourceId, attempt: u32) {
     tracing::debug!(
         "{}: another writer changed it first; retrying (attempt {})",
-        super::quoted(id),
+        super::config::quoted(id),
         attempt + 2
     );
     let jitter = u64::from(random_bytes()[0]) % 20;

@@ -240,8 +240,8 @@ pub(super) fn same_id(id: &ResourceId, now: &ResourceId) -> Result<(), EtcdError
     }
     Err(EtcdError::Invalid(format!(
         "{}: cannot become {} (kind and name are fixed)",
-        super::quoted(id),
-        super::quoted(now)
+        super::config::quoted(id),
+        super::config::quoted(now)
     )))
 }
 
