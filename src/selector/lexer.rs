@@ -9,7 +9,7 @@
 
 use std::fmt;
 
-use super::SelectorError;
+use super::error::SelectorError;
 
 /// What a selector term may start with, for error messages.
 pub(super) const TERM: &str = "a selector term (a label, has(), all(), global(), '!' or '(')";

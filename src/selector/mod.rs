@@ -29,6 +29,7 @@
 //! global state. Fetching resources and node labels is the caller's job.
 
 mod ast;
+mod error;
 mod eval;
 mod lexer;
 mod parser;
@@ -41,6 +42,8 @@ use std::collections::BTreeMap;
 use std::fmt;
 use std::str::FromStr;
 
+pub(crate) use error::SelectorError;
+
 /// A parsed Calico label selector.
 ///
 /// Equality is structural: two selectors are equal when they parse to the
@@ -49,16 +52,6 @@ use std::str::FromStr;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Selector {
     root: ast::Node,
-}
-
-/// Why a selector could not be parsed.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("at position {position}: {message}")]
-pub struct SelectorError {
-    /// 0-based char (not byte) index of the offending token in the text.
-    pub position: usize,
-    /// What was expected and what was found, in lowercase.
-    pub message: String,
 }
 
 /// How one leaf term of a selector evaluated against a set of labels.

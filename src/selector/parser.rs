@@ -12,8 +12,8 @@
 //!           | key ( "in" | "not in" ) "{" [ string ( "," string )* [","] ] "}"
 //! ```
 
-use super::SelectorError;
 use super::ast::{CompareOp, Node, Term};
+use super::error::SelectorError;
 use super::lexer::{TERM, Tok, Token, tokenize};
 
 /// Deepest nesting of parentheses accepted. Real selectors nest a few
