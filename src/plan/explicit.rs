@@ -7,8 +7,9 @@ use std::collections::BTreeMap;
 use std::net::IpAddr;
 
 use super::cluster::{Cluster, NodeInfo};
+use super::family::Family;
+use super::peer::{Direction, NextHop, OriginDetail, Peer, PeerType};
 use super::provenance::{AsSource, PortSource, Provenance, node_as_source, port_source};
-use super::{Direction, Family, NextHop, OriginDetail, Peer, PeerType};
 use crate::resources::addr::{ip_for_name, parse_node_address, parse_peer_ip};
 use crate::resources::{AsNumber, BgpPeer, Secret, SecretKeyRef, Warning};
 

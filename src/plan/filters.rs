@@ -18,7 +18,8 @@ use std::fmt;
 use ipnet::IpNet;
 use serde::{Serialize, Serializer};
 
-use super::{Family, Peer};
+use super::family::Family;
+use super::peer::Peer;
 use crate::resources::addr::parse_cidr;
 use crate::resources::validate::{PRIORITY_MAX, PRIORITY_MIN, parse_community};
 use crate::resources::{BgpConfigurationSpec, BgpFilterRule, BgpFilterSpec, Warning};

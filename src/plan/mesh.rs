@@ -3,8 +3,9 @@
 use std::collections::HashSet;
 
 use super::cluster::Cluster;
+use super::family::Family;
+use super::peer::{Peer, PeerType};
 use super::provenance::{Provenance, node_as_source, port_source};
-use super::{Family, Peer, PeerType};
 use crate::resources::addr::ip_for_name;
 use crate::resources::{Secret, Warning};
 
