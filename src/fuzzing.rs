@@ -232,7 +232,7 @@ fn run_parsers(reply: &Reply) {
 
 /// A reply as BIRD writes it: `DDDD-` on a code change, a space when the code repeats,
 /// `DDDD ` on the final line.
-fn to_wire(reply: &Reply) -> Vec<u8> {
+pub(crate) fn to_wire(reply: &Reply) -> Vec<u8> {
     let mut out = Vec::new();
     let mut previous = None;
     for (index, line) in reply.lines.iter().enumerate() {

@@ -4,15 +4,12 @@
 
 mod support;
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::Duration;
 
 use serde_json::Value;
-use support::bird::{Bird, require_bird, wait_for};
-use support::netns::Netns;
+use support::bird::{BirdNode, bird_node, wait_for};
 use support::perch::{Perch, http_get};
-
-const MINIMAL_BIRD: &str = "router id 10.98.0.1;\nprotocol device {}\n";
 
 const CLUSTER: &str = "\
 kind: BGPConfiguration
@@ -49,30 +46,10 @@ metadata: {name: tor2}
 spec: {peerIP: 10.98.0.253, asNumber: 65001}
 ";
 
-struct Setup {
-    _tmp: tempfile::TempDir,
-    dir: PathBuf,
-    _ns: Netns,
-    bird: Bird,
-}
+type Setup = BirdNode;
 
 fn setup() -> Setup {
-    require_bird();
-    let tmp = tempfile::tempdir().unwrap();
-    let dir = tmp.path().to_owned();
-    std::fs::create_dir_all(dir.join("resources")).unwrap();
-    std::fs::write(dir.join("resources/cluster.yaml"), CLUSTER).unwrap();
-    let ns = Netns::new("pf");
-    ns.add_loopback_address("10.98.0.1/32");
-    let mut bird = Bird::paths(&dir);
-    std::fs::write(&bird.config, MINIMAL_BIRD).unwrap();
-    bird.start(&ns);
-    Setup {
-        _tmp: tmp,
-        dir,
-        _ns: ns,
-        bird,
-    }
+    bird_node("pf", "10.98.0.1", CLUSTER)
 }
 
 fn args(s: &Setup, extra: &[&str]) -> Vec<String> {

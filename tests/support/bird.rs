@@ -133,3 +133,36 @@ pub fn wait_for<T>(timeout: Duration, what: &str, mut f: impl FnMut() -> Option<
         std::thread::sleep(Duration::from_millis(50));
     }
 }
+
+/// One node for a `perch run` test: a temporary directory with `resources/cluster.yaml`, a
+/// network namespace with the node's address on its loopback, and BIRD running there on a
+/// minimal config (router id = that address).
+#[allow(dead_code)]
+pub struct BirdNode {
+    pub tmp: tempfile::TempDir,
+    pub dir: std::path::PathBuf,
+    pub ns: Netns,
+    pub bird: Bird,
+}
+
+/// The minimal BIRD config a [`BirdNode`] starts with.
+#[allow(dead_code)]
+pub fn minimal_bird_config(router_id: &str) -> String {
+    format!("router id {router_id};\nprotocol device {{}}\n")
+}
+
+/// Starts a [`BirdNode`]: namespace named after `prefix`, `address` on its loopback.
+#[allow(dead_code)]
+pub fn bird_node(prefix: &str, address: &str, cluster_yaml: &str) -> BirdNode {
+    require_bird();
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().to_owned();
+    std::fs::create_dir_all(dir.join("resources")).unwrap();
+    std::fs::write(dir.join("resources/cluster.yaml"), cluster_yaml).unwrap();
+    let ns = Netns::new(prefix);
+    ns.add_loopback_address(&format!("{address}/32"));
+    let mut bird = Bird::paths(&dir);
+    std::fs::write(&bird.config, minimal_bird_config(address)).unwrap();
+    bird.start(&ns);
+    BirdNode { tmp, dir, ns, bird }
+}

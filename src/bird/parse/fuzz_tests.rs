@@ -6,6 +6,7 @@ use proptest::prelude::*;
 use super::super::reply::{Assembler, Reply, ReplyLine, classify, parse_greeting};
 use super::super::test_fixtures as fx;
 use super::*;
+use crate::fuzzing::to_wire;
 
 /// Runs every parser over one reply; only panics matter here.
 fn run_all_parsers(reply: &Reply) {
@@ -23,24 +24,6 @@ fn run_all_parsers(reply: &Reply) {
             let _ = time.to_rfc3339(0);
         }
     }
-}
-
-/// Encodes a reply the way BIRD does: `DDDD-` on a code change, a space when the code repeats,
-/// `DDDD ` on the final line.
-fn to_wire(reply: &Reply) -> Vec<u8> {
-    let mut out = Vec::new();
-    let mut previous = None;
-    for (index, line) in reply.lines.iter().enumerate() {
-        if index + 1 == reply.lines.len() {
-            out.extend(format!("{:04} {}\n", line.code, line.text).bytes());
-        } else if previous == Some(line.code) {
-            out.extend(format!(" {}\n", line.text).bytes());
-        } else {
-            out.extend(format!("{:04}-{}\n", line.code, line.text).bytes());
-        }
-        previous = Some(line.code);
-    }
-    out
 }
 
 #[derive(Debug, Clone)]
