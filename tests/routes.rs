@@ -8,6 +8,7 @@ mod support;
 use std::os::fd::AsFd;
 
 use lab::migration::{self, CLUSTER_ID, GUIDE, REFLECTORS};
+use lab::node::Placement;
 use lab::resources as res;
 use lab::{CONVERGE, Lab, until};
 use perch::routes::kernel::{KernelEntry, read_main_table};
@@ -469,4 +470,163 @@ fn perch_run_checks_the_routes_and_reports_a_session_disabled_by_hand() {
     let ran = checks(&lab) - before;
     let most = (start.elapsed().as_secs_f64() / interval.as_secs_f64()).ceil() as u64 + 1;
     assert!(ran <= most, "{ran} checks in {:?}", start.elapsed());
+}
+
+/// The routes of `prefix` in `node`'s main kernel table, read with iproute2 (`ip -j route
+/// show exact`), as `(type, gateway, protocol)`.
+fn ip_routes(
+    node: &lab::node::Node,
+    prefix: &str,
+) -> Result<Vec<(String, String, String)>, String> {
+    let out = std::process::Command::new("ip")
+        .args(["-n", &node.ns.name, "-j", "route", "show", "exact", prefix])
+        .output()
+        .map_err(|e| format!("ip route: {e}"))?;
+    let text = String::from_utf8_lossy(&out.stdout);
+    if text.trim().is_empty() {
+        return Ok(Vec::new());
+    }
+    let routes: Vec<Value> =
+        serde_json::from_str(&text).map_err(|e| format!("ip -j route: {e}: {text}"))?;
+    let field = |r: &Value, k: &str, default: &str| r[k].as_str().unwrap_or(default).to_owned();
+    Ok(routes
+        .iter()
+        .map(|r| {
+            (
+                field(r, "type", "unicast"),
+                field(r, "gateway", ""),
+                field(r, "protocol", ""),
+            )
+        })
+        .collect())
+}
+
+/// Whether `node`'s BIRD has a route for exactly `prefix` (`birdc show route PREFIX`), and
+/// its reply.
+fn bird_route(node: &lab::node::Node, prefix: &str) -> (bool, String) {
+    let out = node.bird.birdc(&["show", "route", prefix]);
+    let has = out
+        .lines()
+        .any(|l| l.split_whitespace().next() == Some(prefix));
+    (has, out)
+}
+
+/// Checks every verdict of `check` (perch's `/routes` for `node`) against the node's real
+/// tables, read with `ip` and `birdc`, and the evidence perch shows against them: `ok` is a
+/// route in BIRD and in the kernel (a blackhole for the node's own block, via the owner's
+/// address for another's); `missingInKernel` is in BIRD only; `missingInBird` in neither.
+fn agrees_with_real_tables(lab: &Lab, node: &str, check: &Value) -> Result<(), String> {
+    let n = lab.node(node);
+    for r in check["routes"].as_array().ok_or("no routes")? {
+        let prefix = r["prefix"].as_str().unwrap();
+        let verdict = r["verdict"].as_str().unwrap();
+        let kernel = ip_routes(n, prefix)?;
+        let (in_bird, bird_text) = bird_route(n, prefix);
+        let seen = format!("{node} {prefix} {verdict}: ip route {kernel:?}; birdc {bird_text:?}");
+        let evidence_kernel = !r["kernel"].as_array().unwrap().is_empty();
+        let evidence_bird = !r["bird"].as_array().unwrap().is_empty();
+        let via_owner = || {
+            let owner = lab.node(r["owner"].as_str().unwrap());
+            kernel
+                .iter()
+                .any(|(t, g, p)| t == "unicast" && *g == owner.address && p == "bird")
+                && bird_text.contains(&format!("via {}", owner.address))
+        };
+        let agrees = match (verdict, r["source"].as_str().unwrap()) {
+            ("ok", "local") => in_bird && kernel.iter().any(|(t, _, _)| t == "blackhole"),
+            ("ok", "remote") => in_bird && via_owner(),
+            ("missingInKernel", _) => in_bird && kernel.is_empty(),
+            ("missingInBird", _) => !in_bird && kernel.is_empty(),
+            _ => false,
+        };
+        if !agrees || evidence_kernel != !kernel.is_empty() || evidence_bird != in_bird {
+            return Err(format!(
+                "perch's /routes disagrees with the real tables: {seen}; perch: {r}"
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// Waits until `node`'s `perch run` (in its namespace) serves a `/routes` with the kernel
+/// compared, exactly `want` as verdicts, and the node's real tables agreeing; returns it.
+fn wait_served(lab: &Lab, node: &str, deadline: std::time::Duration, want: &[String]) -> Value {
+    until(deadline, &format!("{node}'s /routes {want:?}"), || {
+        let (code, v) = get_json(lab, node, "/routes")?;
+        if code != 200 || v["kernelChecked"] != true || verdicts(&v) != want {
+            return Err(format!("{code} {v}"));
+        }
+        agrees_with_real_tables(lab, node, &v)?;
+        Ok(v)
+    })
+}
+
+#[test]
+fn perch_run_in_the_node_namespace_judges_the_mesh_against_its_real_tables() {
+    let mut lab = Lab::start_placed(3, Placement::Namespace);
+    lab.wait_mesh();
+    lab.wait_routes();
+    let ok: Vec<String> = (1..=3)
+        .map(|i| format!("{} ok", res::node_block(i)))
+        .collect();
+
+    // Healthy: on every node, every block ok and nothing else, with the kernel compared.
+    for i in 1..=3 {
+        let v = wait_served(&lab, &res::node_name(i), CONVERGE, &ok);
+        assert_eq!(v["counts"]["ok"], 3, "{v}");
+        assert!(v.get("kernelNote").is_none(), "{v}");
+    }
+
+    // A session disabled by hand: within two status intervals, exactly the block behind it is
+    // missing in BIRD with that session as the cause (and neither BIRD nor the kernel has it).
+    let interval = std::time::Duration::from_secs(2);
+    let (etcd, ledger) = (lab.endpoint(), lab.ledger.clone());
+    lab.node_mut("node-1").restart_perch(
+        &etcd,
+        &["--status-interval", "2s", "--readiness", "routes"],
+        &ledger,
+    );
+    wait_served(&lab, "node-1", CONVERGE, &ok);
+    let n1 = lab.node("node-1");
+    let to_2 = res::session("Mesh", &res::node_address(2));
+    assert!(n1.bird.birdc(&["disable", &to_2]).contains("disabled"));
+    let disabled = std::time::Instant::now();
+    let want = vec![
+        format!("{} ok", res::node_block(1)),
+        format!(
+            "{} missingInBird noEstablishedSession [\"{to_2}\"]",
+            res::node_block(2)
+        ),
+        format!("{} ok", res::node_block(3)),
+    ];
+    wait_served(&lab, "node-1", 2 * interval, &want);
+    eprintln!(
+        "missing in /routes (perch in the namespace) {} ms after birdc disable",
+        disabled.elapsed().as_millis()
+    );
+    assert!(n1.bird.birdc(&["enable", &to_2]).contains("enabled"));
+    wait_served(&lab, "node-1", CONVERGE, &ok);
+
+    // A block's route removed from the kernel by hand (BIRD's kernel protocol disabled first,
+    // or its next scan would put it back): missing in kernel, BIRD still has it; back to ok
+    // once BIRD programs it again.
+    assert!(n1.bird.birdc(&["disable", "kernel4"]).contains("disabled"));
+    n1.ns.ip(&["route", "del", &res::node_block(3)]).unwrap();
+    let want = vec![
+        format!("{} ok", res::node_block(1)),
+        format!("{} ok", res::node_block(2)),
+        format!("{} missingInKernel kernelProgramming ", res::node_block(3)),
+    ];
+    wait_served(&lab, "node-1", 2 * interval, &want);
+    let (code, body) = n1.get("/readyz").unwrap();
+    assert_ne!(
+        code, 200,
+        "--readiness routes: not ready while a route is missing"
+    );
+    assert!(
+        body.contains(&format!("{} missing in kernel", res::node_block(3))),
+        "{body}"
+    );
+    assert!(n1.bird.birdc(&["enable", "kernel4"]).contains("enabled"));
+    wait_served(&lab, "node-1", CONVERGE, &ok);
 }

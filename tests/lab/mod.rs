@@ -10,6 +10,11 @@
 //! file as it appears, for `perch-lab down` after a run that was killed.
 //! Only namespace and loopback addresses are used; nothing is configured in the root
 //! namespace beyond loopback ports.
+//!
+//! perch runs in the root namespace unless the lab is started with [`Placement::Namespace`]
+//! ([`Lab::start_placed`]): then each node's perch runs in its node's namespace, reads the
+//! kernel table BIRD programs there, and reaches etcd and is reached through loopback
+//! forwarders (`tests/support/forward.rs`).
 #![allow(dead_code)]
 
 pub mod ledger;
@@ -24,7 +29,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use ledger::Ledger;
-use node::Node;
+use node::{Node, Placement};
 use prober::Target;
 use resources as res;
 use tor::Tor;
@@ -69,6 +74,8 @@ pub struct Lab {
     pub etcd: Etcd,
     pub ledger: Ledger,
     pub dir: PathBuf,
+    /// Where the nodes' perch runs (nodes added later too).
+    pub placement: Placement,
     _home: tempfile::TempDir,
 }
 
@@ -83,8 +90,27 @@ impl Lab {
         Lab::start_in(n, home, Ledger::default())
     }
 
+    /// Like [`Lab::start`], with every node's perch where `placement` says.
+    pub fn start_placed(n: usize, placement: Placement) -> Lab {
+        let home = tempfile::Builder::new()
+            .prefix("perch-lab-")
+            .tempdir()
+            .unwrap();
+        Lab::start_in_placed(n, home, Ledger::default(), placement)
+    }
+
     /// Like [`Lab::start`], in `home`, recording everything in `ledger`.
     pub fn start_in(n: usize, home: tempfile::TempDir, ledger: Ledger) -> Lab {
+        Lab::start_in_placed(n, home, ledger, Placement::Root)
+    }
+
+    /// Like [`Lab::start_in`], with every node's perch where `placement` says.
+    pub fn start_in_placed(
+        n: usize,
+        home: tempfile::TempDir,
+        ledger: Ledger,
+        placement: Placement,
+    ) -> Lab {
         crate::support::bird::require_bird();
         ledger.dir(home.path());
         let etcd = Etcd::start();
@@ -99,6 +125,7 @@ impl Lab {
             etcd,
             ledger,
             dir: home.path().to_owned(),
+            placement,
             _home: home,
         };
         let mut cluster = res::cluster();
@@ -153,7 +180,7 @@ impl Lab {
     /// Starts a node machine (namespace, BIRD, perch). Its Node resource is separate:
     /// [`Lab::register`].
     pub fn add_node(&mut self, name: &str, address: &str, block: Option<String>) -> &Node {
-        let node = Node::start(
+        let node = Node::start_placed(
             &self.dir,
             &self.lan,
             &self.endpoint(),
@@ -161,6 +188,7 @@ impl Lab {
             address,
             block,
             &self.ledger,
+            self.placement,
         );
         self.nodes.push(node);
         self.nodes.last().unwrap()

@@ -1,6 +1,10 @@
 //! One lab node: a network namespace on the lab's bridge with BIRD inside it, and `perch run`
-//! serving that BIRD through its control socket. perch runs in the root namespace: it needs
-//! only the socket, etcd on loopback and its own status port.
+//! serving that BIRD through its control socket. By default perch runs in the root namespace:
+//! it needs only the socket, etcd on loopback and its own status port. With
+//! [`Placement::Namespace`] it runs in the node's namespace, as the DaemonSet runs on the
+//! host network, so its route check reads the kernel table BIRD programs; etcd is then reached
+//! through a forwarder from the namespace's loopback to etcd's root-loopback port, and its
+//! status endpoint through one the other way (no address outside the namespace either way).
 //!
 //! What the scenarios read from a node: its sessions as perch reports them (`/status`), the
 //! BGP protocols BIRD runs (birdc), and the routes BIRD programmed into the namespace's kernel
@@ -15,11 +19,52 @@ use serde_json::Value;
 use super::ledger::Ledger;
 use super::until;
 use crate::support::bird::Bird;
+use crate::support::forward::Forward;
 use crate::support::netns::{Lan, Netns};
 use crate::support::perch::{Perch, http_get};
 
-/// `perch run` for node `name` against `etcd`, with `extra` arguments.
-fn start_perch(dir: &Path, name: &str, bird: &Bird, etcd: &str, extra: &[&str]) -> Perch {
+/// Where a node's `perch run` runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Placement {
+    /// In the root namespace, next to etcd: its route check cannot read BIRD's kernel table.
+    #[default]
+    Root,
+    /// In the node's namespace, with BIRD (etcd and the status endpoint forwarded).
+    Namespace,
+}
+
+/// The loopback port of an etcd endpoint such as `http://127.0.0.1:2379`.
+fn loopback_port(endpoint: &str) -> u16 {
+    endpoint
+        .rsplit(':')
+        .next()
+        .and_then(|p| p.trim_end_matches('/').parse().ok())
+        .unwrap_or_else(|| panic!("no port in the etcd endpoint {endpoint}"))
+}
+
+/// A forwarder from `ns`'s loopback to `etcd` on the root loopback, and the endpoint perch
+/// in `ns` uses through it (same scheme, so TLS still names 127.0.0.1).
+fn forward_etcd(ns: &Netns, etcd: &str) -> (Forward, String) {
+    let port = loopback_port(etcd);
+    let forward = Forward::start(
+        Some(&ns.name),
+        None,
+        std::net::SocketAddr::from(([127, 0, 0, 1], port)),
+    );
+    let endpoint = etcd.replacen(&format!(":{port}"), &format!(":{}", forward.port), 1);
+    (forward, endpoint)
+}
+
+/// `perch run` for node `name` against `etcd`, with `extra` arguments, in namespace `ns`
+/// when given.
+fn start_perch(
+    dir: &Path,
+    name: &str,
+    bird: &Bird,
+    etcd: &str,
+    extra: &[&str],
+    ns: Option<&str>,
+) -> Perch {
     let mut args: Vec<String> = [
         "-n",
         name,
@@ -34,21 +79,26 @@ fn start_perch(dir: &Path, name: &str, bird: &Bird, etcd: &str, extra: &[&str]) 
     .map(|s| s.to_string())
     .collect();
     args.extend(extra.iter().map(|s| s.to_string()));
-    Perch::start(
+    Perch::start_in(
+        ns,
         &args,
         &[("DATASTORE_TYPE", "etcdv3"), ("ETCD_ENDPOINTS", etcd)],
         dir.join("perch.log"),
     )
 }
 
-/// A running node. Dropped in field order: perch, then BIRD, then the namespace.
+/// A running node. Dropped in field order: perch, its etcd forwarder, BIRD, the namespace.
 pub struct Node {
     pub name: String,
     pub address: String,
     /// The pod block it advertises (route reflectors have none).
     pub block: Option<String>,
     pub dir: PathBuf,
+    /// Where its perch runs.
+    pub placement: Placement,
     perch: Perch,
+    /// The namespace's loopback → etcd, with [`Placement::Namespace`].
+    etcd_forward: Option<Forward>,
     pub bird: Bird,
     pub ns: Netns,
 }
@@ -79,7 +129,8 @@ pub fn kernel_routes(ns: &str) -> Result<BTreeSet<String>, String> {
 
 impl Node {
     /// Starts the node's namespace (`address`/24 on the bridge), its BIRD with a minimal
-    /// config, and `perch run` for it against `etcd`; records each in `ledger`.
+    /// config, and `perch run` for it against `etcd` (in the root namespace); records each in
+    /// `ledger`.
     pub fn start(
         home: &Path,
         lan: &Lan,
@@ -88,6 +139,30 @@ impl Node {
         address: &str,
         block: Option<String>,
         ledger: &Ledger,
+    ) -> Node {
+        Node::start_placed(
+            home,
+            lan,
+            etcd,
+            name,
+            address,
+            block,
+            ledger,
+            Placement::Root,
+        )
+    }
+
+    /// Like [`Node::start`], with perch where `placement` says.
+    #[allow(clippy::too_many_arguments)]
+    pub fn start_placed(
+        home: &Path,
+        lan: &Lan,
+        etcd: &str,
+        name: &str,
+        address: &str,
+        block: Option<String>,
+        ledger: &Ledger,
+        placement: Placement,
     ) -> Node {
         let ns = Netns::new("ln");
         ledger.netns(&ns.name);
@@ -102,14 +177,24 @@ impl Node {
         .unwrap();
         bird.start(&ns);
         ledger.process(bird.pid());
-        let perch = start_perch(&dir, name, &bird, etcd, &[]);
+        let (etcd_forward, endpoint) = match placement {
+            Placement::Root => (None, etcd.to_owned()),
+            Placement::Namespace => {
+                let (f, e) = forward_etcd(&ns, etcd);
+                (Some(f), e)
+            }
+        };
+        let in_ns = (placement == Placement::Namespace).then_some(ns.name.as_str());
+        let perch = start_perch(&dir, name, &bird, &endpoint, &[], in_ns);
         ledger.process(Some(perch.pid()));
         Node {
             name: name.to_owned(),
             address: address.to_owned(),
             block,
             dir,
+            placement,
             perch,
+            etcd_forward,
             bird,
             ns,
         }
@@ -195,11 +280,28 @@ impl Node {
         ))
     }
 
-    /// Replaces the node's `perch run` with one started with `extra` arguments.
+    /// Replaces the node's `perch run` with one started with `extra` arguments, placed as
+    /// before.
     pub fn restart_perch(&mut self, etcd: &str, extra: &[&str], ledger: &Ledger) {
+        let mut endpoint = etcd.to_owned();
+        let mut in_ns = None;
+        if self.placement == Placement::Namespace {
+            let port = loopback_port(etcd);
+            let stale = self
+                .etcd_forward
+                .as_ref()
+                .is_none_or(|f| f.target.port() != port);
+            if stale {
+                let (f, _) = forward_etcd(&self.ns, etcd);
+                self.etcd_forward = Some(f);
+            }
+            let f = self.etcd_forward.as_ref().unwrap();
+            endpoint = etcd.replacen(&format!(":{port}"), &format!(":{}", f.port), 1);
+            in_ns = Some(self.ns.name.as_str());
+        }
         let old = std::mem::replace(
             &mut self.perch,
-            start_perch(&self.dir, &self.name, &self.bird, etcd, extra),
+            start_perch(&self.dir, &self.name, &self.bird, &endpoint, extra, in_ns),
         );
         drop(old);
         ledger.process(Some(self.perch.pid()));

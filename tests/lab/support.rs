@@ -10,6 +10,8 @@ pub mod certs;
 pub mod commands;
 #[path = "../support/etcd.rs"]
 pub mod etcd;
+#[path = "../support/forward.rs"]
+pub mod forward;
 #[path = "../support/netns.rs"]
 pub mod netns;
 #[path = "../support/perch.rs"]

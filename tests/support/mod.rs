@@ -12,6 +12,7 @@ pub mod etcd;
 pub mod etcd_cluster;
 pub mod fixtures;
 pub mod follow;
+pub mod forward;
 pub mod golden;
 pub mod netns;
 pub mod pair;

@@ -1,4 +1,8 @@
 //! `perch run` as a child process, and a minimal HTTP client for its status endpoint.
+//!
+//! `perch run` can also run inside a network namespace (as BIRD's host-network sidecar does,
+//! so it reads BIRD's kernel table): its status endpoint then listens on that namespace's
+//! loopback and is forwarded to a root-loopback port, so callers reach it the same way.
 
 use std::io::{Read, Write};
 use std::net::TcpStream;
@@ -10,6 +14,7 @@ use std::time::Duration;
 use serde_json::Value;
 
 use super::bird::wait_for;
+use super::forward::{Forward, free_port_in};
 
 /// The perch binary for programs Cargo does not build it for (the lab's own binary, which
 /// carries perch inside it); integration tests use Cargo's build.
@@ -72,21 +77,43 @@ fn dechunk(mut body: &str) -> String {
 
 /// A running `perch run`.
 pub struct Perch {
+    /// Its status endpoint on the root namespace's loopback.
     pub port: u16,
     pub log: PathBuf,
     child: Child,
+    /// root loopback → the status endpoint in perch's namespace, when it runs in one.
+    forward: Option<Forward>,
 }
 
 impl Perch {
     /// Starts `perch run ARGS --http-listen 127.0.0.1:<free port>` with its log in `log`.
     pub fn start(args: &[String], envs: &[(&str, &str)], log: PathBuf) -> Perch {
-        let port = free_port();
+        Perch::start_in(None, args, envs, log)
+    }
+
+    /// Like [`Perch::start`], inside network namespace `ns` when given (`ip netns exec`): it
+    /// listens on that namespace's loopback, forwarded to a free root-loopback port
+    /// ([`Perch::port`]).
+    pub fn start_in(
+        ns: Option<&str>,
+        args: &[String],
+        envs: &[(&str, &str)],
+        log: PathBuf,
+    ) -> Perch {
+        let listen = free_port_in(ns);
         let out = std::fs::File::create(&log).unwrap();
-        let mut cmd = Command::new(binary());
+        let mut cmd = match ns {
+            Some(ns) => {
+                let mut c = Command::new("ip");
+                c.args(["netns", "exec", ns]).arg(binary());
+                c
+            }
+            None => Command::new(binary()),
+        };
         cmd.arg("run")
             .args(args)
             .arg("--http-listen")
-            .arg(format!("127.0.0.1:{port}"));
+            .arg(format!("127.0.0.1:{listen}"));
         for (k, v) in envs {
             cmd.env(k, v);
         }
@@ -96,7 +123,20 @@ impl Perch {
             .stderr(out)
             .spawn()
             .expect("start perch");
-        let p = Perch { port, log, child };
+        let forward = ns.map(|_| {
+            Forward::start(
+                None,
+                ns,
+                std::net::SocketAddr::from(([127, 0, 0, 1], listen)),
+            )
+        });
+        let port = forward.as_ref().map_or(listen, |f| f.port);
+        let p = Perch {
+            port,
+            log,
+            child,
+            forward,
+        };
         wait_for(Duration::from_secs(20), "perch's status endpoint", || {
             http_get(port, "/livez").filter(|(c, _)| *c == 200)
         });
@@ -137,6 +177,7 @@ impl Perch {
         let pid = nix::unistd::Pid::from_raw(self.child.id() as i32);
         let _ = nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGTERM);
         let ok = self.child.wait().map(|s| s.success()).unwrap_or(false);
+        drop(self.forward.take());
         std::mem::forget(self);
         ok
     }
