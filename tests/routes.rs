@@ -1,13 +1,14 @@
 //! Route verification against real tables: the kernel's main table read over netlink in a
-//! network namespace, and `perch routes` / `perch explain … route` with real BIRDs.
+//! network namespace; `perch routes` / `perch explain … route` with real BIRDs; and `perch
+//! run`'s `/routes`, from perch in the root namespace (BIRD's table only) and from perch in
+//! each node's namespace (the lab's `Placement::Namespace`), where every verdict is checked
+//! against the node's real tables read with `ip route` and `birdc`.
 
 #[path = "lab/mod.rs"]
 mod lab;
 mod support;
 
-use std::os::fd::AsFd;
-
-use lab::migration::{self, CLUSTER_ID, GUIDE, REFLECTORS};
+use lab::migration::{self, GUIDE, REFLECTORS};
 use lab::node::Placement;
 use lab::resources as res;
 use lab::{CONVERGE, Lab, until};
@@ -17,14 +18,7 @@ use support::netns::Netns;
 
 /// Reads the main table of `ns` from a thread that joined it (setns changes only that thread).
 fn table_of(ns: &Netns) -> Vec<KernelEntry> {
-    let path = format!("/run/netns/{}", ns.name);
-    std::thread::spawn(move || {
-        let file = std::fs::File::open(&path).unwrap();
-        nix::sched::setns(file.as_fd(), nix::sched::CloneFlags::CLONE_NEWNET).unwrap();
-        read_main_table().unwrap()
-    })
-    .join()
-    .unwrap()
+    support::forward::in_netns(Some(&ns.name), || read_main_table().unwrap())
 }
 
 #[test]
@@ -121,26 +115,9 @@ fn the_kernel_table_is_read_over_netlink() {
 
 /// The lab's resources as one YAML file (nodes, pool, affinities as BlockAffinity resources),
 /// for `perch routes -r` inside a node's namespace, where the lab's etcd (on the root
-/// namespace's loopback) is out of reach. With `reflectors`, the route-reflector topology the
-/// migration ends in (reflector nodes, the BGPPeer, the mesh off).
-fn lab_resources(lab: &Lab, n: usize, reflectors: bool) -> std::path::PathBuf {
+/// namespace's loopback) is out of reach.
+fn lab_resources(lab: &Lab, n: usize) -> std::path::PathBuf {
     let mut y = res::cluster();
-    if reflectors {
-        y = y.replace(
-            "nodeToNodeMeshEnabled: true",
-            "nodeToNodeMeshEnabled: false",
-        );
-        for i in 1..=REFLECTORS {
-            let (name, address) = res::reflector(i);
-            y += "---\n";
-            y += &res::node(&name, &address, &[("route-reflector", "'true'")]).replace(
-                "/24}}",
-                &format!("/24, routeReflectorClusterID: {CLUSTER_ID}}}}}"),
-            );
-        }
-        y += "---\n";
-        y += &res::peer_with_route_reflectors();
-    }
     for i in 1..=n {
         y += "---\n";
         y += &res::node(&res::node_name(i), &res::node_address(i), &[]);
@@ -213,7 +190,7 @@ fn a_real_mesh_reports_every_block_and_each_fault_where_it_is() {
     let lab = Lab::start(3);
     lab.wait_mesh();
     lab.wait_routes();
-    let resources = lab_resources(&lab, 3, false);
+    let resources = lab_resources(&lab, 3);
     let ok: Vec<String> = (1..=3)
         .map(|i| format!("{} ok", res::node_block(i)))
         .collect();
@@ -294,54 +271,6 @@ fn a_real_mesh_reports_every_block_and_each_fault_where_it_is() {
     );
 }
 
-#[test]
-fn route_reflector_clients_get_every_block_through_either_reflector() {
-    let mut lab = Lab::start(3);
-    migration::start_reflector_machines(&mut lab);
-    migration::run(&lab, &GUIDE, "routes");
-    lab.wait_routes();
-    let resources = lab_resources(&lab, 3, true);
-    let ok: Vec<String> = (1..=3)
-        .map(|i| format!("{} ok", res::node_block(i)))
-        .collect();
-    for i in 1..=3 {
-        wait_verdicts(&lab, &resources, &res::node_name(i), &ok);
-    }
-    let v = routes_of(&lab, &resources, "node-1").unwrap();
-    let rrs: Vec<String> = (1..=REFLECTORS)
-        .map(|i| res::session("Node", &res::reflector(i).1))
-        .collect();
-    assert_eq!(
-        v["routes"][1]["expected"]["source"]["sessions"],
-        serde_json::json!(rrs)
-    );
-    assert_eq!(v["routes"][1]["expected"]["source"]["direct"], false);
-
-    // One reflector session down: the other still brings every block.
-    let n1 = lab.node("node-1");
-    assert!(n1.bird.birdc(&["disable", &rrs[0]]).contains("disabled"));
-    wait_verdicts(&lab, &resources, "node-1", &ok);
-    // Both down: every other node's block is missing, with both sessions as the cause.
-    assert!(n1.bird.birdc(&["disable", &rrs[1]]).contains("disabled"));
-    let both = serde_json::to_string(&rrs).unwrap();
-    let want = vec![
-        format!("{} ok", res::node_block(1)),
-        format!(
-            "{} missingInBird noEstablishedSession {both}",
-            res::node_block(2)
-        ),
-        format!(
-            "{} missingInBird noEstablishedSession {both}",
-            res::node_block(3)
-        ),
-    ];
-    wait_verdicts(&lab, &resources, "node-1", &want);
-    for rr in &rrs {
-        assert!(n1.bird.birdc(&["enable", rr]).contains("enabled"));
-    }
-    wait_verdicts(&lab, &resources, "node-1", &ok);
-}
-
 /// `GET path` on `node`'s `perch run` as JSON, with its status code.
 fn get_json(lab: &Lab, node: &str, path: &str) -> Result<(u16, Value), String> {
     let (code, body) = lab
@@ -354,8 +283,8 @@ fn get_json(lab: &Lab, node: &str, path: &str) -> Result<(u16, Value), String> {
 
 #[test]
 fn perch_run_checks_the_routes_and_reports_a_session_disabled_by_hand() {
-    // The lab's perch runs in the root namespace (for etcd on loopback), so its route check
-    // judges BIRD's table and says why it did not compare the kernel's.
+    // perch in the root namespace (the lab's default placement): its route check judges
+    // BIRD's table and says why it did not compare the kernel's.
     let mut lab = Lab::start(3);
     lab.wait_mesh();
     lab.wait_routes();
@@ -523,6 +452,7 @@ fn agrees_with_real_tables(lab: &Lab, node: &str, check: &Value) -> Result<(), S
         let kernel = ip_routes(n, prefix)?;
         let (in_bird, bird_text) = bird_route(n, prefix);
         let seen = format!("{node} {prefix} {verdict}: ip route {kernel:?}; birdc {bird_text:?}");
+        let in_kernel = !kernel.is_empty();
         let evidence_kernel = !r["kernel"].as_array().unwrap().is_empty();
         let evidence_bird = !r["bird"].as_array().unwrap().is_empty();
         let via_owner = || {
@@ -539,7 +469,7 @@ fn agrees_with_real_tables(lab: &Lab, node: &str, check: &Value) -> Result<(), S
             ("missingInBird", _) => !in_bird && kernel.is_empty(),
             _ => false,
         };
-        if !agrees || evidence_kernel != !kernel.is_empty() || evidence_bird != in_bird {
+        if !agrees || evidence_kernel != in_kernel || evidence_bird != in_bird {
             return Err(format!(
                 "perch's /routes disagrees with the real tables: {seen}; perch: {r}"
             ));
@@ -629,4 +559,94 @@ fn perch_run_in_the_node_namespace_judges_the_mesh_against_its_real_tables() {
     );
     assert!(n1.bird.birdc(&["enable", "kernel4"]).contains("enabled"));
     wait_served(&lab, "node-1", CONVERGE, &ok);
+}
+
+#[test]
+fn perch_run_in_the_node_namespace_judges_route_reflectors_and_a_bgpfilter() {
+    let mut lab = Lab::start_placed(3, Placement::Namespace);
+    migration::start_reflector_machines(&mut lab);
+    migration::run(&lab, &GUIDE, "routes");
+    lab.wait_routes();
+    let ok: Vec<String> = (1..=3)
+        .map(|i| format!("{} ok", res::node_block(i)))
+        .collect();
+    let rrs: Vec<String> = (1..=REFLECTORS)
+        .map(|i| res::session("Node", &res::reflector(i).1))
+        .collect();
+
+    // Every block ok on every worker, brought by either reflector (once a check has run on
+    // the plan without the mesh: one runs per status interval).
+    until(
+        CONVERGE,
+        "node-1 expects node-2's block from the reflectors",
+        || {
+            let (_, v) = get_json(&lab, "node-1", "/routes")?;
+            let source = &v["routes"][1]["expected"]["source"];
+            if source["sessions"] == serde_json::json!(rrs) && source["direct"] == false {
+                Ok(())
+            } else {
+                Err(source.to_string())
+            }
+        },
+    );
+    for i in 1..=3 {
+        wait_served(&lab, &res::node_name(i), CONVERGE, &ok);
+    }
+
+    // One reflector session down: the other still brings every block. Both down: every
+    // other node's block is missing, with both sessions as the cause.
+    let n1 = lab.node("node-1");
+    assert!(n1.bird.birdc(&["disable", &rrs[0]]).contains("disabled"));
+    wait_served(&lab, "node-1", CONVERGE, &ok);
+    assert!(n1.bird.birdc(&["disable", &rrs[1]]).contains("disabled"));
+    let both = serde_json::to_string(&rrs).unwrap();
+    let missing =
+        |kind: &str, i: usize| format!("{} missingInBird {kind} {both}", res::node_block(i));
+    let want = vec![
+        format!("{} ok", res::node_block(1)),
+        missing("noEstablishedSession", 2),
+        missing("noEstablishedSession", 3),
+    ];
+    wait_served(&lab, "node-1", CONVERGE, &want);
+    for rr in &rrs {
+        assert!(n1.bird.birdc(&["enable", rr]).contains("enabled"));
+    }
+    wait_served(&lab, "node-1", CONVERGE, &ok);
+
+    // A BGPFilter that rejects node-2's block on import, on the reflectors' BGPPeer (Calico
+    // applies BGPFilters only through a BGPPeer's `filters`): on the other workers that block
+    // is missing in BIRD, the cause the import filter of both reflector sessions, and the
+    // kernel has no route for it; node-2 keeps its own block.
+    lab.apply(
+        "filter.yaml",
+        "kind: BGPFilter\napiVersion: projectcalico.org/v3\n\
+         metadata: {name: reject-node-2}\n\
+         spec: {importV4: [{action: Reject, matchOperator: Equal, cidr: 10.244.2.0/26}]}\n",
+    );
+    let peer = res::peer_with_route_reflectors();
+    lab.apply(
+        "peer-filtered.yaml",
+        &peer.replace("'true'}", "'true', filters: [reject-node-2]}"),
+    );
+    let want = vec![
+        format!("{} ok", res::node_block(1)),
+        missing("importFilter", 2),
+        format!("{} ok", res::node_block(3)),
+    ];
+    let v = wait_served(&lab, "node-1", CONVERGE, &want);
+    let cause = v["routes"][1]["cause"]["message"].as_str().unwrap();
+    assert!(cause.contains("reject-node-2"), "{cause}");
+    let want = vec![
+        format!("{} ok", res::node_block(1)),
+        missing("importFilter", 2),
+        format!("{} ok", res::node_block(3)),
+    ];
+    wait_served(&lab, "node-3", CONVERGE, &want);
+    wait_served(&lab, "node-2", CONVERGE, &ok);
+
+    // The filter off the BGPPeer: the block comes back everywhere.
+    lab.apply("peer.yaml", &peer);
+    for i in 1..=3 {
+        wait_served(&lab, &res::node_name(i), CONVERGE, &ok);
+    }
 }
