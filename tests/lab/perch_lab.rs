@@ -1,7 +1,8 @@
 //! `perch-lab`: the multi-node BGP lab (`tests/lab/README.md`) as a command.
 //!
 //! `perch-lab up [--nodes 4] [--tors 1]` starts one etcd, the nodes (BIRD in a network
-//! namespace each, served by `perch run`) and GoBGP ToRs, waits until every session is
+//! namespace each, served by `perch run` in the same namespace, as on a host network, so its
+//! route check reads the kernel table BIRD programs) and GoBGP ToRs, waits until every session is
 //! Established and every block routed, prints where to look and what to try, and runs until
 //! Ctrl-C or SIGTERM; then it tears everything down. `perch-lab down` cleans up what a killed
 //! run left behind, from its state file.
@@ -21,7 +22,7 @@ use std::time::{Duration, Instant};
 
 use clap::{Parser, Subcommand};
 use lab::ledger::{self, Ledger};
-use lab::node::Node;
+use lab::node::{Node, Placement};
 use lab::resources as res;
 use lab::{INTERRUPTED, Lab};
 
@@ -176,7 +177,7 @@ fn up(nodes: usize, tors: usize, state_dir: &Path) -> Result<(), String> {
         .prefix("lab-")
         .tempdir_in(state_dir)
         .map_err(|e| format!("{}: {e}", state_dir.display()))?;
-    let mut lab = Lab::start_in(nodes, home, ledger);
+    let mut lab = Lab::start_in_placed(nodes, home, ledger, Placement::Namespace);
     add_tors(&mut lab, tors);
     let names: Vec<String> = lab.nodes.iter().map(|n| n.name.clone()).collect();
     let names: Vec<&str> = names.iter().map(String::as_str).collect();
@@ -302,6 +303,7 @@ fn banner(lab: &Lab, tors: usize, took: Duration, state_dir: &Path) -> String {
         first.bird.socket.display()
     ));
     try_line(format!("curl -s {}status", first.status_url()));
+    try_line(format!("curl -s {}routes", first.status_url()));
     try_line(format!("ip -n {} route show proto bird", first.ns.name));
     if let Some(t) = lab.tors.first() {
         try_line(format!(
