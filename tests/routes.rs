@@ -547,7 +547,7 @@ fn perch_run_in_the_node_namespace_judges_the_mesh_against_its_real_tables() {
         format!("{} ok", res::node_block(2)),
         format!("{} missingInKernel kernelProgramming ", res::node_block(3)),
     ];
-    wait_served(&lab, "node-1", 2 * interval, &want);
+    wait_served(&lab, "node-1", CONVERGE, &want);
     let (code, body) = n1.get("/readyz").unwrap();
     assert_ne!(
         code, 200,
