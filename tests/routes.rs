@@ -411,6 +411,13 @@ fn ip_routes(
         .args(["-n", &node.ns.name, "-j", "route", "show", "exact", prefix])
         .output()
         .map_err(|e| format!("ip route: {e}"))?;
+    if !out.status.success() {
+        return Err(format!(
+            "ip -n {} route show exact {prefix}: {}",
+            node.ns.name,
+            String::from_utf8_lossy(&out.stderr).trim()
+        ));
+    }
     let text = String::from_utf8_lossy(&out.stdout);
     if text.trim().is_empty() {
         return Ok(Vec::new());
@@ -432,12 +439,15 @@ fn ip_routes(
 
 /// Whether `node`'s BIRD has a route for exactly `prefix` (`birdc show route PREFIX`), and
 /// its reply.
-fn bird_route(node: &lab::node::Node, prefix: &str) -> (bool, String) {
+fn bird_route(node: &lab::node::Node, prefix: &str) -> Result<(bool, String), String> {
     let out = node.bird.birdc(&["show", "route", prefix]);
     let has = out
         .lines()
         .any(|l| l.split_whitespace().next() == Some(prefix));
-    (has, out)
+    if !has && !out.contains("Network not found") {
+        return Err(format!("birdc show route {prefix}: {out:?}"));
+    }
+    Ok((has, out))
 }
 
 /// Checks every verdict of `check` (perch's `/routes` for `node`) against the node's real
@@ -450,7 +460,7 @@ fn agrees_with_real_tables(lab: &Lab, node: &str, check: &Value) -> Result<(), S
         let prefix = r["prefix"].as_str().unwrap();
         let verdict = r["verdict"].as_str().unwrap();
         let kernel = ip_routes(n, prefix)?;
-        let (in_bird, bird_text) = bird_route(n, prefix);
+        let (in_bird, bird_text) = bird_route(n, prefix)?;
         let seen = format!("{node} {prefix} {verdict}: ip route {kernel:?}; birdc {bird_text:?}");
         let in_kernel = !kernel.is_empty();
         let evidence_kernel = !r["kernel"].as_array().unwrap().is_empty();
