@@ -8,7 +8,7 @@
 //! the backend's own rescan/error reports. Without this filter each re-read fires the
 //! watch again and perch re-reads forever.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use notify::event::{AccessKind, AccessMode};
@@ -26,6 +26,19 @@ pub(crate) fn is_change(kind: &EventKind) -> bool {
     }
 }
 
+/// A path that cannot be watched (inotify limits, a missing directory). The caller falls back
+/// to re-reading on a timer, or notices changes only at restart; trying again right away does
+/// not help.
+#[derive(Debug, thiserror::Error)]
+#[error("cannot watch {}: {source}", .path.display())]
+pub(crate) struct WatchError {
+    /// The directory that could not be watched.
+    path: PathBuf,
+    /// notify's error.
+    #[source]
+    source: notify::Error,
+}
+
 /// A live watch; dropping it stops watching.
 pub(crate) struct PathWatch {
     rx: mpsc::UnboundedReceiver<()>,
@@ -34,7 +47,7 @@ pub(crate) struct PathWatch {
 
 impl PathWatch {
     /// Starts watching `path` (a directory, recursively; or a file, through its directory).
-    pub(crate) fn new(path: &Path, debounce: Duration) -> Result<PathWatch, String> {
+    pub(crate) fn new(path: &Path, debounce: Duration) -> Result<PathWatch, WatchError> {
         let (tx, rx) = mpsc::unbounded_channel();
         let mut debouncer = new_debouncer(debounce, None, move |r: DebounceEventResult| {
             let changed = match &r {
@@ -45,7 +58,10 @@ impl PathWatch {
                 let _ = tx.send(());
             }
         })
-        .map_err(|e| format!("cannot watch {}: {e}", path.display()))?;
+        .map_err(|source| WatchError {
+            path: path.to_path_buf(),
+            source,
+        })?;
         let (target, mode) = if path.is_dir() {
             (path.to_path_buf(), RecursiveMode::Recursive)
         } else {
@@ -57,7 +73,10 @@ impl PathWatch {
         };
         debouncer
             .watch(&target, mode)
-            .map_err(|e| format!("cannot watch {}: {e}", target.display()))?;
+            .map_err(|source| WatchError {
+                path: target.clone(),
+                source,
+            })?;
         Ok(PathWatch {
             rx,
             _debouncer: debouncer,
@@ -76,6 +95,22 @@ impl PathWatch {
 mod tests {
     use super::*;
     use notify::event::{CreateKind, ModifyKind, RemoveKind};
+
+    #[tokio::test]
+    async fn a_missing_directory_names_the_path() {
+        let dir = tempfile::tempdir().unwrap();
+        let missing = dir.path().join("gone").join("file");
+        let error = PathWatch::new(&missing, Duration::from_millis(10))
+            .err()
+            .expect("a missing directory cannot be watched");
+        let parent = dir.path().join("gone");
+        assert!(
+            error
+                .to_string()
+                .starts_with(&format!("cannot watch {}: ", parent.display())),
+            "{error}"
+        );
+    }
 
     #[test]
     fn reads_are_not_changes() {

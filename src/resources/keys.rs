@@ -70,13 +70,27 @@ pub fn affinity_name(node: &str, cidr: &IpNet) -> String {
     format!("{node}-{c}")
 }
 
+/// An IPAM block-affinity value that is not JSON: the caller skips that one affinity.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("affinity value is not JSON: {reason}")]
+pub struct AffinityValueError {
+    /// The JSON parser's words.
+    pub reason: String,
+}
+
 /// Builds a [`BlockAffinity`] from an IPAM key's parts and its JSON value.
 /// An empty value is the legacy form and means confirmed.
-pub fn affinity_from_value(node: &str, cidr: &IpNet, value: &str) -> Result<BlockAffinity, String> {
+pub fn affinity_from_value(
+    node: &str,
+    cidr: &IpNet,
+    value: &str,
+) -> Result<BlockAffinity, AffinityValueError> {
     let v: Value = if value.trim().is_empty() {
         Value::Object(Default::default())
     } else {
-        serde_json::from_str(value).map_err(|e| format!("affinity value is not JSON: {e}"))?
+        serde_json::from_str(value).map_err(|e| AffinityValueError {
+            reason: e.to_string(),
+        })?
     };
     let state = v
         .get("state")
@@ -148,6 +162,11 @@ mod tests {
         assert!(parse_affinity_key("/calico/ipam/v2/host/n/ipv6/block/10.0.0.0-26").is_none());
         assert!(parse_affinity_key("/calico/ipam/v2/host/n/ipv4/block/10.0.0.0-26/x").is_none());
         let a = affinity_from_value("n", &net, "").unwrap();
+        let bad = affinity_from_value("n", &net, "{").unwrap_err();
+        assert!(
+            bad.to_string().starts_with("affinity value is not JSON: "),
+            "{bad}"
+        );
         assert_eq!(a.spec.state, "");
         let a = affinity_from_value("n", &net, r#"{"state":"pending","deleted":false}"#).unwrap();
         assert_eq!(

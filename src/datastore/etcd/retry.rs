@@ -22,7 +22,7 @@ impl Store {
     /// if another writer got there first). A `metadata.resourceVersion` in `given` must match
     /// the stored one: a stale one is a [`EtcdError::Conflict`], never retried.
     pub async fn apply(&mut self, given: &Value) -> Result<(Written, Stored), EtcdError> {
-        let (resource, _) = value::prepare(given).map_err(EtcdError::Invalid)?;
+        let (resource, _) = value::prepare(given)?;
         let id = resource.id();
         let pinned = match resource.metadata().resource_version.as_deref() {
             None | Some("") => None,
@@ -104,7 +104,7 @@ impl Store {
     }
 
     async fn create_as(&mut self, id: &ResourceId, given: &Value) -> Result<Stored, EtcdError> {
-        let (resource, _) = value::prepare(given).map_err(EtcdError::Invalid)?;
+        let (resource, _) = value::prepare(given)?;
         same_id(id, &resource.id())?;
         self.create(given).await
     }
@@ -126,4 +126,30 @@ async fn contention_pause(id: &ResourceId, attempt: u32) {
     );
     let jitter = u64::from(random_bytes()[0]) % 20;
     tokio::time::sleep(Duration::from_millis(5 * u64::from(attempt) + jitter)).await;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::resources::Kind;
+
+    #[test]
+    fn giving_up_on_contention_is_not_invalid_input() {
+        let id = ResourceId::new(Kind::BgpPeer, "rack1-tor");
+        let error = gave_up(&id);
+        assert!(
+            matches!(
+                error,
+                EtcdError::Contended {
+                    attempts: CAS_ATTEMPTS,
+                    ..
+                }
+            ),
+            "{error:?}"
+        );
+        assert_eq!(
+            error.to_string(),
+            "BGPPeer \"rack1-tor\": gave up after 16 attempts: other writers kept changing it"
+        );
+    }
 }

@@ -43,7 +43,7 @@ pub enum Written {
 /// The key's current state: its mod revision and its JSON (or why it is not readable).
 pub(super) struct Current {
     pub(super) mod_revision: i64,
-    pub(super) value: Result<Value, String>,
+    pub(super) value: Result<Value, value::StoredError>,
 }
 
 /// A connection used to read and write resources.
@@ -126,7 +126,7 @@ impl Store {
 
     /// Creates a resource given as JSON; [`EtcdError::AlreadyExists`] when it is there.
     pub async fn create(&mut self, given: &Value) -> Result<Stored, EtcdError> {
-        let (resource, mut stored) = value::prepare(given).map_err(EtcdError::Invalid)?;
+        let (resource, mut stored) = value::prepare(given)?;
         value::stamp_created(&mut stored, &new_uid(), &now_rfc3339());
         let id = resource.id();
         let key = resource_key(id.kind, &id.name);
@@ -156,7 +156,7 @@ impl Store {
         expected: i64,
         current: Option<&Value>,
     ) -> Result<Stored, EtcdError> {
-        let (resource, mut stored) = value::prepare(given).map_err(EtcdError::Invalid)?;
+        let (resource, mut stored) = value::prepare(given)?;
         same_id(id, &resource.id())?;
         if let Some(current) = current {
             value::keep_identity(&mut stored, current);
@@ -246,7 +246,7 @@ pub(super) fn same_id(id: &ResourceId, now: &ResourceId) -> Result<(), EtcdError
 }
 
 /// A stored value that is not a readable resource.
-pub(super) fn unreadable(id: &ResourceId, why: String) -> EtcdError {
+pub(super) fn unreadable(id: &ResourceId, why: value::StoredError) -> EtcdError {
     EtcdError::Invalid(format!(
         "etcd key {}: {why}",
         resource_key(id.kind, &id.name)

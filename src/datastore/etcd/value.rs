@@ -6,14 +6,88 @@
 //! numbers). Must not: do I/O, read clocks or draw random numbers; callers pass those in.
 
 use serde_json::{Map, Value};
+use thiserror::Error;
 
-use super::config::quoted;
-use crate::resources::decode::decode_resource;
-use crate::resources::keys::{affinity_from_value, affinity_name, parse_affinity_key};
+use super::config::{EtcdError, quoted};
+use crate::resources::decode::{ItemError, decode_resource};
+use crate::resources::keys::{AffinityValueError, affinity_from_value};
+use crate::resources::keys::{affinity_name, parse_affinity_key};
 use crate::resources::keys::{kind_prefix, parse_resource_key};
 use crate::resources::validate;
 use crate::resources::{API_VERSION, Kind, Resource, ResourceId};
 use crate::snapshot::Event;
+
+/// Why the value stored under a key is not a resource perch can read. The caller skips that
+/// one key, naming it (an [`Event::Undecodable`], a warning, or [`EtcdError::Invalid`] for a
+/// `get`), and reads the rest; retrying does not help until someone rewrites the value.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+pub enum StoredError {
+    /// The bytes are not UTF-8.
+    #[error("value is not UTF-8")]
+    NotUtf8,
+    /// The bytes are not JSON (the parser's words).
+    #[error("value is not JSON: {0}")]
+    NotJson(String),
+    /// JSON, but not an object.
+    #[error("value is not a JSON object")]
+    NotObject,
+    /// The value's `kind` is not the one its key says.
+    #[error("value holds kind {found:?}, not {expected}")]
+    OtherKind {
+        /// The value's `kind`.
+        found: String,
+        /// The kind of the key.
+        expected: Kind,
+    },
+    /// `metadata` is not an object.
+    #[error("metadata is not a JSON object")]
+    MetadataNotObject,
+    /// The value's `metadata.name` is not the one its key says.
+    #[error("metadata.name {found:?} does not match the key")]
+    OtherName {
+        /// The value's name.
+        found: String,
+    },
+    /// The right kind and name, but not a resource of that kind (the decoder's words).
+    #[error("{0}")]
+    Undecodable(String),
+    /// A block affinity whose value is not JSON.
+    #[error(transparent)]
+    Affinity(#[from] AffinityValueError),
+}
+
+/// Why a resource given to be written is refused; nothing was written. Every variant means the
+/// same to the caller: report it and have the input fixed (retrying cannot help).
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+pub enum PrepareError {
+    /// Not a resource perch can decode (`BGPPeer "x": spec.peerIP: …`).
+    #[error("{0}")]
+    Undecodable(ItemError),
+    /// Decoded, but Calico's validation refuses it.
+    #[error("{}: {why}", quoted(id))]
+    Invalid {
+        /// The resource.
+        id: ResourceId,
+        /// Every problem found, joined with `; `.
+        why: String,
+    },
+    /// A block affinity: in Calico's etcd datastore those are IPAM keys that Calico IPAM
+    /// manages, never written by perch.
+    #[error(
+        "{}: block affinities are IPAM keys in Calico's etcd datastore, managed by Calico IPAM; perch does not write them",
+        quoted(id)
+    )]
+    IpamManaged {
+        /// The resource.
+        id: ResourceId,
+    },
+}
+
+impl From<PrepareError> for EtcdError {
+    fn from(e: PrepareError) -> EtcdError {
+        EtcdError::Invalid(e.to_string())
+    }
+}
 
 /// The kinds read from `/calico/resources/v3/projectcalico.org/` (block affinities are IPAM
 /// keys in etcd mode).
@@ -52,8 +126,8 @@ pub fn put_event(key: &str, value: &[u8], mod_revision: i64, node: &str) -> Opti
             parse_affinity_key(key).filter(|(host, _)| host == node || node == ALL_NODES)?;
         let id = ResourceId::new(Kind::BlockAffinity, affinity_name(&host, &cidr));
         let decoded = std::str::from_utf8(value)
-            .map_err(|_| "value is not UTF-8".to_owned())
-            .and_then(|text| affinity_from_value(&host, &cidr, text))
+            .map_err(|_| StoredError::NotUtf8)
+            .and_then(|text| affinity_from_value(&host, &cidr, text).map_err(StoredError::from))
             .map(|mut a| {
                 a.metadata.resource_version = Some(mod_revision.to_string());
                 Resource::BlockAffinity(a)
@@ -90,9 +164,9 @@ pub fn decode_stored(
     name: &str,
     value: &[u8],
     mod_revision: i64,
-) -> Result<(Value, Resource), String> {
+) -> Result<(Value, Resource), StoredError> {
     let json = read_stored(kind, name, value, mod_revision)?;
-    let resource = decode_resource(&json).map_err(|e| e.message)?;
+    let resource = decode_resource(&json).map_err(|e| StoredError::Undecodable(e.message))?;
     Ok((json, resource))
 }
 
@@ -104,18 +178,23 @@ pub fn read_stored(
     name: &str,
     value: &[u8],
     mod_revision: i64,
-) -> Result<Value, String> {
+) -> Result<Value, StoredError> {
     let mut json: Value =
-        serde_json::from_slice(value).map_err(|e| format!("value is not JSON: {e}"))?;
+        serde_json::from_slice(value).map_err(|e| StoredError::NotJson(e.to_string()))?;
     let Value::Object(fields) = &mut json else {
-        return Err("value is not a JSON object".into());
+        return Err(StoredError::NotObject);
     };
     match fields.get("kind").and_then(Value::as_str) {
         None => {
             fields.insert("kind".into(), kind.name().into());
         }
         Some(k) if k == kind.name() => {}
-        Some(k) => return Err(format!("value holds kind {k:?}, not {}", kind.name())),
+        Some(k) => {
+            return Err(StoredError::OtherKind {
+                found: k.to_owned(),
+                expected: kind,
+            });
+        }
     }
     if !fields.contains_key("apiVersion") {
         fields.insert("apiVersion".into(), API_VERSION.into());
@@ -124,14 +203,18 @@ pub fn read_stored(
         .entry("metadata")
         .or_insert_with(|| Value::Object(Map::new()));
     let Value::Object(meta) = meta else {
-        return Err("metadata is not a JSON object".into());
+        return Err(StoredError::MetadataNotObject);
     };
     match meta.get("name").and_then(Value::as_str) {
         None => {
             meta.insert("name".into(), name.into());
         }
         Some(n) if n == name => {}
-        Some(n) => return Err(format!("metadata.name {n:?} does not match the key")),
+        Some(n) => {
+            return Err(StoredError::OtherName {
+                found: n.to_owned(),
+            });
+        }
     }
     meta.insert("resourceVersion".into(), mod_revision.to_string().into());
     Ok(json)
@@ -141,15 +224,15 @@ pub fn read_stored(
 /// [`Resource::to_json`] (so AS numbers are numbers and field names are Calico's), plus any
 /// top-level members perch does not model (a Node's `status`), without
 /// `metadata.resourceVersion`. Errors name the resource: `BGPPeer "x": spec.peerIP: …`.
-pub fn prepare(value: &Value) -> Result<(Resource, Value), String> {
-    let resource = decode_resource(value).map_err(|e| e.to_string())?;
+pub fn prepare(value: &Value) -> Result<(Resource, Value), PrepareError> {
+    let resource = decode_resource(value).map_err(PrepareError::Undecodable)?;
     if resource.kind() == Kind::BlockAffinity {
-        return Err(format!(
-            "{}: block affinities are IPAM keys in Calico's etcd datastore, managed by Calico IPAM; perch does not write them",
-            quoted(&resource.id())
-        ));
+        return Err(PrepareError::IpamManaged { id: resource.id() });
     }
-    validate::check(&resource).map_err(|why| format!("{}: {why}", quoted(&resource.id())))?;
+    validate::check(&resource).map_err(|why| PrepareError::Invalid {
+        id: resource.id(),
+        why,
+    })?;
     let mut stored = resource.to_json();
     if let (Value::Object(out), Value::Object(given)) = (&mut stored, value) {
         for (k, v) in given {

@@ -115,9 +115,13 @@ fn prepare_keeps_a_nodes_status_and_refuses_invalid_resources() {
     let bad =
         json!({"kind": "BGPPeer", "metadata": {"name": "x"}, "spec": {"peerIP": "not-an-ip"}});
     let err = prepare(&bad).unwrap_err();
-    assert!(err.starts_with("BGPPeer \"x\": "), "{err}");
+    assert!(err.to_string().starts_with("BGPPeer \"x\": "), "{err}");
     let affinity = json!({"kind": "BlockAffinity", "metadata": {"name": "x"}, "spec": {}});
-    assert!(prepare(&affinity).unwrap_err().contains("IPAM"));
+    let err = prepare(&affinity).unwrap_err();
+    assert!(matches!(err, PrepareError::IpamManaged { .. }), "{err:?}");
+    assert!(err.to_string().contains("IPAM"), "{err}");
+    let err = prepare(&json!({"kind": "BGPPeer", "spec": {}})).unwrap_err();
+    assert!(matches!(err, PrepareError::Undecodable(_)), "{err:?}");
 }
 
 #[test]
