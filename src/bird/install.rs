@@ -289,7 +289,10 @@ impl Installer {
                     ));
                 }
                 Err(e) if self.check == CheckMode::Socket => {
-                    return Err(rejected("bird configure check", e.to_string()));
+                    // Not a verdict on the config: BIRD could not be asked.
+                    return Err(InstallError::BirdUnreachable {
+                        reason: e.to_string(),
+                    });
                 }
                 Err(e) => {
                     debug!("configure check over the socket unavailable ({e}); using bird -p")
@@ -420,4 +423,68 @@ fn write_synced(
         mode.unwrap_or_else(|| std::fs::Permissions::from_mode(0o644)),
     )?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// An installer whose BIRD socket does not exist, in a fresh directory.
+    fn without_bird(check: CheckMode) -> (tempfile::TempDir, Installer) {
+        let dir = tempfile::tempdir().unwrap();
+        let installer = Installer {
+            config_path: dir.path().join("bird.cfg"),
+            socket: dir.path().join("bird.ctl"),
+            check,
+            bird_binary: dir.path().join("no-bird").display().to_string(),
+            command_timeout: Duration::from_secs(1),
+        };
+        (dir, installer)
+    }
+
+    #[tokio::test]
+    async fn bird_unreachable_is_not_a_rejected_config() {
+        let (_dir, installer) = without_bird(CheckMode::Socket);
+        std::fs::write(&installer.config_path, "# running\n").unwrap();
+        let error = installer
+            .install("router id 192.0.2.1;\n", false)
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(error, InstallError::BirdUnreachable { .. }),
+            "{error:?}"
+        );
+        assert!(
+            error
+                .to_string()
+                .starts_with("bird is unreachable, nothing was installed (--check socket): "),
+            "{error}"
+        );
+        assert!(error.to_string().contains("not found (is BIRD running?)"));
+        assert_eq!(
+            std::fs::read_to_string(&installer.config_path).unwrap(),
+            "# running\n",
+            "the running file is untouched"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_failed_undo_is_its_own_error() {
+        let (_dir, installer) = without_bird(CheckMode::Auto);
+        let error = installer.undo(Some(b"# previous\n")).await.unwrap_err();
+        assert!(
+            matches!(error, InstallError::UndoFailed { .. }),
+            "{error:?}"
+        );
+        assert!(
+            error
+                .to_string()
+                .starts_with("configure undo failed: bird control socket "),
+            "{error}"
+        );
+        assert!(
+            !installer.config_path.exists(),
+            "nothing is put back when BIRD did not undo"
+        );
+    }
 }

@@ -45,3 +45,41 @@ pub(crate) fn config_hash(text: &str) -> String {
         .map(|b| format!("{b:02x}"))
         .collect()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn result_of(error: InstallError) -> ApplyResult {
+        let plan = crate::plan::plan(
+            &crate::snapshot::Snapshot::default(),
+            "n1",
+            &crate::plan::PlanOptions::default(),
+        );
+        outcome(Err(error), "0123456789ab", &plan, "test").0
+    }
+
+    #[test]
+    fn only_a_config_bird_refused_is_rejected() {
+        let rejected = InstallError::Rejected {
+            checker: "bird configure".into(),
+            message: "bird.cfg:3:1 syntax error".into(),
+        };
+        assert_eq!(result_of(rejected), ApplyResult::Rejected);
+        let refused = InstallError::RefusedAtConfigure {
+            message: "bird.cfg:3:1 syntax error".into(),
+            restored: "the previous config was restored and is running".into(),
+        };
+        assert_eq!(result_of(refused), ApplyResult::Rejected);
+        // BIRD could not be asked, or could not undo: not a verdict on the config, so no
+        // session is left out for it.
+        let unreachable = InstallError::BirdUnreachable {
+            reason: "bird control socket /run/bird/bird.ctl: not found (is BIRD running?)".into(),
+        };
+        assert_eq!(result_of(unreachable), ApplyResult::Error);
+        let undo = InstallError::UndoFailed {
+            message: "bird control socket /run/bird/bird.ctl: connection refused".into(),
+        };
+        assert_eq!(result_of(undo), ApplyResult::Error);
+    }
+}
