@@ -19,6 +19,7 @@ use std::time::SystemTime;
 use serde::Serialize;
 use tokio::sync::watch;
 
+use crate::bird::BirdError;
 use crate::bird::parse::{ProtocolDetails, RouteEntry, Status};
 use crate::plan::Plan;
 use crate::resources::Warning;
@@ -139,6 +140,25 @@ pub(crate) struct TemplatesView {
     pub error: Option<String>,
 }
 
+/// Why a [`BirdView`] holds no answer from BIRD. Readers report it (`/status`, `/readyz`) and
+/// read the next view: the monitor asks again by itself at its poll interval.
+#[derive(Debug, Clone, thiserror::Error)]
+pub(crate) enum BirdUnavailable {
+    /// The monitor has not asked BIRD yet.
+    #[error("not asked yet")]
+    NotAskedYet,
+    /// Asking BIRD failed: unreachable, timed out, or an answer that did not parse (the
+    /// client's message names the socket and the cause).
+    #[error(transparent)]
+    Bird(Arc<BirdError>),
+}
+
+impl From<BirdError> for BirdUnavailable {
+    fn from(e: BirdError) -> BirdUnavailable {
+        BirdUnavailable::Bird(Arc::new(e))
+    }
+}
+
 /// One observation of BIRD, as the BIRD monitor publishes it.
 #[derive(Debug, Clone)]
 pub(crate) struct BirdView {
@@ -146,8 +166,8 @@ pub(crate) struct BirdView {
     pub fetched_at: SystemTime,
     /// The session greeting's version, when connected.
     pub version: Option<String>,
-    pub status: Result<Status, String>,
-    pub protocols: Result<Vec<ProtocolDetails>, String>,
+    pub status: Result<Status, BirdUnavailable>,
+    pub protocols: Result<Vec<ProtocolDetails>, BirdUnavailable>,
     /// `show route`, read only while a CalicoNodeStatus asks for routes.
     pub routes: Option<Vec<RouteEntry>>,
     /// BIRD's local time offset from UTC (seconds), from its server time.
@@ -159,13 +179,13 @@ pub(crate) struct BirdView {
 }
 
 impl BirdView {
-    /// A view of a BIRD not asked yet.
-    pub(crate) fn unknown(why: &str) -> BirdView {
+    /// A view without an answer from BIRD, and why.
+    pub(crate) fn unknown(why: BirdUnavailable) -> BirdView {
         BirdView {
             fetched_at: SystemTime::UNIX_EPOCH,
             version: None,
-            status: Err(why.to_owned()),
-            protocols: Err(why.to_owned()),
+            status: Err(why.clone()),
+            protocols: Err(why),
             routes: None,
             utc_offset: 0,
             queries: 0,

@@ -24,14 +24,14 @@ use tokio_util::sync::CancellationToken;
 use tracing::{info, warn};
 
 use super::channels::BirdEvent;
-use crate::bird::Client;
 use crate::bird::parse::ProtocolRow;
 use crate::bird::parse::{Status, parse_bird_time};
+use crate::bird::{BirdError, Client};
 use crate::routes::kernel::read_main_table;
 use crate::routes::observe::{kernel_view, query_prefixes};
 use crate::routes::{Observed, RouteCheck, check, expected};
 use crate::status::peers::utc_offset_from_server_time;
-use crate::views::{BirdView, ReconcileView, RoutesView};
+use crate::views::{BirdUnavailable, BirdView, ReconcileView, RoutesView};
 
 /// How far BIRD's uptime may seem to go back (its stamps have whole seconds and are read from
 /// two clocks at different moments) before it counts as a restart.
@@ -147,7 +147,7 @@ impl Monitor {
                         last_view = Some(at);
                         let routes = *self.routes_wanted.borrow();
                         let view = read_view(&mut client, s, started, routes).await;
-                        let rows: Result<Vec<ProtocolRow>, String> = view
+                        let rows: Result<Vec<ProtocolRow>, BirdUnavailable> = view
                             .protocols
                             .as_ref()
                             .map(|p| p.iter().map(|d| d.row.clone()).collect())
@@ -180,7 +180,7 @@ impl Monitor {
                             fetched_at: started,
                             queries,
                             restarts_seen: restarts,
-                            ..BirdView::unknown(&e.to_string())
+                            ..BirdView::unknown(e.into())
                         }));
                     }
                 }
@@ -195,7 +195,12 @@ impl Monitor {
 }
 
 impl Monitor {
-    fn publish_check(&self, result: Result<(RouteCheck, f64), String>, at: SystemTime, n: u64) {
+    fn publish_check(
+        &self,
+        result: Result<(RouteCheck, f64), RouteCheckError>,
+        at: SystemTime,
+        n: u64,
+    ) {
         self.routes.send_modify(|v| {
             let mut next = RoutesView {
                 checks: n,
@@ -210,7 +215,7 @@ impl Monitor {
                 }
                 Err(e) => {
                     warn!("route check: {e}");
-                    next.error = Some(e);
+                    next.error = Some(e.to_string());
                 }
             }
             *v = Arc::new(next);
@@ -218,13 +223,28 @@ impl Monitor {
     }
 }
 
+/// Why a route check could not be made. The monitor reports it in [`RoutesView::error`]
+/// (keeping the last check) and checks again at the next status interval.
+#[derive(Debug, thiserror::Error)]
+enum RouteCheckError {
+    /// BIRD's protocols were not read with this view.
+    #[error("show protocols: {0}")]
+    Protocols(BirdUnavailable),
+    /// `show route` failed.
+    #[error("show route: {0}")]
+    Routes(BirdError),
+    /// The judging thread panicked or was cancelled.
+    #[error("route check: {0}")]
+    Judging(tokio::task::JoinError),
+}
+
 /// One route check on `client`, or None when there is nothing to check yet (no plan, or no
 /// pools). The time is the whole check's, BIRD's reply included.
 async fn check_routes(
     client: &mut Client,
     state: &ReconcileView,
-    protocols: Result<Vec<ProtocolRow>, String>,
-) -> Option<Result<(RouteCheck, f64), String>> {
+    protocols: Result<Vec<ProtocolRow>, BirdUnavailable>,
+) -> Option<Result<(RouteCheck, f64), RouteCheckError>> {
     let (plan, snapshot) = (state.plan.clone()?, state.snapshot.clone()?);
     let started = Instant::now();
     let expected = tokio::task::spawn_blocking(move || expected(&snapshot, &plan))
@@ -236,11 +256,11 @@ async fn check_routes(
     }
     let protocols = match protocols {
         Ok(p) => p,
-        Err(e) => return Some(Err(format!("show protocols: {e}"))),
+        Err(e) => return Some(Err(RouteCheckError::Protocols(e))),
     };
     let bird = match client.show_routes_in(false, &prefixes).await {
         Ok(b) => b,
-        Err(e) => return Some(Err(format!("show route: {e}"))),
+        Err(e) => return Some(Err(RouteCheckError::Routes(e))),
     };
     let judged = tokio::task::spawn_blocking(move || {
         let table = read_main_table().map_err(|e| e.to_string());
@@ -260,7 +280,7 @@ async fn check_routes(
         )
     })
     .await
-    .map_err(|e| format!("route check: {e}"));
+    .map_err(RouteCheckError::Judging);
     Some(judged.map(|c| (c, started.elapsed().as_secs_f64())))
 }
 
@@ -278,7 +298,7 @@ async fn read_view(client: &mut Client, status: Status, at: SystemTime, routes: 
     let protocols = client
         .show_protocols_all(None)
         .await
-        .map_err(|e| e.to_string());
+        .map_err(BirdUnavailable::from);
     let routes = if routes {
         Some(client.show_route().await.unwrap_or_default())
     } else {

@@ -240,7 +240,7 @@ async fn apply(
             let mut record = record(
                 started,
                 ApplyResult::RenderFailed,
-                Some(e),
+                Some(e.to_string()),
                 None,
                 published.revision,
                 trigger,
@@ -307,14 +307,27 @@ async fn render_off(
     plan: &Plan,
     published: &Published,
     templates: &Arc<Templates>,
-) -> Result<String, String> {
+) -> Result<String, RenderFailure> {
     let plan = plan.clone();
     let snapshot = published.snapshot.clone();
     let tmpl = templates.clone();
-    tokio::task::spawn_blocking(move || crate::render::render(&plan, &snapshot, &tmpl))
-        .await
-        .map_err(|e| format!("rendering panicked: {e}"))?
-        .map_err(|e| e.to_string())
+    Ok(
+        tokio::task::spawn_blocking(move || crate::render::render(&plan, &snapshot, &tmpl))
+            .await
+            .map_err(RenderFailure::Panicked)??,
+    )
+}
+
+/// Why a plan gave no config text. Either way the last good config stays installed, and the
+/// next change (of the resources or the templates) renders again.
+#[derive(Debug, thiserror::Error)]
+enum RenderFailure {
+    /// The templates refused the plan (the template's file, line and cause).
+    #[error(transparent)]
+    Render(#[from] crate::render::RenderError),
+    /// The rendering thread panicked.
+    #[error("rendering panicked: {0}")]
+    Panicked(tokio::task::JoinError),
 }
 
 /// A config to install: its text, the plan it was rendered from, and the sessions left out.
@@ -402,7 +415,7 @@ async fn install_without_refused(
                 return Applied {
                     attempt,
                     result: ApplyResult::RenderFailed,
-                    error: Some(e),
+                    error: Some(e.to_string()),
                 };
             }
         };

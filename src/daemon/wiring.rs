@@ -13,7 +13,7 @@ use super::{monitor, reconcile, tasks};
 use crate::datastore::Update;
 use crate::metrics::Metrics;
 use crate::time::rfc3339;
-use crate::views::{BirdView, DatastoreView, ReconcileView, RoutesView, Views};
+use crate::views::{BirdUnavailable, BirdView, DatastoreView, ReconcileView, RoutesView, Views};
 
 /// A running daemon: the tasks to wait for.
 pub(crate) struct Daemon {
@@ -37,7 +37,8 @@ impl Daemon {
             ..Default::default()
         });
         let (reconcile_tx, reconcile_rx) = watch::channel(ReconcileView::default());
-        let (bird_tx, bird_rx) = watch::channel(Arc::new(BirdView::unknown("not asked yet")));
+        let (bird_tx, bird_rx) =
+            watch::channel(Arc::new(BirdView::unknown(BirdUnavailable::NotAskedYet)));
         let (routes_tx, routes_rx) = watch::channel(false);
         let (route_check_tx, route_check_rx) = watch::channel(Arc::new(RoutesView::default()));
         let refresh = Arc::new(tokio::sync::Notify::new());

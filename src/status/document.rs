@@ -164,7 +164,7 @@ pub(crate) fn status_document(current: &Current) -> StatusDocument {
             .and_then(|s| s.last_reconfiguration.as_deref())
             .and_then(|t| since_rfc3339(t, view.utc_offset)),
         graceful_restart_in_progress: status.is_some_and(|s| s.graceful_restart_in_progress),
-        error: view.status.as_ref().err().cloned(),
+        error: view.status.as_ref().err().map(ToString::to_string),
         incompatible: bird_incompatible(state.plan.as_deref(), view),
         restarts_seen: view.restarts_seen,
         observed_at: crate::time::rfc3339(view.fetched_at),
