@@ -146,7 +146,7 @@ pub(crate) async fn render_all(a: RenderAllArgs) -> Result<ExitCode, CliError> {
         if let Some(dir) = &dir {
             let path = dir.join(node).join(MAIN_TEMPLATE);
             if let Err(e) = write(&path, &text) {
-                t.failures.push((node.clone(), e));
+                t.failures.push((node.clone(), e.to_string()));
                 continue;
             }
             if a.check {
@@ -232,12 +232,24 @@ impl Tally {
     }
 }
 
+/// A node's config that could not be written: that node is reported as failed, the others
+/// are still rendered and written.
+#[derive(Debug, thiserror::Error)]
+#[error("cannot write {}: {source}", .path.display())]
+struct WriteError {
+    path: PathBuf,
+    source: std::io::Error,
+}
+
 /// Writes `path`, creating its directory.
-fn write(path: &Path, text: &str) -> Result<(), String> {
+fn write(path: &Path, text: &str) -> Result<(), WriteError> {
     let parent = path.parent().unwrap_or(path);
     std::fs::create_dir_all(parent)
         .and_then(|()| std::fs::write(path, text))
-        .map_err(|e| format!("cannot write {}: {e}", path.display()))
+        .map_err(|source| WriteError {
+            path: path.to_path_buf(),
+            source,
+        })
 }
 
 /// Drops the private staging directory from BIRD's `file:line:col` messages.

@@ -144,27 +144,45 @@ enum LabelOp {
     Remove(String),
 }
 
-fn parse_label(text: &str) -> Result<LabelOp, String> {
+/// A label perch will not write (Kubernetes label syntax, as Calico's validator checks it).
+/// Nothing is written; each variant names the part of the input to fix.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub(crate) enum LabelError {
+    /// Neither `key=value` nor `key-`.
+    #[error("label {0:?}: expected key=value or key-")]
+    NotAChange(String),
+    /// The key is not `[prefix/]name`.
+    #[error(
+        "label key {0:?}: expected an optional DNS prefix and '/', then up to 63 letters, digits, '-', '_' or '.', starting and ending with a letter or digit"
+    )]
+    Key(String),
+    /// A stored label key holding `=`.
+    #[error("label key {0:?}: must not contain '='")]
+    KeyWithEquals(String),
+    /// The value is not a label value.
+    #[error(
+        "label value {0:?}: expected up to 63 letters, digits, '-', '_' or '.', starting and ending with a letter or digit"
+    )]
+    Value(String),
+}
+
+fn parse_label(text: &str) -> Result<LabelOp, LabelError> {
     let op = match text.split_once('=') {
         Some((k, v)) => LabelOp::Set(k.to_owned(), v.to_owned()),
         None => match text.strip_suffix('-') {
             Some(k) => LabelOp::Remove(k.to_owned()),
-            None => return Err(format!("label {text:?}: expected key=value or key-")),
+            None => return Err(LabelError::NotAChange(text.to_owned())),
         },
     };
     let (LabelOp::Set(key, _) | LabelOp::Remove(key)) = &op;
     if !valid_label_key(key) {
-        return Err(format!(
-            "label key {key:?}: expected an optional DNS prefix and '/', then up to 63 letters, digits, '-', '_' or '.', starting and ending with a letter or digit"
-        ));
+        return Err(LabelError::Key(key.clone()));
     }
     if let LabelOp::Set(_, value) = &op
         && !value.is_empty()
         && !valid_label_name(value)
     {
-        return Err(format!(
-            "label value {value:?}: expected up to 63 letters, digits, '-', '_' or '.', starting and ending with a letter or digit"
-        ));
+        return Err(LabelError::Value(value.clone()));
     }
     Ok(op)
 }
@@ -172,7 +190,7 @@ fn parse_label(text: &str) -> Result<LabelOp, String> {
 /// Checks `metadata.labels` of a resource about to be written by the rules `perch label`
 /// uses (Kubernetes label syntax, as Calico's validator checks it), so every command that
 /// writes labels refuses the same ones.
-pub(crate) fn check_labels(value: &Value) -> Result<(), String> {
+pub(crate) fn check_labels(value: &Value) -> Result<(), LabelError> {
     let Some(labels) = value.pointer("/metadata/labels").and_then(Value::as_object) else {
         return Ok(());
     };
@@ -188,7 +206,7 @@ pub(crate) fn check_labels(value: &Value) -> Result<(), String> {
             format!("{key}={text}")
         };
         if key.contains('=') {
-            return Err(format!("label key {key:?}: must not contain '='"));
+            return Err(LabelError::KeyWithEquals(key.clone()));
         }
         parse_label(&op)?;
     }
@@ -283,7 +301,7 @@ pub(crate) async fn label(a: LabelArgs) -> Result<ExitCode, CliError> {
         .iter()
         .map(|l| parse_label(l))
         .collect::<Result<Vec<_>, _>>()
-        .map_err(CliError::failed)?;
+        .map_err(|e| CliError::failed(e.to_string()))?;
     let id = ResourceId::new(kind, &a.name);
     let mut store = open(&a.store, "label").await?;
     store
@@ -362,8 +380,25 @@ mod tests {
             parse_label("empty="),
             Ok(LabelOp::Set("empty".into(), String::new()))
         );
-        assert!(parse_label("rack").is_err());
-        assert!(parse_label("bad key=v").is_err());
-        assert!(parse_label("k=-v").is_err());
+        assert_eq!(
+            parse_label("rack"),
+            Err(LabelError::NotAChange("rack".into()))
+        );
+        assert_eq!(
+            parse_label("bad key=v"),
+            Err(LabelError::Key("bad key".into()))
+        );
+        let value = parse_label("k=-v").unwrap_err();
+        assert_eq!(value, LabelError::Value("-v".into()));
+        assert!(
+            value
+                .to_string()
+                .starts_with("label value \"-v\": expected up to 63 "),
+            "{value}"
+        );
+        assert_eq!(
+            check_labels(&json!({"metadata": {"labels": {"a=b": "c"}}})),
+            Err(LabelError::KeyWithEquals("a=b".into()))
+        );
     }
 }

@@ -9,10 +9,11 @@ use std::process::ExitCode;
 use clap::Args;
 use serde_json::Value;
 
+use super::edit::{LabelError, check_labels};
 use super::{Item, Tally, open, parse_kind, read_items};
 use crate::cli::CliError;
 use crate::cli::common::DatastoreArgs;
-use crate::datastore::etcd::value::prepare;
+use crate::datastore::etcd::value::{PrepareError, prepare};
 use crate::datastore::etcd::{EtcdError, quoted};
 use crate::resources::decode::decode_resource;
 use crate::resources::{Kind, ResourceId};
@@ -109,7 +110,7 @@ pub(super) async fn write(input: FileInput, mode: Mode) -> Result<ExitCode, CliE
     for item in &items {
         match check(item) {
             Ok(kind) => kinds.push(kind),
-            Err(why) => problems.push(why),
+            Err(why) => problems.push(why.to_string()),
         }
     }
     if !problems.is_empty() {
@@ -132,18 +133,46 @@ pub(super) async fn write(input: FileInput, mode: Mode) -> Result<ExitCode, CliE
     Ok(ExitCode::SUCCESS)
 }
 
+/// Why one item of the input is refused. Nothing is written while any item is: every
+/// variant means "fix this item", and names it (its resource, or its place in the file).
+#[derive(Debug, thiserror::Error)]
+enum ItemProblem {
+    /// Not a resource at all (no kind or name to name it by).
+    #[error("{place}: {message}")]
+    Unnamed { place: String, message: String },
+    /// A label perch will not write.
+    #[error("{label} ({place})")]
+    Label { place: String, label: LabelError },
+    /// Not a resource Calico would accept.
+    #[error("{refused} ({place})")]
+    Refused {
+        place: String,
+        refused: PrepareError,
+    },
+}
+
 /// Decodes and validates one item; the error names the resource (or its place in the file).
-fn check(item: &Item) -> Result<Kind, String> {
+fn check(item: &Item) -> Result<Kind, ItemProblem> {
+    let place = || item.place.clone();
     if let Err(e) = decode_resource(&item.value)
         && e.id.is_none()
     {
-        let message = e.message.trim_end_matches("; skipped");
-        return Err(format!("{}: {message}", item.place));
+        let message = e.message.trim_end_matches("; skipped").to_owned();
+        return Err(ItemProblem::Unnamed {
+            place: place(),
+            message,
+        });
     }
-    super::edit::check_labels(&item.value).map_err(|why| format!("{why} ({})", item.place))?;
+    check_labels(&item.value).map_err(|label| ItemProblem::Label {
+        place: place(),
+        label,
+    })?;
     prepare(&item.value)
         .map(|(r, _)| r.kind())
-        .map_err(|why| format!("{why} ({})", item.place))
+        .map_err(|refused| ItemProblem::Refused {
+            place: place(),
+            refused,
+        })
 }
 
 /// The error for invalid input: every problem, and that nothing was written.
@@ -208,28 +237,44 @@ pub(super) async fn delete(a: DeleteArgs) -> Result<ExitCode, CliError> {
     Ok(ExitCode::SUCCESS)
 }
 
+/// Why an item of a `delete -f` file names nothing perch can delete. Nothing is deleted while
+/// any item is refused: fix the file.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+enum TargetProblem {
+    /// No kind, or one perch does not delete (block affinities belong to Calico IPAM).
+    #[error("kind {0:?} is not a resource perch can delete")]
+    Kind(String),
+    /// No `metadata.name`.
+    #[error("{0} has no metadata.name")]
+    NoName(String),
+    /// A `metadata.resourceVersion` that is not a revision number.
+    #[error(
+        "{}: metadata.resourceVersion {value} is not a revision number",
+        quoted(id)
+    )]
+    Revision { id: ResourceId, value: Value },
+}
+
 /// The kind, name and (optional) resourceVersion of a resource to delete.
-fn delete_target(value: &Value) -> Result<(ResourceId, Option<i64>), String> {
+fn delete_target(value: &Value) -> Result<(ResourceId, Option<i64>), TargetProblem> {
     let kind_text = value.get("kind").and_then(Value::as_str).unwrap_or("");
     let kind = Kind::from_kind_field(kind_text)
         .filter(|k| *k != Kind::BlockAffinity)
-        .ok_or_else(|| format!("kind {kind_text:?} is not a resource perch can delete"))?;
+        .ok_or_else(|| TargetProblem::Kind(kind_text.to_owned()))?;
     let name = value
         .pointer("/metadata/name")
         .and_then(Value::as_str)
         .filter(|n| !n.is_empty())
-        .ok_or_else(|| format!("{kind_text} has no metadata.name"))?;
+        .ok_or_else(|| TargetProblem::NoName(kind_text.to_owned()))?;
     let id = ResourceId::new(kind, name);
     let revision = match value.pointer("/metadata/resourceVersion") {
         None | Some(Value::Null) => None,
         Some(v) => Some(
             v.as_str()
                 .and_then(|s| s.parse::<i64>().ok())
-                .ok_or_else(|| {
-                    format!(
-                        "{}: metadata.resourceVersion {v} is not a revision number",
-                        quoted(&id)
-                    )
+                .ok_or_else(|| TargetProblem::Revision {
+                    id: id.clone(),
+                    value: v.clone(),
                 })?,
         ),
     };
