@@ -24,9 +24,8 @@ use std::sync::OnceLock;
 use serde_json::{Value, json};
 
 use crate::bird::parse::{
-    parse_bird_time, parse_configure, parse_configure_status, parse_protocol_row,
-    parse_show_protocols, parse_show_protocols_all, parse_show_route, parse_show_route_count,
-    parse_show_status, parse_toggle,
+    parse_bird_time, parse_configure, parse_protocol_row, parse_show_protocols,
+    parse_show_protocols_all, parse_show_route, parse_show_status,
 };
 use crate::bird::reply::{Assembler, Reply, parse_greeting};
 use crate::datastore::etcd::value::{encode, prepare, put_event};
@@ -215,11 +214,8 @@ fn run_parsers(reply: &Reply) {
     }
     let _ = parse_show_protocols_all(reply);
     let _ = parse_show_status(reply);
-    let _ = parse_show_route_count(reply);
     let _ = parse_show_route(reply);
     let _ = parse_configure(reply);
-    let _ = parse_configure_status(reply);
-    let _ = parse_toggle(reply);
     for line in &reply.lines {
         let _ = parse_protocol_row(&line.text);
         if let Some(time) = parse_bird_time(&line.text) {

@@ -42,8 +42,12 @@ async fn reads_the_greeting_and_multi_line_replies() {
     assert_eq!(bgp.state.as_deref(), Some("Established"));
     assert_eq!(bgp.neighbor_address.as_deref(), Some("127.0.0.2"));
     assert_eq!(bgp.neighbor_as, Some(65002));
-    let count = client.show_route_count().await.unwrap();
-    assert_eq!(count.total.unwrap().routes, 5);
+    let count = client.command("show route count").await.unwrap();
+    assert_eq!(count.final_code(), 14);
+    assert_eq!(
+        count.final_text(),
+        "Total: 5 of 5 routes for 5 networks in 2 tables"
+    );
     assert!(client.take_async_lines().is_empty());
     assert_eq!(
         bird.received(client).await,
@@ -96,8 +100,8 @@ async fn keeps_async_lines_apart_from_replies() {
     assert_eq!(async_lines.len(), 13);
     assert_eq!(async_lines[0], "Restarting protocol peer_refused");
     assert_eq!(async_lines[11..], ["peer_b: Started", "peer_b: Connected"]);
-    let status = client.configure_status().await.unwrap();
-    assert_eq!(status.status, "Daemon is up and running");
+    let status = client.command("configure status").await.unwrap();
+    assert_eq!(status.lines[0].text, "Daemon is up and running");
     assert!(client.take_async_lines().is_empty());
     bird.received(client).await;
 }

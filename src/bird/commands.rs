@@ -1,15 +1,15 @@
-//! Typed commands on top of [`Client::command`]: status queries, reconfiguration and
-//! enabling/disabling protocols.
+//! Typed commands on top of [`Client::command`]: the status queries and `configure` forms
+//! perch sends. Other commands (`enable`, `show route count`, …) go through
+//! [`Client::command`] and a parser of their own.
 
 use std::path::Path;
 
 use super::client::Client;
 use super::error::BirdError;
 use super::parse::{
-    ConfigureOutcome, ConfigureStatus, ParseError, ProtocolDetails, ProtocolRow, ProtocolToggle,
-    RouteCount, RouteEntry, Status, parse_configure, parse_configure_status, parse_show_protocols,
-    parse_show_protocols_all, parse_show_route, parse_show_route_count, parse_show_status,
-    parse_toggle, route_query,
+    ConfigureOutcome, ParseError, ProtocolDetails, ProtocolRow, RouteEntry, Status,
+    parse_configure, parse_show_protocols, parse_show_protocols_all, parse_show_route,
+    parse_show_status, route_query,
 };
 use super::reply::Reply;
 
@@ -149,16 +149,6 @@ impl Client {
         self.query(&command, parse_show_route).await
     }
 
-    /// `show route count`.
-    pub async fn show_route_count(&mut self) -> Result<RouteCount, BirdError> {
-        self.query("show route count", parse_show_route_count).await
-    }
-
-    /// `configure`: reload the file BIRD was started with (`-c`).
-    pub async fn configure(&mut self) -> Result<ConfigureOutcome, BirdError> {
-        self.reconfigure("configure").await
-    }
-
     /// `configure "file"`: switch to `file` (used this once; later reloads use `-c` again).
     pub async fn configure_file(&mut self, file: &Path) -> Result<ConfigureOutcome, BirdError> {
         let command = format!("configure {}", quote_path(self, file)?);
@@ -178,12 +168,6 @@ impl Client {
         self.reconfigure(&command).await
     }
 
-    /// `configure timeout N`: apply the `-c` file now and revert unless
-    /// [`Client::configure_confirm`] follows within `secs` seconds.
-    pub async fn configure_timeout(&mut self, secs: u32) -> Result<ConfigureOutcome, BirdError> {
-        self.reconfigure(&format!("configure timeout {secs}")).await
-    }
-
     /// `configure confirm`: stop the undo timer.
     pub async fn configure_confirm(&mut self) -> Result<ConfigureOutcome, BirdError> {
         self.reconfigure("configure confirm").await
@@ -193,23 +177,5 @@ impl Client {
     /// config then differs from the file on disk.
     pub async fn configure_undo(&mut self) -> Result<ConfigureOutcome, BirdError> {
         self.reconfigure("configure undo").await
-    }
-
-    /// `configure status` (BIRD 2.0+): is an undo pending?
-    pub async fn configure_status(&mut self) -> Result<ConfigureStatus, BirdError> {
-        self.query("configure status", parse_configure_status).await
-    }
-
-    /// `disable "protocol"`. The name may also be a shell pattern; `8003 No protocols match`
-    /// is a [`BirdError::CommandFailed`].
-    pub async fn disable(&mut self, protocol: &str) -> Result<Vec<ProtocolToggle>, BirdError> {
-        let command = format!("disable {}", quote(self, Argument::Protocol, protocol)?);
-        self.query(&command, parse_toggle).await
-    }
-
-    /// `enable "protocol"`, as [`Client::disable`].
-    pub async fn enable(&mut self, protocol: &str) -> Result<Vec<ProtocolToggle>, BirdError> {
-        let command = format!("enable {}", quote(self, Argument::Protocol, protocol)?);
-        self.query(&command, parse_toggle).await
     }
 }

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use super::client::Client;
 use super::error::BirdError;
-use super::parse::{ConfigureOutcome, ToggleOutcome};
+use super::parse::{ConfigureOutcome, parse_configure};
 
 const BIRD_BINARY: &str = "/usr/sbin/bird";
 
@@ -107,25 +107,28 @@ async fn drives_a_real_bird() {
         other => panic!("unexpected outcome {other:?}"),
     }
     assert_eq!(
-        client.configure().await.unwrap(),
+        parse_configure(&client.command("configure").await.unwrap()),
         ConfigureOutcome::Reconfigured
     );
 
-    let count = client.show_route_count().await.unwrap();
-    assert_eq!(
-        count
-            .tables
-            .iter()
-            .find(|t| t.table == "master4")
-            .unwrap()
-            .routes,
-        1
-    );
+    let routes = client.show_route().await.unwrap();
+    let master4: Vec<&str> = routes
+        .iter()
+        .filter(|r| r.table == "master4")
+        .map(|r| r.network.as_str())
+        .collect();
+    assert_eq!(master4, ["192.0.2.0/24"]);
 
-    let disabled = client.disable("static_bh").await.unwrap();
-    assert_eq!(disabled[0].outcome, ToggleOutcome::Disabled);
-    let enabled = client.enable("static_bh").await.unwrap();
-    assert_eq!(enabled[0].outcome, ToggleOutcome::Enabled);
+    let disabled = client.command("disable \"static_bh\"").await.unwrap();
+    assert_eq!(
+        disabled.lines_with(9).collect::<Vec<_>>(),
+        ["static_bh: disabled"]
+    );
+    let enabled = client.command("enable \"static_bh\"").await.unwrap();
+    assert_eq!(
+        enabled.lines_with(11).collect::<Vec<_>>(),
+        ["static_bh: enabled"]
+    );
 
     let details = client.show_protocols_all(Some("static_*")).await.unwrap();
     assert_eq!(details.len(), 1);

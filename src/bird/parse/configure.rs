@@ -1,10 +1,8 @@
-//! Replies of `configure …` and of the per-protocol commands `enable`, `disable`, `restart`,
-//! `reload`.
+//! Replies of `configure …`.
 
 use serde::Serialize;
 
 use super::super::reply::Reply;
-use super::common::{ParseError, check_final};
 
 /// What a `configure` command did, from its final code.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -99,90 +97,6 @@ pub fn parse_configure(reply: &Reply) -> ConfigureOutcome {
     }
 }
 
-/// The reply of `configure status` (BIRD 2.0+).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct ConfigureStatus {
-    /// The status line, e.g. `Daemon is up and running`.
-    pub status: String,
-    /// The pending undo, e.g. `Configuration unconfirmed, undo in 3.997 s`.
-    pub undo_pending: Option<String>,
-}
-
-/// Parses a `configure status` reply.
-pub fn parse_configure_status(reply: &Reply) -> Result<ConfigureStatus, ParseError> {
-    check_final(reply, "configure status", &[0])?;
-    let status = reply
-        .lines
-        .iter()
-        .find(|line| line.code != 22 && !line.text.trim().is_empty())
-        .map(|line| line.text.trim().to_string())
-        .ok_or_else(|| ParseError::Malformed {
-            what: "configure status",
-            line: reply.final_text().to_string(),
-        })?;
-    let undo_pending = reply.lines_with(22).next().map(|s| s.trim().to_string());
-    Ok(ConfigureStatus {
-        status,
-        undo_pending,
-    })
-}
-
-/// What happened to one protocol.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum ToggleOutcome {
-    /// `0008 …: already disabled`.
-    AlreadyDisabled,
-    /// `0009 …: disabled`.
-    Disabled,
-    /// `0010 …: already enabled`.
-    AlreadyEnabled,
-    /// `0011 …: enabled`.
-    Enabled,
-    /// `0012 …: restarted`.
-    Restarted,
-    /// `0015 …: reloading`.
-    Reloading,
-}
-
-/// One protocol line of an `enable`/`disable`/`restart`/`reload` reply.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct ProtocolToggle {
-    /// The protocol name as BIRD printed it.
-    pub protocol: String,
-    /// What happened to it.
-    pub outcome: ToggleOutcome,
-}
-
-/// Parses the per-protocol lines of an `enable`/`disable`/`restart`/`reload` reply.
-///
-/// An error reply (`8003 No protocols match`, `9001 …`) is a [`ParseError::ErrorReply`].
-pub fn parse_toggle(reply: &Reply) -> Result<Vec<ProtocolToggle>, ParseError> {
-    check_final(reply, "enable/disable", &[])?;
-    let mut toggles = Vec::new();
-    for line in &reply.lines {
-        let outcome = match line.code {
-            8 => ToggleOutcome::AlreadyDisabled,
-            9 => ToggleOutcome::Disabled,
-            10 => ToggleOutcome::AlreadyEnabled,
-            11 => ToggleOutcome::Enabled,
-            12 => ToggleOutcome::Restarted,
-            15 => ToggleOutcome::Reloading,
-            _ => continue,
-        };
-        let protocol = line
-            .text
-            .rsplit_once(": ")
-            .map(|(name, _)| name.trim().to_string())
-            .ok_or_else(|| ParseError::Malformed {
-                what: "protocol action",
-                line: line.text.clone(),
-            })?;
-        toggles.push(ProtocolToggle { protocol, outcome });
-    }
-    Ok(toggles)
-}
-
 #[cfg(test)]
 mod tests {
     use super::super::super::test_fixtures as fx;
@@ -255,49 +169,5 @@ mod tests {
         assert!(ConfigureOutcome::InProgress.needs_polling());
         assert!(ConfigureOutcome::Queued.needs_polling());
         assert!(!outcome(fx::CONFIGURE_BROKEN).is_success());
-    }
-
-    #[test]
-    fn parses_configure_status() {
-        let plain = parse_configure_status(&fx::reply(fx::CONFIGURE_STATUS)).unwrap();
-        assert_eq!(plain.status, "Daemon is up and running");
-        assert_eq!(plain.undo_pending, None);
-        let pending = parse_configure_status(&fx::reply(fx::CONFIGURE_STATUS_UNCONFIRMED)).unwrap();
-        assert_eq!(
-            pending.undo_pending.as_deref(),
-            Some("Configuration unconfirmed, undo in 3.997 s")
-        );
-    }
-
-    #[test]
-    fn parses_enable_and_disable() {
-        let toggles = |bytes| parse_toggle(&fx::reply(bytes)).unwrap();
-        let expect = |outcome| {
-            vec![ProtocolToggle {
-                protocol: "peer_b".into(),
-                outcome,
-            }]
-        };
-        assert_eq!(toggles(fx::DISABLE), expect(ToggleOutcome::Disabled));
-        assert_eq!(
-            toggles(fx::DISABLE_ALREADY),
-            expect(ToggleOutcome::AlreadyDisabled)
-        );
-        assert_eq!(toggles(fx::ENABLE), expect(ToggleOutcome::Enabled));
-        assert_eq!(
-            toggles(fx::ENABLE_ALREADY),
-            expect(ToggleOutcome::AlreadyEnabled)
-        );
-        assert_eq!(
-            toggles(fx::RESTART_WITH_ECHO)[0].outcome,
-            ToggleOutcome::Restarted
-        );
-        assert_eq!(
-            parse_toggle(&fx::reply(fx::DISABLE_NOMATCH)),
-            Err(ParseError::ErrorReply {
-                code: 8003,
-                message: "No protocols match".into()
-            })
-        );
     }
 }

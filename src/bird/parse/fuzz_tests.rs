@@ -13,11 +13,8 @@ fn run_all_parsers(reply: &Reply) {
     let _ = parse_show_protocols(reply);
     let _ = parse_show_protocols_all(reply);
     let _ = parse_show_status(reply);
-    let _ = parse_show_route_count(reply);
     let _ = parse_show_route(reply);
     let _ = parse_configure(reply);
-    let _ = parse_configure_status(reply);
-    let _ = parse_toggle(reply);
     for line in &reply.lines {
         let _ = parse_protocol_row(&line.text);
         if let Some(time) = parse_bird_time(&line.text) {

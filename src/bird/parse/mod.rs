@@ -12,20 +12,15 @@ mod fuzz_tests;
 mod protocol_details;
 mod protocols;
 mod route;
-mod route_count;
 mod status;
 mod time;
 
 pub use channel::{ChangeStats, Channel, RouteCounts};
 pub use common::ParseError;
 pub use config_error::{ConfigErrorAt, parse_config_error};
-pub use configure::{
-    ConfigureOutcome, ConfigureStatus, ProtocolToggle, ToggleOutcome, parse_configure,
-    parse_configure_status, parse_toggle,
-};
+pub use configure::{ConfigureOutcome, parse_configure};
 pub use protocol_details::{BgpDetails, ProtocolDetails, parse_show_protocols_all};
 pub use protocols::{ProtocolRow, parse_protocol_row, parse_show_protocols};
 pub use route::{RouteEntry, parse_show_route, route_query};
-pub use route_count::{RouteCount, RouteTotal, TableRouteCount, parse_show_route_count};
 pub use status::{Status, parse_show_status};
 pub use time::{BirdDateTime, BirdTime, Date, TimeOfDay, parse_bird_time};
