@@ -128,7 +128,8 @@ impl Client {
     }
 
     /// The time limit for each command's reply.
-    pub fn command_timeout(&self) -> Duration {
+    #[cfg(test)]
+    pub(crate) fn command_timeout(&self) -> Duration {
         self.command_timeout
     }
 
@@ -138,13 +139,15 @@ impl Client {
     }
 
     /// True once a timeout or read failure has left the session unusable.
-    pub fn is_unusable(&self) -> bool {
+    #[cfg(test)]
+    pub(crate) fn is_unusable(&self) -> bool {
         self.unusable
     }
 
     /// Returns and clears the async (`+`) lines read so far (log echo, undo timer), without the
     /// `+`. They are only read while a command waits for its reply.
-    pub fn take_async_lines(&mut self) -> Vec<String> {
+    #[cfg(test)]
+    pub(crate) fn take_async_lines(&mut self) -> Vec<String> {
         self.assembler.take_async_lines()
     }
 

@@ -79,13 +79,13 @@ async fn drives_a_real_bird() {
 
     let status = client.show_status().await.unwrap();
     assert_eq!(status.router_id.as_deref(), Some("10.0.0.1"));
-    assert!(status.is_up_and_running());
+    assert_eq!(status.status, "Daemon is up and running");
     assert!(status.last_reconfiguration.is_some());
 
     let rows = client.show_protocols().await.unwrap();
     let names: Vec<&str> = rows.iter().map(|row| row.name.as_str()).collect();
     assert_eq!(names, ["device1", "static_bh"]);
-    assert!(rows.iter().all(|row| row.is_up()));
+    assert!(rows.iter().all(|row| row.state == "up"));
 
     let config = dir.path().join("bird.conf");
     assert_eq!(

@@ -5,8 +5,9 @@
 //! * the control-socket protocol: framing of reply lines into [`reply::Reply`] values
 //!   ([`reply`]) and an async session over the UNIX socket with time limits and typed errors
 //!   ([`client`], [`error`]);
-//! * typed commands (`show status`, `show protocols [all]`, `show route count`, the
-//!   `configure` family, `enable`/`disable`), implemented on [`Client`];
+//! * typed commands for what perch asks (`show status`, `show protocols [all]`, `show route`,
+//!   `configure "file"`, `configure check`/`confirm`/`undo`), implemented on [`Client`]; any
+//!   other command goes through [`Client::command`];
 //! * pure parsers of BIRD's text output into serializable values ([`parse`]);
 //! * installing rendered config files and asking BIRD to load them (the `install` module);
 //! * what a BIRD version supports ([`version`]: `onlink` for IPIP routes).

@@ -97,11 +97,6 @@ impl Reply {
             .map(|line| line.text.as_str())
     }
 
-    /// The error message of an error reply (final text), or `None` if the reply is not an error.
-    pub fn error_text(&self) -> Option<&str> {
-        self.is_error().then(|| self.final_text())
-    }
-
     /// Parses exactly one complete reply from raw socket bytes (greeting excluded).
     ///
     /// Asynchronous `+` lines are skipped; anything but async lines after the final line is an
@@ -247,7 +242,8 @@ impl Assembler {
     }
 
     /// True when no reply is partially assembled.
-    pub fn is_idle(&self) -> bool {
+    #[cfg(test)]
+    pub(crate) fn is_idle(&self) -> bool {
         self.pending.is_empty()
     }
 

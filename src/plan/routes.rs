@@ -74,16 +74,6 @@ pub struct FamilyRoutes {
     pub communities: Vec<CommunityAdvertisement>,
 }
 
-impl FamilyRoutes {
-    /// `protocol static` routes: blackholes for blocks (except single-address ones) and
-    /// service ranges, then the `reachableBy` routes.
-    pub fn static_route_count(&self) -> usize {
-        self.blocks.iter().filter(|b| b.blackhole).count()
-            + self.service_routes.len()
-            + self.reachable_by.len()
-    }
-}
-
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Block {

@@ -22,7 +22,7 @@ fn parses_an_established_session() {
     let all = protocols(fx::SHOW_PROTOCOLS_ALL);
     assert_eq!(all.len(), 12);
     let peer_b = find(&all, "peer_b");
-    assert!(peer_b.row.is_up());
+    assert_eq!(peer_b.row.state, "up");
     assert_eq!(peer_b.row.bgp_state.as_deref(), Some("Established"));
     assert_eq!(
         peer_b.description.as_deref(),

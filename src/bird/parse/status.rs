@@ -31,18 +31,6 @@ pub struct Status {
     pub graceful_restart_details: Vec<String>,
 }
 
-impl Status {
-    /// True when the daemon reports `Daemon is up and running`.
-    pub fn is_up_and_running(&self) -> bool {
-        self.status == "Daemon is up and running"
-    }
-
-    /// True while a reconfiguration has not finished (poll after `0004`/`0005`).
-    pub fn reconfiguration_in_progress(&self) -> bool {
-        self.status == "Reconfiguration in progress"
-    }
-}
-
 /// Parses a `show status` reply (must end with `0013`).
 pub fn parse_show_status(reply: &Reply) -> Result<Status, ParseError> {
     check_final(reply, "show status", &[13])?;
@@ -104,8 +92,7 @@ mod tests {
                 graceful_restart_details: vec![],
             }
         );
-        assert!(status.is_up_and_running());
-        assert!(!status.reconfiguration_in_progress());
+        assert_eq!(status.status, "Daemon is up and running");
         let server_time = parse_bird_time(status.server_time.as_deref().unwrap()).unwrap();
         assert!(matches!(server_time, BirdTime::DateTime(_)));
         assert_eq!(
@@ -126,7 +113,7 @@ mod tests {
                 "Wait timer is 239.389/240"
             ]
         );
-        assert!(status.is_up_and_running());
+        assert_eq!(status.status, "Daemon is up and running");
     }
 
     #[test]
@@ -141,7 +128,7 @@ mod tests {
         assert_eq!(status.version.as_deref(), Some("1.6.8"));
         assert_eq!(status.hostname, None);
         assert_eq!(status.last_reboot.as_deref(), Some("2026-11-25 19:06:47"));
-        assert!(status.reconfiguration_in_progress());
+        assert_eq!(status.status, "Reconfiguration in progress");
     }
 
     #[test]

@@ -157,29 +157,12 @@ impl Date {
             day: day as u8,
         })
     }
-
-    /// The day before this one (`None` before year 1).
-    pub fn previous_day(&self) -> Option<Date> {
-        Date::from_days_since_epoch(self.days_since_epoch() - 1)
-    }
 }
 
 impl TimeOfDay {
     /// Seconds since midnight (fraction dropped).
     pub fn seconds_of_day(&self) -> i64 {
         i64::from(self.hour) * 3600 + i64::from(self.minute) * 60 + i64::from(self.second)
-    }
-
-    /// The latest date-time at this time of day that is not after `now` (both local time):
-    /// today if the time has already passed, else yesterday. BIRD prints a bare time of day
-    /// for events less than 20 h old, so this recovers the full timestamp.
-    pub fn latest_not_after(&self, now: &BirdDateTime) -> Option<BirdDateTime> {
-        let date = if *self <= now.time {
-            now.date
-        } else {
-            now.date.previous_day()?
-        };
-        Some(BirdDateTime { date, time: *self })
     }
 }
 

@@ -149,45 +149,4 @@ fn calendar_arithmetic_round_trips() {
     }
     assert_eq!(Date::from_days_since_epoch(-719_163), None);
     assert_eq!(Date::from_days_since_epoch(2_932_897), None);
-    let jan1 = Date {
-        year: 2026,
-        month: 1,
-        day: 1,
-    };
-    assert_eq!(
-        jan1.previous_day().unwrap(),
-        Date {
-            year: 2025,
-            month: 12,
-            day: 31
-        }
-    );
-    assert_eq!(
-        Date {
-            year: 1,
-            month: 1,
-            day: 1
-        }
-        .previous_day(),
-        None
-    );
-}
-
-#[test]
-fn time_of_day_resolves_against_now() {
-    let now = datetime("2026-11-25 19:07:04.100");
-    let Some(BirdTime::TimeOfDay(earlier)) = parse_bird_time("19:06:47.891") else {
-        panic!("time of day")
-    };
-    assert_eq!(
-        earlier.latest_not_after(&now).unwrap(),
-        datetime("2026-11-25 19:06:47.891")
-    );
-    let Some(BirdTime::TimeOfDay(later)) = parse_bird_time("23:00:00") else {
-        panic!("time of day")
-    };
-    assert_eq!(
-        later.latest_not_after(&now).unwrap(),
-        datetime("2026-11-24 23:00:00")
-    );
 }
