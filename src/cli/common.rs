@@ -9,7 +9,7 @@ use std::path::PathBuf;
 
 use clap::Args;
 
-use super::CliError;
+use super::error::CliError;
 use crate::datastore::etcd::EtcdConfig;
 use crate::datastore::source::Source;
 use crate::plan::{PlanOptions, RouterIdOverride};

@@ -8,8 +8,8 @@ use std::process::ExitCode;
 use clap::{Args, ValueEnum};
 use serde::Serialize;
 
-use super::CliError;
 use super::common::{NodeArgs, SourceArgs};
+use super::error::CliError;
 use crate::plan::explain::session::SideMatch;
 use crate::plan::explain::{
     BgpPeerExplanation, SessionExplanation, explain_bgp_peers, explain_session,
@@ -74,12 +74,17 @@ struct Report {
     bgp_peers: Vec<BgpPeerExplanation>,
 }
 
-pub(crate) async fn explain(a: ExplainArgs) -> Result<ExitCode, CliError> {
-    if a.peer.as_deref() == Some("route")
-        && let Some(prefix) = &a.prefix
-    {
-        return super::route_explain::explain_route(&a, prefix).await;
+/// `route PREFIX`: the prefix to explain (`super::route_explain` does); `None` for a session
+/// or a BGPPeer.
+pub(crate) fn route_query(a: &ExplainArgs) -> Option<String> {
+    match (a.peer.as_deref(), &a.prefix) {
+        (Some("route"), Some(prefix)) => Some(prefix.clone()),
+        _ => None,
     }
+}
+
+/// Explains a session or a BGPPeer (`route PREFIX` is [`route_query`]'s, dispatched before).
+pub(crate) async fn explain(a: ExplainArgs) -> Result<ExitCode, CliError> {
     if let Some(extra) = &a.prefix {
         return Err(CliError::failed(format!(
             "unexpected argument {extra:?} (only `route PREFIX` takes two)"

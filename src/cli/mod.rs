@@ -1,7 +1,12 @@
 //! The command line: clap definitions turned into typed settings, one file per family of
 //! subcommands. Each subcommand returns `Result<ExitCode, CliError>`; `main` prints the error.
+//!
+//! This file holds the top-level clap definition and dispatches to the subcommand files; what
+//! they share lives in leaf files they import (`error.rs`, `common.rs`), never here, so no
+//! subcommand imports its parent.
 
 pub(crate) mod common;
+pub(crate) mod error;
 pub(crate) mod explain;
 pub(crate) mod plan;
 pub(crate) mod preview;
@@ -16,43 +21,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
-/// A command failure: the message (lowercase, names the input) and the exit code.
-#[derive(Debug)]
-pub struct CliError {
-    /// What went wrong, printed to stderr; empty for nothing to print.
-    pub message: String,
-    /// The process exit code.
-    pub code: u8,
-}
-
-impl CliError {
-    /// Whoever read the output stopped reading (`perch plan | head`): nothing is wrong, and
-    /// nothing more can be printed. Exits 0 without a message.
-    pub fn closed_stdout() -> CliError {
-        CliError {
-            message: String::new(),
-            code: 0,
-        }
-    }
-
-    /// Exit code 1: the command could not do its job.
-    pub fn failed(message: impl Into<String>) -> CliError {
-        CliError {
-            message: message.into(),
-            code: 1,
-        }
-    }
-}
-
-impl<E: std::error::Error + 'static> From<E> for CliError {
-    fn from(e: E) -> CliError {
-        let io = (&e as &dyn std::error::Error).downcast_ref::<std::io::Error>();
-        if io.is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe) {
-            return CliError::closed_stdout();
-        }
-        CliError::failed(e.to_string())
-    }
-}
+pub use error::CliError;
 
 /// perch's command line.
 #[derive(Debug, Parser)]
@@ -169,7 +138,10 @@ pub async fn run(cli: Cli) -> Result<ExitCode, CliError> {
         Command::Resource(c) => resource::run(c).await,
         Command::Preview(a) => preview::preview_cmd(a).await,
         Command::RenderAll(a) => render_all::render_all(a).await,
-        Command::Explain(a) => explain::explain(a).await,
+        Command::Explain(a) => match explain::route_query(&a) {
+            Some(prefix) => route_explain::explain_route(&a, &prefix).await,
+            None => explain::explain(a).await,
+        },
         Command::Routes(a) => routes::routes(a).await,
     }
 }

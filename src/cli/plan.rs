@@ -6,8 +6,8 @@ use std::process::ExitCode;
 
 use clap::{Args, ValueEnum};
 
-use super::CliError;
 use super::common::{NodeArgs, SourceArgs};
+use super::error::CliError;
 use crate::plan::explain::explain_bgp_peers;
 use crate::plan::{Cluster, Plan, plan_in};
 use crate::render::Templates;

@@ -10,8 +10,8 @@ use std::process::ExitCode;
 use clap::{Args, ValueEnum};
 use serde::Serialize;
 
-use super::CliError;
 use super::common::SourceArgs;
+use super::error::CliError;
 use crate::plan::{PlanOptions, RouterIdOverride};
 use crate::preview::change::{self, Change, ChangeSummary};
 use crate::preview::{NodePreview, Preview, SessionChange, preview};

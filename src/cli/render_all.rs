@@ -16,8 +16,8 @@ use clap::Args;
 use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
 
-use super::CliError;
 use super::common::SourceArgs;
+use super::error::CliError;
 use crate::bird::check::{CheckError, parse_check};
 use crate::plan::{Cluster, PlanOptions, RouterIdOverride, plan_in};
 use crate::render::{MAIN_TEMPLATE, Templates, build_view};

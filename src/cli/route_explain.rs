@@ -1,6 +1,7 @@
 //! `perch explain -n NODE route PREFIX`: one prefix, told end to end: who owns the block,
 //! which session should bring it and in what state it is, what BIRD and the kernel have, and
-//! the verdict.
+//! the verdict. `cli/mod.rs` dispatches here when `perch explain`'s arguments are `route
+//! PREFIX` ([`super::explain::route_query`]).
 
 use std::io::Write;
 use std::process::ExitCode;
@@ -8,7 +9,7 @@ use std::process::ExitCode;
 use ipnet::IpNet;
 use serde::Serialize;
 
-use super::CliError;
+use super::error::CliError;
 use super::explain::{ExplainArgs, ExplainOutput};
 use super::routes::observe;
 use crate::routes::{KernelRoute, RouteReport, RouteSource};

@@ -12,8 +12,8 @@ use std::time::Duration;
 use clap::{Args, ValueEnum};
 use ipnet::IpNet;
 
-use super::CliError;
 use super::common::{NodeArgs, SourceArgs};
+use super::error::CliError;
 use super::status::boxed_table;
 use crate::bird::Client;
 use crate::bird::parse::ProtocolRow;

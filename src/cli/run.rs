@@ -8,8 +8,8 @@ use clap::{Args, ValueEnum};
 use tokio_util::sync::CancellationToken;
 use tracing::info;
 
-use super::CliError;
 use super::common::{BirdSocketArgs, NodeArgs, SourceArgs};
+use super::error::CliError;
 use crate::bird::install::{CheckMode, Installer};
 use crate::daemon::{Daemon, RunConfig};
 use crate::resources::duration::GoDuration;

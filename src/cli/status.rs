@@ -8,8 +8,8 @@ use std::time::Duration;
 use clap::{Args, ValueEnum};
 use serde::Serialize;
 
-use super::CliError;
 use super::common::BirdSocketArgs;
+use super::error::CliError;
 use crate::bird::Client;
 use crate::bird::parse::ProtocolDetails;
 use crate::status::peers::type_from_name;

@@ -7,14 +7,12 @@
 
 use std::process::ExitCode;
 
-use super::say;
-
 use clap::Args;
 use serde_json::{Map, Value, json};
 
-use super::{open, parse_kind};
-use crate::cli::CliError;
+use super::common::{open, parse_kind, say};
 use crate::cli::common::DatastoreArgs;
+use crate::cli::error::CliError;
 use crate::datastore::etcd::{EtcdError, Written, quoted};
 use crate::resources::{API_VERSION, Kind, ResourceId};
 

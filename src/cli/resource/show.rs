@@ -11,9 +11,9 @@ use std::process::ExitCode;
 use clap::{Args, ValueEnum};
 use serde_json::{Value, json};
 
-use super::{open, parse_kind};
-use crate::cli::CliError;
+use super::common::{open, parse_kind};
 use crate::cli::common::DatastoreArgs;
+use crate::cli::error::CliError;
 use crate::cli::plan::table;
 use crate::datastore::etcd::EtcdError;
 use crate::resources::{API_VERSION, Kind, ResourceId};

@@ -9,10 +9,10 @@ use std::process::ExitCode;
 use clap::Args;
 use serde_json::Value;
 
+use super::common::{Item, Tally, open, parse_kind, read_items};
 use super::edit::{LabelError, check_labels};
-use super::{Item, Tally, open, parse_kind, read_items};
-use crate::cli::CliError;
 use crate::cli::common::DatastoreArgs;
+use crate::cli::error::CliError;
 use crate::datastore::etcd::value::{PrepareError, prepare};
 use crate::datastore::etcd::{EtcdError, quoted};
 use crate::resources::decode::decode_resource;
