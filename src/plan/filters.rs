@@ -19,6 +19,7 @@ use ipnet::IpNet;
 use serde::{Serialize, Serializer};
 
 use super::family::Family;
+pub(crate) use super::filter_call::FilterCall;
 use super::peer::Peer;
 use crate::resources::addr::parse_cidr;
 use crate::resources::validate::{PRIORITY_MAX, PRIORITY_MIN, parse_community};
@@ -190,24 +191,6 @@ impl Serialize for Community {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         s.collect_str(self)
     }
-}
-
-/// How a session uses one of its BGPFilters in one direction.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-#[serde(
-    tag = "kind",
-    rename_all = "camelCase",
-    rename_all_fields = "camelCase"
-)]
-pub enum FilterCall {
-    /// Call the function; `sameAs` is the argument when it takes one.
-    Function {
-        filter: String,
-        symbol: String,
-        same_as: Option<bool>,
-    },
-    /// The filter is missing or invalid: reject every route here.
-    RejectAll { filter: String, reason: String },
 }
 
 /// The route policy decided for this node's sessions.

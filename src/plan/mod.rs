@@ -12,7 +12,8 @@
 //! Layout: [`cluster`] derives per-node facts (addresses, AS, labels, ports) from the
 //! snapshot; [`explicit`] runs the BGPPeer passes; [`mesh`] adds the mesh; [`provenance`]
 //! records which rule gave each session its AS numbers and port; [`filters`] decides the
-//! BGPFilter functions and calls (failing closed) and the route priorities; [`routes`]
+//! BGPFilter functions and calls (failing closed; a call's type is in `filter_call.rs`, which
+//! both `peer.rs` and `filters.rs` import) and the route priorities; [`routes`]
 //! decides the route policy the kernel and export filters print; [`explain`]
 //! answers "why does this peer exist / why does this BGPPeer add nothing here".
 
@@ -20,6 +21,7 @@ pub mod cluster;
 pub mod explain;
 mod explicit;
 mod family;
+mod filter_call;
 pub(crate) mod filters;
 mod mesh;
 mod peer;

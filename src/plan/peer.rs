@@ -5,7 +5,8 @@ use std::net::IpAddr;
 use serde::Serialize;
 
 use super::family::Family;
-use super::{filters, provenance};
+use super::filter_call::FilterCall;
+use super::provenance;
 use crate::resources::{AsNumber, Secret};
 
 /// The peer type, named as CalicoNodeStatus names it.
@@ -116,9 +117,9 @@ pub struct Peer {
     /// The BGPPeer's `filters`, in order (including any that are missing or invalid).
     pub filters: Vec<String>,
     /// How the import and export filters use them (decided in [`filters`]).
-    pub import_filters: Vec<filters::FilterCall>,
+    pub import_filters: Vec<FilterCall>,
     /// How the export filters use them (decided in [`filters`]).
-    pub export_filters: Vec<filters::FilterCall>,
+    pub export_filters: Vec<FilterCall>,
     /// What produced the session: `BGPPeer/<name>` for each contributing BGPPeer, or `node-to-node
     /// mesh`.
     pub origin: Vec<String>,

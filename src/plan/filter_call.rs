@@ -1,0 +1,24 @@
+//! How a session uses one of its BGPFilters: the value a [`super::peer::Peer`] carries and
+//! [`super::filters`] decides.
+//!
+//! Owns: [`FilterCall`]. Must not: import `peer` or `filters` (both import it).
+
+use serde::Serialize;
+
+/// How a session uses one of its BGPFilters in one direction.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(
+    tag = "kind",
+    rename_all = "camelCase",
+    rename_all_fields = "camelCase"
+)]
+pub enum FilterCall {
+    /// Call the function; `sameAs` is the argument when it takes one.
+    Function {
+        filter: String,
+        symbol: String,
+        same_as: Option<bool>,
+    },
+    /// The filter is missing or invalid: reject every route here.
+    RejectAll { filter: String, reason: String },
+}
