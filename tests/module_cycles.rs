@@ -9,7 +9,8 @@
 //! `plan`). Declaring a module (`mod child;`) is not a reference, so a parent that only declares
 //! its children is fine; a parent that calls or re-exports a child is fine too, as long as the
 //! child does not refer back to it. `#[cfg(test)]` items (test modules inline or in their own
-//! file), comments and string literals are ignored.
+//! file), comments and string literals are ignored. A second check goes one step further: no
+//! ring of three or more files (`a` → `b` → `c` → `a`) either.
 //!
 //! The usual fix for a pair: what both files need moves into a third, leaf file that neither
 //! imports back (shared clap arguments in `cli/args.rs`, a type two siblings share in its own
@@ -25,6 +26,39 @@ type ModPath = Vec<String>;
 
 #[test]
 fn no_two_files_in_src_refer_to_each_other() {
+    let pairs = src_modules().pairs();
+    assert!(
+        pairs.is_empty(),
+        "{} pair(s) of files refer to each other; move what both need into a file neither \
+         imports back:\n{}",
+        pairs.len(),
+        pairs.join("\n")
+    );
+}
+
+/// The same rule, one step further: no ring of three or more files either (`a` → `b` → `c` →
+/// `a`), so the files of `src/` form layers.
+#[test]
+fn no_ring_of_files_in_src_refers_back_to_its_start() {
+    let modules = src_modules();
+    let rings: Vec<String> = modules
+        .cycles()
+        .iter()
+        .filter(|ring| ring.len() > 2)
+        .map(|ring| modules.describe_ring(ring))
+        .collect();
+    assert!(
+        rings.is_empty(),
+        "{} ring(s) of files refer back to their start; move what the last one needs from the \
+         first into a file below both:\n{}",
+        rings.len(),
+        rings.join("\n")
+    );
+}
+
+/// Every file of `src/`, scanned; fails when a file escapes the scan or the scan finds
+/// implausibly little.
+fn src_modules() -> CrateModules {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let mut sources = BTreeMap::new();
     read_dir(root, Path::new("src"), &mut sources);
@@ -54,15 +88,7 @@ fn no_two_files_in_src_refer_to_each_other() {
         "expected the library's imports, found {} (is the scanner broken?)",
         crate_modules.edges.len()
     );
-
-    let pairs = crate_modules.pairs();
-    assert!(
-        pairs.is_empty(),
-        "{} pair(s) of files refer to each other; move what both need into a file neither \
-         imports back:\n{}",
-        pairs.len(),
-        pairs.join("\n")
-    );
+    crate_modules
 }
 
 fn read_dir(root: &Path, rel: &Path, out: &mut BTreeMap<String, String>) {
@@ -135,6 +161,66 @@ impl CrateModules {
         out
     }
 
+    /// One shortest ring through the first module of every group of modules that reach each
+    /// other (a strongly connected component with more than one member); a pair is a ring of
+    /// two.
+    fn cycles(&self) -> Vec<Vec<ModPath>> {
+        let mut graph: BTreeMap<&ModPath, Vec<&ModPath>> = BTreeMap::new();
+        for (from, to) in self.edges.keys() {
+            graph.entry(from).or_default().push(to);
+            graph.entry(to).or_default();
+        }
+        let mut rings = Vec::new();
+        for component in components(&graph) {
+            let set: BTreeSet<&ModPath> = component.iter().copied().collect();
+            let start = component[0];
+            // Breadth-first from `start` inside the component, back to `start`.
+            let mut came_from: BTreeMap<&ModPath, &ModPath> = BTreeMap::new();
+            let mut queue = std::collections::VecDeque::from([start]);
+            'search: while let Some(at) = queue.pop_front() {
+                for &next in &graph[at] {
+                    if next == start {
+                        let mut ring = vec![at.clone()];
+                        let mut back = at;
+                        while back != start {
+                            back = came_from[back];
+                            ring.push(back.clone());
+                        }
+                        ring.reverse();
+                        rings.push(ring);
+                        break 'search;
+                    }
+                    if set.contains(next) && !came_from.contains_key(next) {
+                        came_from.insert(next, at);
+                        queue.push_back(next);
+                    }
+                }
+            }
+        }
+        rings
+    }
+
+    /// `a → b (src/a.rs:3) → c (src/b.rs:9) → a (src/c.rs:1)`.
+    fn describe_ring(&self, ring: &[ModPath]) -> String {
+        let file_of: BTreeMap<&ModPath, &String> = self
+            .files
+            .iter()
+            .map(|(file, module)| (module, file))
+            .collect();
+        let mut text = format!("  {}", display(&ring[0]));
+        for (k, from) in ring.iter().enumerate() {
+            let to = &ring[(k + 1) % ring.len()];
+            let lines = &self.edges[&(from.clone(), to.clone())];
+            text.push_str(&format!(
+                " → {} ({}:{})",
+                display(to),
+                file_of[from],
+                join_lines(lines)
+            ));
+        }
+        text
+    }
+
     /// The pairs as module names, for the scanner's own tests.
     fn pair_names(&self) -> Vec<(String, String)> {
         self.edges
@@ -143,6 +229,66 @@ impl CrateModules {
             .map(|(from, to)| (display(from), display(to)))
             .collect()
     }
+}
+
+/// Tarjan's strongly connected components with more than one member, each sorted.
+fn components<'a>(graph: &BTreeMap<&'a ModPath, Vec<&'a ModPath>>) -> Vec<Vec<&'a ModPath>> {
+    struct State<'a> {
+        index: BTreeMap<&'a ModPath, usize>,
+        low: BTreeMap<&'a ModPath, usize>,
+        stack: Vec<&'a ModPath>,
+        on_stack: BTreeSet<&'a ModPath>,
+        out: Vec<Vec<&'a ModPath>>,
+    }
+    fn visit<'a>(
+        v: &'a ModPath,
+        graph: &BTreeMap<&'a ModPath, Vec<&'a ModPath>>,
+        st: &mut State<'a>,
+    ) {
+        let n = st.index.len();
+        st.index.insert(v, n);
+        st.low.insert(v, n);
+        st.stack.push(v);
+        st.on_stack.insert(v);
+        for &w in &graph[v] {
+            if !st.index.contains_key(w) {
+                visit(w, graph, st);
+                let low = st.low[v].min(st.low[w]);
+                st.low.insert(v, low);
+            } else if st.on_stack.contains(w) {
+                let low = st.low[v].min(st.index[w]);
+                st.low.insert(v, low);
+            }
+        }
+        if st.low[v] == st.index[v] {
+            let mut component = Vec::new();
+            while let Some(w) = st.stack.pop() {
+                st.on_stack.remove(w);
+                component.push(w);
+                if w == v {
+                    break;
+                }
+            }
+            if component.len() > 1 {
+                component.sort();
+                st.out.push(component);
+            }
+        }
+    }
+    let mut st = State {
+        index: BTreeMap::new(),
+        low: BTreeMap::new(),
+        stack: Vec::new(),
+        on_stack: BTreeSet::new(),
+        out: Vec::new(),
+    };
+    for &v in graph.keys() {
+        if !st.index.contains_key(v) {
+            visit(v, graph, &mut st);
+        }
+    }
+    st.out.sort();
+    st.out
 }
 
 fn display(module: &ModPath) -> String {
@@ -796,6 +942,27 @@ fn scanner_finds_two_siblings_importing_each_other() {
     assert!(
         report.contains("src/b.rs refers to a at line(s) 2"),
         "{report}"
+    );
+}
+
+#[test]
+fn scanner_finds_a_ring_of_three_files() {
+    let modules = crate_of(&[
+        ("src/lib.rs", "mod a;\nmod b;\nmod c;\nmod d;\n"),
+        ("src/a.rs", "use crate::b::B;\n"),
+        ("src/b.rs", "pub struct B(crate::c::C);\n"),
+        (
+            "src/c.rs",
+            "pub struct C;\nuse super::d::D;\n\nuse crate::a::A;\n",
+        ),
+        ("src/d.rs", "pub struct D;\n"),
+    ]);
+    assert!(modules.pair_names().is_empty());
+    let rings = modules.cycles();
+    assert_eq!(rings.len(), 1, "{rings:?}");
+    assert_eq!(
+        modules.describe_ring(&rings[0]),
+        "  a → b (src/a.rs:1) → c (src/b.rs:1) → a (src/c.rs:4)"
     );
 }
 
