@@ -64,7 +64,11 @@ pub struct ExpectedRoute {
 
 /// Why the route is expected, and what BIRD must have for it.
 #[derive(Debug, Clone, PartialEq, Serialize)]
-#[serde(rename_all = "camelCase", tag = "kind")]
+#[serde(
+    rename_all = "camelCase",
+    rename_all_fields = "camelCase",
+    tag = "kind"
+)]
 pub enum RouteSource {
     /// Another node's block, learned over BGP.
     Remote {

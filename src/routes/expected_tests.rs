@@ -263,6 +263,40 @@ fn external_peers_may_rewrite_the_next_hop_and_reachable_by_sets_the_gateway() {
 }
 
 #[test]
+fn the_json_spells_every_source_field_in_camel_case() {
+    let y = format!(
+        "{MESH3}{PLAIN_POOL}\
+         kind: BGPFilter\nmetadata: {{name: no-b}}\n\
+         spec: {{importV4: [{{action: Reject, matchOperator: Equal, cidr: 10.244.2.0/26}}]}}\n---\n\
+         kind: BGPPeer\nmetadata: {{name: to-b}}\n\
+         spec: {{peerIP: 10.99.0.2, asNumber: 64512, filters: [no-b]}}\n---\n{}",
+        block("b-1", "b", "10.244.2.0/26", "confirmed")
+    );
+    let e = expected_for(&snapshot(&y), "a");
+    let json = serde_json::to_value(route(&e, "10.244.2.0/26")).unwrap();
+    let mut keys: Vec<&str> = json["source"]
+        .as_object()
+        .unwrap()
+        .keys()
+        .map(String::as_str)
+        .collect();
+    keys.sort();
+    assert_eq!(
+        keys,
+        [
+            "direct",
+            "kind",
+            "nextHops",
+            "owner",
+            "ownerAddress",
+            "rejectedBy",
+            "sessions"
+        ],
+        "{json}"
+    );
+}
+
+#[test]
 fn an_owner_without_an_address_is_still_expected() {
     let y = format!(
         "{MESH3}{PLAIN_POOL}kind: Node\nmetadata: {{name: d}}\nspec: {{}}\n---\n{}",
