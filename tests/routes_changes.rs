@@ -1,0 +1,412 @@
+//! Route verification while the network changes, through the lab with real BIRDs: a node that
+//! changes address (its old next hop is `wrongNextHop` until BIRD converges) and nodes that
+//! peer only with GoBGP top-of-rack routers (eBGP, the mesh off), whose sessions and ToRs go
+//! down and come back. Every assertion reads `perch run`'s `/routes` and is checked against
+//! BIRD's own table (`birdc show route` in the node).
+
+#[path = "lab/mod.rs"]
+mod lab;
+mod support;
+
+use lab::migration::{self, GUIDE, REFLECTORS};
+use lab::resources as res;
+use lab::{CONVERGE, Lab, until};
+use serde_json::Value;
+
+/// `GET /routes` on `node`'s `perch run`, once it answers 200 with a check.
+fn routes_of(lab: &Lab, node: &str) -> Result<Value, String> {
+    let (code, body) = lab
+        .node(node)
+        .get("/routes")
+        .ok_or_else(|| format!("{node}: GET /routes: no answer"))?;
+    if code != 200 {
+        return Err(format!("{node}: GET /routes answered {code}: {body}"));
+    }
+    serde_json::from_str(&body).map_err(|e| format!("{node}: /routes: {e}: {body}"))
+}
+
+/// `prefix verdict [cause sessions]` for every reported prefix.
+fn verdicts(v: &Value) -> Vec<String> {
+    v["routes"]
+        .as_array()
+        .map(Vec::as_slice)
+        .unwrap_or_default()
+        .iter()
+        .map(|r| {
+            let mut s = format!(
+                "{} {}",
+                r["prefix"].as_str().unwrap_or("?"),
+                r["verdict"].as_str().unwrap_or("?")
+            );
+            if let Some(c) = r["cause"].as_object() {
+                s += &format!(
+                    " {} {}",
+                    c["kind"].as_str().unwrap_or("?"),
+                    c.get("sessions").map_or(String::new(), |x| x.to_string())
+                );
+            }
+            s
+        })
+        .collect()
+}
+
+/// Waits until `node`'s `/routes` reports exactly `want`; returns that report.
+fn wait_verdicts(lab: &Lab, node: &str, want: &[String]) -> Value {
+    until(CONVERGE, &format!("{node}'s /routes {want:?}"), || {
+        let v = routes_of(lab, node)?;
+        if verdicts(&v) == want {
+            Ok(v)
+        } else {
+            Err(format!("{:?}", verdicts(&v)))
+        }
+    })
+}
+
+/// The report on `prefix` in a `/routes` answer.
+fn report<'a>(v: &'a Value, prefix: &str) -> &'a Value {
+    v["routes"]
+        .as_array()
+        .and_then(|rs| rs.iter().find(|r| r["prefix"] == prefix))
+        .unwrap_or_else(|| panic!("no {prefix} in {v}"))
+}
+
+/// `<block> ok` for each of the lab's `n` blocks.
+fn all_ok(n: usize) -> Vec<String> {
+    (1..=n)
+        .map(|i| format!("{} ok", res::node_block(i)))
+        .collect()
+}
+
+/// BIRD's BGP next hops for `prefix` in `node`'s table (`birdc show route PREFIX all`).
+fn bird_next_hops(lab: &Lab, node: &str, prefix: &str) -> Vec<String> {
+    let all = lab
+        .node(node)
+        .bird
+        .birdc(&["show", "route", "for", prefix, "all"]);
+    let mut hops: Vec<String> = all
+        .lines()
+        .filter_map(|l| l.trim().strip_prefix("BGP.next_hop:"))
+        .map(|h| h.trim().to_owned())
+        .collect();
+    hops.sort();
+    hops
+}
+
+/// Replaces `node`'s `perch run` with one cut off from the datastore (its etcd endpoint is a
+/// loopback port nobody listens on): it never gets a first complete view, so it applies
+/// nothing and its BIRD keeps the sessions it runs, as when perch has lost etcd or is stopped.
+/// [`release`] undoes it.
+fn hold(lab: &mut Lab, node: &str) {
+    let nowhere = format!("http://127.0.0.1:{}", support::perch::free_port());
+    let ledger = lab.ledger.clone();
+    lab.node_mut(node).restart_perch(&nowhere, &[], &ledger);
+}
+
+/// Gives `node` back an ordinary `perch run`, which applies the current resources at once.
+fn release(lab: &mut Lab, node: &str) {
+    let (etcd, ledger) = (lab.endpoint(), lab.ledger.clone());
+    lab.node_mut(node).restart_perch(&etcd, &[], &ledger);
+}
+
+/// node-2 moves to a new address in the route-reflector topology (three nodes, two reflectors,
+/// the mesh off). node-1 learns node-2's block through the reflectors, which pass node-2's
+/// next hop on unchanged, so node-1's own config does not change when node-2 moves: BIRD
+/// keeps the route with the old next hop until node-2 and the reflectors have moved their
+/// sessions.
+///
+/// How the stale state is made to last: before the Node resource changes, node-2's and both
+/// reflectors' perch are held ([`hold`]: restarted without a reachable etcd, so they apply
+/// nothing) and their BIRDs keep the sessions to node-2's old address. node-1's
+/// perch is not held: it plans from the new Node resource, so its check expects the new next
+/// hop while BIRD still has the old one. Releasing them lets BIRD converge, and node-2's block
+/// comes back `ok` with the new next hop.
+///
+/// (In a full mesh there is no such window: the session name carries the peer's address, so
+/// node-1's perch replaces the session and BIRD drops the old route as it applies the change;
+/// the block is `missingInBird` until the new session is up.)
+#[test]
+fn a_node_that_changes_address_is_a_wrong_next_hop_until_bird_converges() {
+    let mut lab = Lab::start(3);
+    migration::start_reflector_machines(&mut lab);
+    migration::run(&lab, &GUIDE, "routes");
+    lab.wait_routes();
+    let ok = all_ok(3);
+    wait_verdicts(&lab, "node-1", &ok);
+    let (old, new) = (res::node_address(2), "10.77.0.42".to_owned());
+    let block = res::node_block(2);
+    assert_eq!(
+        bird_next_hops(&lab, "node-1", &block),
+        [old.clone(), old.clone()]
+    );
+
+    // Hold node-2 and the reflectors, give node-2 its new address, then tell etcd.
+    hold(&mut lab, "node-2");
+    let reflectors: Vec<String> = (1..=REFLECTORS).map(|i| res::reflector(i).0).collect();
+    for rr in &reflectors {
+        hold(&mut lab, rr);
+    }
+    lab.node("node-2")
+        .ns
+        .ip(&["addr", "add", &format!("{new}/24"), "dev", "eth0"])
+        .unwrap();
+    lab.apply("node-2-moved.yaml", &res::node("node-2", &new, &[]));
+
+    // node-1 expects the new next hop; BIRD still has the old one.
+    let rrs: Vec<String> = (1..=REFLECTORS)
+        .map(|i| res::session("Node", &res::reflector(i).1))
+        .collect();
+    let v = until(
+        CONVERGE,
+        "node-2's block a wrong next hop on node-1",
+        || {
+            let v = routes_of(&lab, "node-1")?;
+            let r = report(&v, &block);
+            if r["verdict"] == "wrongNextHop" {
+                Ok(v)
+            } else {
+                Err(format!("{:?}", verdicts(&v)))
+            }
+        },
+    );
+    let r = report(&v, &block);
+    let want = vec![
+        format!("{} ok", res::node_block(1)),
+        format!(
+            "{block} wrongNextHop nextHop [\"{}\"]",
+            r["cause"]["sessions"][0].as_str().unwrap()
+        ),
+        format!("{} ok", res::node_block(3)),
+    ];
+    assert_eq!(verdicts(&v), want, "{v}");
+    assert!(
+        rrs.iter().any(|s| r["cause"]["sessions"][0] == s.as_str()),
+        "the route came from a reflector: {r}"
+    );
+    assert_eq!(r["owner"], "node-2", "{r}");
+    assert_eq!(
+        r["expected"]["source"]["nextHops"],
+        serde_json::json!([new]),
+        "expected: node-2's new address: {r}"
+    );
+    assert_eq!(r["expected"]["source"]["ownerAddress"], new.as_str(), "{r}");
+    let message = r["cause"]["message"].as_str().unwrap();
+    assert!(
+        message.contains(&format!("has next hop {old}"))
+            && message.ends_with(&format!("node-2's is {new}")),
+        "observed and expected next hop named: {message}"
+    );
+    let bird_lines = r["bird"].as_array().unwrap();
+    assert!(
+        !bird_lines.is_empty()
+            && bird_lines.iter().all(|l| l
+                .as_str()
+                .unwrap()
+                .contains(&format!("(BGP.next_hop {old})"))),
+        "the evidence shows BIRD's routes with the old next hop: {r}"
+    );
+    assert_eq!(
+        bird_next_hops(&lab, "node-1", &block),
+        [old.clone(), old.clone()],
+        "BIRD's own table agrees"
+    );
+
+    // Released: BIRD converges on the new next hop and the block is ok again.
+    release(&mut lab, "node-2");
+    for rr in &reflectors {
+        release(&mut lab, rr);
+    }
+    let v = wait_verdicts(&lab, "node-1", &ok);
+    let r = report(&v, &block);
+    assert!(
+        r["bird"].as_array().unwrap().iter().any(|l| l
+            .as_str()
+            .unwrap()
+            .contains(&format!("(BGP.next_hop {new})"))),
+        "{r}"
+    );
+    // Both reflectors' paths move to the new next hop, and the check follows.
+    until(
+        CONVERGE,
+        "both reflectors' paths with the new next hop",
+        || {
+            let v = routes_of(&lab, "node-1")?;
+            let r = report(&v, &block);
+            let lines: Vec<&str> = r["bird"]
+                .as_array()
+                .map(|a| a.iter().filter_map(Value::as_str).collect())
+                .unwrap_or_default();
+            let moved = lines.len() == REFLECTORS
+                && lines
+                    .iter()
+                    .all(|l| l.contains(&format!("(BGP.next_hop {new})")));
+            if r["verdict"] == "ok" && moved {
+                Ok(())
+            } else {
+                Err(format!("{r}"))
+            }
+        },
+    );
+    assert_eq!(bird_next_hops(&lab, "node-1", &block), [new.clone(), new]);
+}
+
+/// Four nodes in two racks, each node peering only with its rack's GoBGP ToR (eBGP,
+/// `nodeSelector: rack == …` BGPPeers) with the mesh off, as in `lab_topologies.rs`; the two
+/// ToRs peer with each other (a spine in one hop). Each node has an AS of its own (Calico's
+/// "AS per compute server" design, `spec.bgp.asNumber` 65001…): a ToR never sends a node a
+/// path that holds the node's own AS, so with one AS for every node, rack-mates would not learn
+/// each other's blocks. The ToRs rewrite the next hop to themselves (eBGP).
+#[test]
+fn nodes_behind_tors_get_every_block_and_lose_exactly_what_a_tor_carried() {
+    let mut lab = Lab::start(4);
+    let rack_of = |name: &str| {
+        let i: usize = name.trim_start_matches("node-").parse().unwrap();
+        res::rack(i, 4)
+    };
+    let asn = |i: usize| 65000 + i as u32;
+    let mut nodes = String::new();
+    for i in 1..=4 {
+        nodes.push_str("---\n");
+        nodes.push_str(
+            &res::node(
+                &res::node_name(i),
+                &res::node_address(i),
+                &[("rack", &res::rack(i, 4))],
+            )
+            .replace("/24}}", &format!("/24, asNumber: {}}}}}", asn(i))),
+        );
+    }
+    lab.apply("nodes-own-as.yaml", &nodes);
+    // ToR i's neighbors: its rack's nodes, each in its own AS, and the other ToR.
+    let tor_neighbors = |i: usize| -> Vec<(String, u32)> {
+        let rack = format!("rack-{i}");
+        let (_, other, other_as) = res::tor(3 - i);
+        (1..=4)
+            .filter(|&j| res::rack(j, 4) == rack)
+            .map(|j| (res::node_address(j), asn(j)))
+            .chain([(other, other_as)])
+            .collect()
+    };
+    for i in 1..=2 {
+        lab.add_tor(i, &tor_neighbors(i));
+    }
+    let mut peers = String::new();
+    for (i, rack) in [(1, "rack-1"), (2, "rack-2")] {
+        let (_, ip, asn) = res::tor(i);
+        peers.push_str("---\n");
+        peers.push_str(&res::bgp_peer(
+            &format!("{rack}-tor"),
+            &format!("peerIP: {ip}, asNumber: {asn}, nodeSelector: rack == '{rack}'"),
+        ));
+    }
+    lab.apply("rack-peers.yaml", &peers);
+    lab.perch(&[
+        "patch",
+        "bgpconfiguration",
+        "default",
+        "-p",
+        r#"{"spec":{"nodeToNodeMeshEnabled":false}}"#,
+    ]);
+    let tor_of = |name: &str| if rack_of(name) == "rack-1" { 1 } else { 2 };
+    let session_of = |name: &str| res::session("Node", &res::tor(tor_of(name)).1);
+    lab.wait_established(&["node-1", "node-2", "node-3", "node-4"], |n| {
+        vec![session_of(&n.name)]
+    });
+    lab.wait_routes();
+
+    // Healthy: every block ok on every node, nothing else; the ToR's address is the next hop.
+    let ok = all_ok(4);
+    for i in 1..=4 {
+        let name = res::node_name(i);
+        let v = wait_verdicts(&lab, &name, &ok);
+        let tor_ip = res::tor(tor_of(&name)).1;
+        for j in (1..=4).filter(|&j| j != i) {
+            let block = res::node_block(j);
+            let r = report(&v, &block);
+            assert_eq!(
+                r["expected"]["source"]["sessions"],
+                serde_json::json!([session_of(&name)]),
+                "{r}"
+            );
+            assert_eq!(r["expected"]["source"]["direct"], false, "{r}");
+            assert!(
+                r["bird"].as_array().unwrap().iter().any(|l| l
+                    .as_str()
+                    .unwrap()
+                    .contains(&format!("(BGP.next_hop {tor_ip})"))),
+                "{name}: {r}"
+            );
+            assert_eq!(
+                bird_next_hops(&lab, &name, &block),
+                [tor_ip.clone()],
+                "{name}: {block}"
+            );
+        }
+    }
+
+    // node-1's session with its ToR disabled by hand: every other block is missing in BIRD,
+    // with that session as the cause; node-1's own block stays ok.
+    let to_tor = session_of("node-1");
+    let n1 = lab.node("node-1");
+    assert!(n1.bird.birdc(&["disable", &to_tor]).contains("disabled"));
+    let mut want = vec![format!("{} ok", res::node_block(1))];
+    for j in 2..=4 {
+        want.push(format!(
+            "{} missingInBird noEstablishedSession [\"{to_tor}\"]",
+            res::node_block(j)
+        ));
+    }
+    wait_verdicts(&lab, "node-1", &want);
+    for j in 2..=4 {
+        assert!(bird_next_hops(&lab, "node-1", &res::node_block(j)).is_empty());
+    }
+    assert!(n1.bird.birdc(&["enable", &to_tor]).contains("enabled"));
+    wait_verdicts(&lab, "node-1", &ok);
+
+    // tor-2 taken out of service (GoBGP shuts every session down with a Cease): rack-2's
+    // nodes lose every other block (their only session is down); rack-1's nodes lose rack-2's
+    // blocks, which nothing else brings (their own ToR session stays Established).
+    let tor2 = &lab.tors[1];
+    let tor2_neighbors: Vec<String> = tor_neighbors(2).into_iter().map(|(a, _)| a).collect();
+    for n in &tor2_neighbors {
+        tor2.gobgp(&["neighbor", n, "disable"]).unwrap();
+    }
+    let to_tor2 = session_of("node-3");
+    let want3 = vec![
+        format!(
+            "{} missingInBird noEstablishedSession [\"{to_tor2}\"]",
+            res::node_block(1)
+        ),
+        format!(
+            "{} missingInBird noEstablishedSession [\"{to_tor2}\"]",
+            res::node_block(2)
+        ),
+        format!("{} ok", res::node_block(3)),
+        format!(
+            "{} missingInBird noEstablishedSession [\"{to_tor2}\"]",
+            res::node_block(4)
+        ),
+    ];
+    wait_verdicts(&lab, "node-3", &want3);
+    let want1 = vec![
+        format!("{} ok", res::node_block(1)),
+        format!("{} ok", res::node_block(2)),
+        format!(
+            "{} missingInBird notAdvertised [\"{to_tor}\"]",
+            res::node_block(3)
+        ),
+        format!(
+            "{} missingInBird notAdvertised [\"{to_tor}\"]",
+            res::node_block(4)
+        ),
+    ];
+    wait_verdicts(&lab, "node-1", &want1);
+    assert!(bird_next_hops(&lab, "node-1", &res::node_block(3)).is_empty());
+
+    // tor-2 back in service: every block ok everywhere again.
+    for n in &tor2_neighbors {
+        lab.tors[1].gobgp(&["neighbor", n, "enable"]).unwrap();
+    }
+    for i in 1..=4 {
+        wait_verdicts(&lab, &res::node_name(i), &ok);
+    }
+}
