@@ -399,7 +399,17 @@ fn nodes_behind_tors_get_every_block_and_lose_exactly_what_a_tor_carried() {
             res::node_block(4)
         ),
     ];
-    wait_verdicts(&lab, "node-1", &want1);
+    let v = wait_verdicts(&lab, "node-1", &want1);
+    let message = report(&v, &res::node_block(3))["cause"]["message"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert!(
+        message.starts_with(&format!(
+            "{to_tor} is Established but has no path from node-3: a session further along is down"
+        )),
+        "{message}"
+    );
     assert!(bird_next_hops(&lab, "node-1", &res::node_block(3)).is_empty());
 
     // tor-2 back in service: every block ok everywhere again.

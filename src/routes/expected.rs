@@ -77,8 +77,9 @@ pub enum RouteSource {
         /// The owner's address in the prefix's family; `None` when it has none (so it has no
         /// session to advertise the block over).
         owner_address: Option<IpAddr>,
-        /// BGP next hops BIRD may show: the owner's address, and the address of a session
-        /// that rewrites the next hop (eBGP, `nextHopMode: Self`).
+        /// BGP next hops BIRD may show: the owner's address, and the address of every relay
+        /// session that rewrites the next hop to itself (eBGP, `nextHopMode: Self`), even when
+        /// a session with the owner exists (BIRD takes the relay's path while it is down).
         next_hops: Vec<IpAddr>,
         /// This node's sessions that would bring it: the session with the owner when there is
         /// one, otherwise the sessions that can relay it (route reflectors, external peers).
@@ -389,18 +390,19 @@ pub fn expected(snapshot: &Snapshot, plan: &Plan) -> Expected {
             })
             .and_then(parse_node_address)
             .map(|a| a.ip);
+        // The owner's address, and every relay that rewrites the next hop to itself: BIRD may
+        // take a relay's path even when a session with the owner exists (while it is down).
+        let relays = &relays[usize::from(!v4)];
         let mut next_hops: Vec<IpAddr> = owner_address.into_iter().collect();
+        next_hops.extend(
+            relays
+                .iter()
+                .filter(|r| !r.internal || r.next_hop == Some(NextHop::SelfAddress))
+                .map(|r| r.peer_ip),
+        );
         let (sessions, is_direct): (Vec<String>, bool) = match direct.get(&(owner, family)) {
             Some(names) => (names.iter().map(|s| s.to_string()).collect(), true),
-            None => {
-                let relays = &relays[usize::from(!v4)];
-                for r in relays {
-                    if !r.internal || r.next_hop == Some(NextHop::SelfAddress) {
-                        next_hops.push(r.peer_ip);
-                    }
-                }
-                (relays.iter().map(|r| r.name.clone()).collect(), false)
-            }
+            None => (relays.iter().map(|r| r.name.clone()).collect(), false),
         };
         next_hops.sort();
         next_hops.dedup();

@@ -297,6 +297,38 @@ fn the_json_spells_every_source_field_in_camel_case() {
 }
 
 #[test]
+fn with_a_direct_session_an_external_peer_s_next_hop_is_still_right() {
+    // The mesh brings b's block from b; the ToR (eBGP, next hop rewritten to itself) brings it
+    // too, and BIRD takes the ToR's path when the mesh session is down: not a wrong next hop.
+    let y = format!(
+        "{MESH3}{PLAIN_POOL}\
+         kind: BGPConfiguration\nmetadata: {{name: default}}\nspec: {{asNumber: 64512}}\n---\n\
+         kind: BGPPeer\nmetadata: {{name: tor}}\n\
+         spec: {{peerIP: 10.99.0.254, asNumber: 65000, numAllowedLocalASNumbers: 1}}\n---\n{}",
+        block("b-1", "b", "10.244.2.0/26", "confirmed")
+    );
+    let e = expected_for(&snapshot(&y), "a");
+    let r = route(&e, "10.244.2.0/26");
+    assert_eq!(
+        r.source,
+        RouteSource::Remote {
+            owner: "b".into(),
+            owner_address: Some(ip("10.99.0.2")),
+            next_hops: vec![ip("10.99.0.2"), ip("10.99.0.254")],
+            sessions: vec!["Mesh_10_99_0_2".into()],
+            direct: true,
+            rejected_by: vec![],
+        }
+    );
+    assert_eq!(
+        r.kernel,
+        KernelRoute::Direct {
+            gateways: vec![ip("10.99.0.2"), ip("10.99.0.254")]
+        }
+    );
+}
+
+#[test]
 fn an_owner_without_an_address_is_still_expected() {
     let y = format!(
         "{MESH3}{PLAIN_POOL}kind: Node\nmetadata: {{name: d}}\nspec: {{}}\n---\n{}",

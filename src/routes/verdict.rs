@@ -262,6 +262,7 @@ pub fn check(expected: &Expected, observed: &Observed<'_>) -> RouteCheck {
                 owner_address,
                 next_hops,
                 sessions,
+                direct,
                 rejected_by,
                 ..
             } => {
@@ -278,6 +279,7 @@ pub fn check(expected: &Expected, observed: &Observed<'_>) -> RouteCheck {
                             owner,
                             owner_address.is_some(),
                             sessions,
+                            *direct,
                             rejected_by,
                             filtered.get(&e.prefix),
                             &bgp,
@@ -395,10 +397,12 @@ fn list(addrs: &[IpAddr]) -> String {
         .join(" or ")
 }
 
+#[allow(clippy::too_many_arguments)]
 fn missing_cause(
     owner: &str,
     owner_has_address: bool,
     sessions: &[String],
+    direct: bool,
     rejected_by: &[String],
     filtered: Option<&Vec<&RouteEntry>>,
     bgp: &HashMap<&str, &ProtocolRow>,
@@ -462,16 +466,29 @@ fn missing_cause(
             ),
         };
     }
+    let up: Vec<String> = sessions
+        .iter()
+        .filter(|s| established(s))
+        .cloned()
+        .collect();
+    const REJECTED: &str = "or an import filter rejected it (BIRD keeps rejected routes only with `import keep filtered`)";
+    let message = if direct {
+        format!(
+            "the sessions are Established but the route did not arrive: {owner} does not advertise it (its BIRD lacks the block, an export filter), {REJECTED}"
+        )
+    } else {
+        // Relays (route reflectors, ToRs) pass on what reaches them: the gap may be further on.
+        format!(
+            "{} {} Established but {} no path from {owner}: a session further along is down, {owner} does not advertise it (its BIRD lacks the block, an export filter), {REJECTED}",
+            up.join(", "),
+            if up.len() == 1 { "is" } else { "are" },
+            if up.len() == 1 { "has" } else { "have" },
+        )
+    };
     Cause {
         kind: CauseKind::NotAdvertised,
-        sessions: sessions
-            .iter()
-            .filter(|s| established(s))
-            .cloned()
-            .collect(),
-        message: format!(
-            "the sessions are Established but the route did not arrive: {owner} does not advertise it (its BIRD lacks the block, an export filter), or an import filter rejected it (BIRD keeps rejected routes only with `import keep filtered`)"
-        ),
+        sessions: up,
+        message,
     }
 }
 

@@ -372,3 +372,184 @@ fn a_bgp_filter_that_rejects_a_block_is_the_cause() {
         .unwrap();
     assert_eq!(ok.verdict, Verdict::Ok);
 }
+
+/// Racks behind a GoBGP ToR, as `tests/routes_changes.rs` builds them: a, b and c each in an
+/// AS of their own, the mesh off, every node peering with the ToR 10.77.0.254 (eBGP).
+fn behind_a_tor(mesh: bool) -> Expected {
+    let node = |name: &str, i: u32| {
+        format!(
+            "kind: Node\nmetadata: {{name: {name}}}\n\
+             spec: {{bgp: {{ipv4Address: 10.77.0.{}/24, asNumber: {}}}}}\n---\n",
+            10 + i,
+            65000 + i
+        )
+    };
+    let y = format!(
+        "{}{}{}\
+         kind: IPPool\nmetadata: {{name: p}}\nspec: {{cidr: 10.244.0.0/16}}\n---\n\
+         kind: BGPConfiguration\nmetadata: {{name: default}}\nspec: {{nodeToNodeMeshEnabled: {mesh}}}\n---\n\
+         kind: BGPPeer\nmetadata: {{name: rack-1-tor}}\n\
+         spec: {{peerIP: 10.77.0.254, asNumber: 64567, nodeSelector: all()}}\n---\n\
+         kind: BlockAffinity\nmetadata: {{name: a1}}\nspec: {{node: a, cidr: 10.244.1.0/26, state: confirmed}}\n---\n\
+         kind: BlockAffinity\nmetadata: {{name: b1}}\nspec: {{node: b, cidr: 10.244.2.0/26, state: confirmed}}\n---\n\
+         kind: BlockAffinity\nmetadata: {{name: c1}}\nspec: {{node: c, cidr: 10.244.3.0/26, state: confirmed}}\n",
+        node("a", 1),
+        node("b", 2),
+        node("c", 3)
+    );
+    expected_for(&snapshot(&y), "a")
+}
+
+/// A BGP route as `show route all` shows it: `PREFIX unicast [PROTOCOL] * via HOP on eth0`.
+fn bgp_route(prefix: &str, protocol: &str, hop: &str, primary: bool) -> RouteEntry {
+    RouteEntry {
+        table: "master4".into(),
+        network: prefix.into(),
+        kind: "unicast".into(),
+        protocol: protocol.into(),
+        from: None,
+        primary,
+        gateway: Some(hop.into()),
+        interface: Some("eth0".into()),
+        bgp_next_hop: Some(hop.into()),
+    }
+}
+
+fn own_blackhole() -> RouteEntry {
+    RouteEntry {
+        table: "master4".into(),
+        network: "10.244.1.0/26".into(),
+        kind: "blackhole".into(),
+        protocol: "static4".into(),
+        from: None,
+        primary: true,
+        gateway: None,
+        interface: None,
+        bgp_next_hop: None,
+    }
+}
+
+fn bgp_protocol(name: &str, established: bool) -> ProtocolRow {
+    ProtocolRow {
+        name: name.into(),
+        proto: "BGP".into(),
+        table: "---".into(),
+        state: if established { "up" } else { "start" }.into(),
+        since: "2026-12-01 22:19:48".into(),
+        info: if established { "Established" } else { "Active" }.into(),
+        bgp_state: Some(if established { "Established" } else { "Active" }.into()),
+        last_error: None,
+    }
+}
+
+const TOR: &str = "Node_10_77_0_254";
+
+#[test]
+fn routes_a_tor_rewrote_the_next_hop_of_are_ok() {
+    let e = behind_a_tor(false);
+    let bird = [
+        own_blackhole(),
+        bgp_route("10.244.2.0/26", TOR, "10.77.0.254", true),
+        bgp_route("10.244.3.0/26", TOR, "10.77.0.254", true),
+    ];
+    let protocols = [bgp_protocol(TOR, true)];
+    let kernel = [
+        kernel_entry("10.244.1.0/26", "blackhole", None, "lo", false),
+        kernel_entry(
+            "10.244.2.0/26",
+            "unicast",
+            Some("10.77.0.254"),
+            "eth0",
+            false,
+        ),
+        kernel_entry(
+            "10.244.3.0/26",
+            "unicast",
+            Some("10.77.0.254"),
+            "eth0",
+            false,
+        ),
+    ];
+    let c = check(
+        &e,
+        &Observed {
+            bird: &bird,
+            filtered: None,
+            protocols: &protocols,
+            kernel: KernelView::Table(&kernel),
+        },
+    );
+    assert_eq!(
+        verdicts(&c),
+        ["10.244.1.0/26 ok", "10.244.2.0/26 ok", "10.244.3.0/26 ok"]
+    );
+}
+
+#[test]
+fn a_block_no_relay_brings_names_the_relay_and_the_path_beyond_it() {
+    // The ToR's session is up but it has no path for c's block (c's own ToR is down).
+    let e = behind_a_tor(false);
+    let bird = [
+        own_blackhole(),
+        bgp_route("10.244.2.0/26", TOR, "10.77.0.254", true),
+    ];
+    let protocols = [bgp_protocol(TOR, true)];
+    let c = check(
+        &e,
+        &Observed {
+            bird: &bird,
+            filtered: None,
+            protocols: &protocols,
+            kernel: KernelView::Unavailable(String::new()),
+        },
+    );
+    assert_eq!(
+        verdicts(&c),
+        [
+            "10.244.1.0/26 ok",
+            "10.244.2.0/26 ok",
+            "10.244.3.0/26 missing in BIRD NotAdvertised[\"Node_10_77_0_254\"]"
+        ]
+    );
+    let message = &c.routes[2].cause.as_ref().unwrap().message;
+    assert!(
+        message.starts_with("Node_10_77_0_254 is Established but has no path from c"),
+        "{message}"
+    );
+    // Through the ToR, c's BIRD is not the only suspect: a session further along is.
+    assert!(
+        message.contains("a session further along is down"),
+        "{message}"
+    );
+}
+
+#[test]
+fn a_direct_session_down_and_the_tor_s_path_taken_is_not_a_wrong_next_hop() {
+    // Mesh on (eBGP between the nodes' ASes): the mesh session to b is down, so BIRD's best
+    // path for b's block is the ToR's, with the ToR as next hop.
+    let e = behind_a_tor(true);
+    let bird = [
+        own_blackhole(),
+        bgp_route("10.244.2.0/26", TOR, "10.77.0.254", true),
+        bgp_route("10.244.3.0/26", "Mesh_10_77_0_13", "10.77.0.13", true),
+        bgp_route("10.244.3.0/26", TOR, "10.77.0.254", false),
+    ];
+    let protocols = [
+        bgp_protocol(TOR, true),
+        bgp_protocol("Mesh_10_77_0_12", false),
+        bgp_protocol("Mesh_10_77_0_13", true),
+    ];
+    let c = check(
+        &e,
+        &Observed {
+            bird: &bird,
+            filtered: None,
+            protocols: &protocols,
+            kernel: KernelView::Unavailable(String::new()),
+        },
+    );
+    assert_eq!(
+        verdicts(&c),
+        ["10.244.1.0/26 ok", "10.244.2.0/26 ok", "10.244.3.0/26 ok"]
+    );
+}
