@@ -1,8 +1,9 @@
 //! Route verification while the network changes, through the lab with real BIRDs: a node that
-//! changes address (its old next hop is `wrongNextHop` until BIRD converges) and nodes that
-//! peer only with GoBGP top-of-rack routers (eBGP, the mesh off), whose sessions and ToRs go
-//! down and come back. Every assertion reads `perch run`'s `/routes` and is checked against
-//! BIRD's own table (`birdc show route` in the node).
+//! changes address (behind route reflectors its old next hop is `wrongNextHop` until BIRD
+//! converges; in a full mesh its block is `missingInBird` until the new session is up) and
+//! nodes that peer only with GoBGP top-of-rack routers (eBGP, the mesh off), whose sessions
+//! and ToRs go down and come back. Every assertion reads `perch run`'s `/routes` and is checked
+//! against BIRD's own table (`birdc show route` in the node).
 
 #[path = "lab/mod.rs"]
 mod lab;
@@ -419,4 +420,68 @@ fn nodes_behind_tors_get_every_block_and_lose_exactly_what_a_tor_carried() {
     for i in 1..=4 {
         wait_verdicts(&lab, &res::node_name(i), &ok);
     }
+}
+
+/// The same move in the default full mesh: node-1's session with node-2 is named after node-2's
+/// address, so node-1's perch replaces `Mesh_10_77_0_12` with `Mesh_10_77_0_42` and BIRD
+/// drops the old route with the old session. node-2's block is `missingInBird`, the new
+/// session named as the cause, until node-2 (held meanwhile, see [`hold`]) moves its side of
+/// the session; never a wrong next hop.
+#[test]
+fn in_a_mesh_a_node_that_changes_address_is_missing_until_its_new_session_is_up() {
+    let mut lab = Lab::start(3);
+    lab.wait_mesh();
+    lab.wait_routes();
+    let ok = all_ok(3);
+    wait_verdicts(&lab, "node-1", &ok);
+    let (old, new) = (res::node_address(2), "10.77.0.42".to_owned());
+    let block = res::node_block(2);
+    assert_eq!(bird_next_hops(&lab, "node-1", &block), [old.clone()]);
+
+    hold(&mut lab, "node-2");
+    lab.node("node-2")
+        .ns
+        .ip(&["addr", "add", &format!("{new}/24"), "dev", "eth0"])
+        .unwrap();
+    lab.apply("node-2-moved.yaml", &res::node("node-2", &new, &[]));
+    let to_new = res::session("Mesh", &new);
+    let want = vec![
+        format!("{} ok", res::node_block(1)),
+        format!("{block} missingInBird noEstablishedSession [\"{to_new}\"]"),
+        format!("{} ok", res::node_block(3)),
+    ];
+    let v = until(CONVERGE, "node-2's block missing on node-1", || {
+        let v = routes_of(&lab, "node-1")?;
+        let seen = verdicts(&v);
+        assert!(
+            report(&v, &block)["verdict"] != "wrongNextHop",
+            "the old route goes with the old session: {seen:?}"
+        );
+        if seen == want {
+            Ok(v)
+        } else {
+            Err(format!("{seen:?}"))
+        }
+    });
+    let r = report(&v, &block);
+    assert_eq!(
+        r["expected"]["source"]["nextHops"],
+        serde_json::json!([new])
+    );
+    assert!(r["bird"].as_array().unwrap().is_empty(), "{r}");
+    assert!(
+        bird_next_hops(&lab, "node-1", &block).is_empty(),
+        "BIRD agrees"
+    );
+
+    release(&mut lab, "node-2");
+    let v = wait_verdicts(&lab, "node-1", &ok);
+    assert!(
+        report(&v, &block)["bird"][0]
+            .as_str()
+            .unwrap()
+            .contains(&format!("[{to_new}] * via {new}")),
+        "{v}"
+    );
+    assert_eq!(bird_next_hops(&lab, "node-1", &block), [new]);
 }
