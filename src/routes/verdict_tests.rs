@@ -553,3 +553,64 @@ fn a_direct_session_down_and_the_tor_s_path_taken_is_not_a_wrong_next_hop() {
         ["10.244.1.0/26 ok", "10.244.2.0/26 ok", "10.244.3.0/26 ok"]
     );
 }
+
+#[test]
+fn a_moved_node_s_route_still_relayed_by_the_reflectors_is_a_wrong_next_hop() {
+    // As in tests/routes_changes.rs: b moved from 10.77.0.12 to 10.77.0.42; both reflectors
+    // still pass on its block with the old next hop (iBGP reflection keeps it).
+    let y = "kind: Node\nmetadata: {name: a}\nspec: {bgp: {ipv4Address: 10.77.0.11/24}}\n---\n\
+         kind: Node\nmetadata: {name: b}\nspec: {bgp: {ipv4Address: 10.77.0.42/24}}\n---\n\
+         kind: Node\nmetadata: {name: rr-1, labels: {route-reflector: 'true'}}\n\
+         spec: {bgp: {ipv4Address: 10.77.0.21/24, routeReflectorClusterID: 224.0.0.1}}\n---\n\
+         kind: Node\nmetadata: {name: rr-2, labels: {route-reflector: 'true'}}\n\
+         spec: {bgp: {ipv4Address: 10.77.0.22/24, routeReflectorClusterID: 224.0.0.1}}\n---\n\
+         kind: IPPool\nmetadata: {name: p}\nspec: {cidr: 10.244.0.0/16}\n---\n\
+         kind: BGPConfiguration\nmetadata: {name: default}\nspec: {nodeToNodeMeshEnabled: false}\n---\n\
+         kind: BGPPeer\nmetadata: {name: peer-with-route-reflectors}\n\
+         spec: {nodeSelector: all(), peerSelector: route-reflector == 'true'}\n---\n\
+         kind: BlockAffinity\nmetadata: {name: a1}\nspec: {node: a, cidr: 10.244.1.0/26, state: confirmed}\n---\n\
+         kind: BlockAffinity\nmetadata: {name: b1}\nspec: {node: b, cidr: 10.244.2.0/26, state: confirmed}\n";
+    let e = expected_for(&snapshot(y), "a");
+    let bird = [
+        own_blackhole(),
+        bgp_route("10.244.2.0/26", "Node_10_77_0_21", "10.77.0.12", true),
+        bgp_route("10.244.2.0/26", "Node_10_77_0_22", "10.77.0.12", false),
+    ];
+    let protocols = [
+        bgp_protocol("Node_10_77_0_21", true),
+        bgp_protocol("Node_10_77_0_22", true),
+    ];
+    let observe = |bird: &[RouteEntry]| {
+        check(
+            &e,
+            &Observed {
+                bird,
+                filtered: None,
+                protocols: &protocols,
+                kernel: KernelView::Unavailable(String::new()),
+            },
+        )
+    };
+    let c = observe(&bird);
+    assert_eq!(
+        verdicts(&c),
+        [
+            "10.244.1.0/26 ok",
+            "10.244.2.0/26 wrong next hop NextHop[\"Node_10_77_0_21\"]"
+        ]
+    );
+    assert_eq!(
+        c.routes[1].cause.as_ref().unwrap().message,
+        "BIRD's route from Node_10_77_0_21 has next hop 10.77.0.12; b's is 10.77.0.42"
+    );
+    // One reflector has the new path and BIRD prefers it: ok, whatever the other still says.
+    let moving = [
+        own_blackhole(),
+        bgp_route("10.244.2.0/26", "Node_10_77_0_22", "10.77.0.42", true),
+        bgp_route("10.244.2.0/26", "Node_10_77_0_21", "10.77.0.12", false),
+    ];
+    assert_eq!(
+        verdicts(&observe(&moving)),
+        ["10.244.1.0/26 ok", "10.244.2.0/26 ok"]
+    );
+}
