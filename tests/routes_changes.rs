@@ -11,8 +11,9 @@ mod support;
 
 use lab::migration::{self, GUIDE, REFLECTORS};
 use lab::resources as res;
-use lab::{CONVERGE, Lab, until};
+use lab::{CONVERGE, Lab, ms, until};
 use serde_json::Value;
+use std::time::Instant;
 
 /// `GET /routes` on `node`'s `perch run`, once it answers 200 with a check.
 fn routes_of(lab: &Lab, node: &str) -> Result<Value, String> {
@@ -93,6 +94,23 @@ fn bird_next_hops(lab: &Lab, node: &str, prefix: &str) -> Vec<String> {
     hops
 }
 
+/// The gateway of `node`'s kernel route for `prefix` (`ip -j route show PREFIX` in its
+/// namespace).
+fn kernel_gateway(lab: &Lab, node: &str, prefix: &str) -> Option<String> {
+    let out = lab
+        .node(node)
+        .ns
+        .command("ip")
+        .args(["-j", "route", "show", prefix])
+        .output()
+        .ok()?;
+    let routes: Vec<Value> = serde_json::from_slice(&out.stdout).ok()?;
+    routes
+        .first()
+        .and_then(|r| r["gateway"].as_str())
+        .map(str::to_owned)
+}
+
 /// Replaces `node`'s `perch run` with one cut off from the datastore (its etcd endpoint is a
 /// loopback port nobody listens on): it never gets a first complete view, so it applies
 /// nothing and its BIRD keeps the sessions it runs, as when perch has lost etcd or is stopped.
@@ -151,6 +169,7 @@ fn a_node_that_changes_address_is_a_wrong_next_hop_until_bird_converges() {
         .ip(&["addr", "add", &format!("{new}/24"), "dev", "eth0"])
         .unwrap();
     lab.apply("node-2-moved.yaml", &res::node("node-2", &new, &[]));
+    let moved = Instant::now();
 
     // node-1 expects the new next hop; BIRD still has the old one.
     let rrs: Vec<String> = (1..=REFLECTORS)
@@ -168,6 +187,10 @@ fn a_node_that_changes_address_is_a_wrong_next_hop_until_bird_converges() {
                 Err(format!("{:?}", verdicts(&v)))
             }
         },
+    );
+    println!(
+        "routes reflectors: node-2's block wrongNextHop on node-1's /routes {} ms after the Node update",
+        ms(moved)
     );
     let r = report(&v, &block);
     let want = vec![
@@ -216,7 +239,12 @@ fn a_node_that_changes_address_is_a_wrong_next_hop_until_bird_converges() {
     for rr in &reflectors {
         release(&mut lab, rr);
     }
+    let released = Instant::now();
     let v = wait_verdicts(&lab, "node-1", &ok);
+    println!(
+        "routes reflectors: ok again {} ms after node-2 and the reflectors were released",
+        ms(released)
+    );
     let r = report(&v, &block);
     assert!(
         r["bird"].as_array().unwrap().iter().any(|l| l
@@ -341,6 +369,11 @@ fn nodes_behind_tors_get_every_block_and_lose_exactly_what_a_tor_carried() {
                 [tor_ip.clone()],
                 "{name}: {block}"
             );
+            assert_eq!(
+                kernel_gateway(&lab, &name, &block).as_deref(),
+                Some(tor_ip.as_str()),
+                "{name}'s kernel routes {block} through its ToR"
+            );
         }
     }
 
@@ -349,6 +382,7 @@ fn nodes_behind_tors_get_every_block_and_lose_exactly_what_a_tor_carried() {
     let to_tor = session_of("node-1");
     let n1 = lab.node("node-1");
     assert!(n1.bird.birdc(&["disable", &to_tor]).contains("disabled"));
+    let disabled = Instant::now();
     let mut want = vec![format!("{} ok", res::node_block(1))];
     for j in 2..=4 {
         want.push(format!(
@@ -357,6 +391,10 @@ fn nodes_behind_tors_get_every_block_and_lose_exactly_what_a_tor_carried() {
         ));
     }
     wait_verdicts(&lab, "node-1", &want);
+    println!(
+        "routes tors: node-1's three other blocks missingInBird {} ms after birdc disable {to_tor}",
+        ms(disabled)
+    );
     for j in 2..=4 {
         assert!(bird_next_hops(&lab, "node-1", &res::node_block(j)).is_empty());
     }
@@ -371,6 +409,7 @@ fn nodes_behind_tors_get_every_block_and_lose_exactly_what_a_tor_carried() {
     for n in &tor2_neighbors {
         tor2.gobgp(&["neighbor", n, "disable"]).unwrap();
     }
+    let out_of_service = Instant::now();
     let to_tor2 = session_of("node-3");
     let want3 = vec![
         format!(
@@ -401,6 +440,10 @@ fn nodes_behind_tors_get_every_block_and_lose_exactly_what_a_tor_carried() {
         ),
     ];
     let v = wait_verdicts(&lab, "node-1", &want1);
+    println!(
+        "routes tors: rack-2's blocks missingInBird on node-1 {} ms after tor-2 went out of service",
+        ms(out_of_service)
+    );
     let message = report(&v, &res::node_block(3))["cause"]["message"]
         .as_str()
         .unwrap()
@@ -417,9 +460,14 @@ fn nodes_behind_tors_get_every_block_and_lose_exactly_what_a_tor_carried() {
     for n in &tor2_neighbors {
         lab.tors[1].gobgp(&["neighbor", n, "enable"]).unwrap();
     }
+    let back = Instant::now();
     for i in 1..=4 {
         wait_verdicts(&lab, &res::node_name(i), &ok);
     }
+    println!(
+        "routes tors: every block ok on every node {} ms after tor-2 came back",
+        ms(back)
+    );
 }
 
 /// The same move in the default full mesh: node-1's session with node-2 is named after node-2's
@@ -444,6 +492,7 @@ fn in_a_mesh_a_node_that_changes_address_is_missing_until_its_new_session_is_up(
         .ip(&["addr", "add", &format!("{new}/24"), "dev", "eth0"])
         .unwrap();
     lab.apply("node-2-moved.yaml", &res::node("node-2", &new, &[]));
+    let moved = Instant::now();
     let to_new = res::session("Mesh", &new);
     let want = vec![
         format!("{} ok", res::node_block(1)),
@@ -463,6 +512,10 @@ fn in_a_mesh_a_node_that_changes_address_is_missing_until_its_new_session_is_up(
             Err(format!("{seen:?}"))
         }
     });
+    println!(
+        "routes mesh: node-2's block missingInBird on node-1 {} ms after the Node update",
+        ms(moved)
+    );
     let r = report(&v, &block);
     assert_eq!(
         r["expected"]["source"]["nextHops"],
@@ -475,7 +528,12 @@ fn in_a_mesh_a_node_that_changes_address_is_missing_until_its_new_session_is_up(
     );
 
     release(&mut lab, "node-2");
+    let released = Instant::now();
     let v = wait_verdicts(&lab, "node-1", &ok);
+    println!(
+        "routes mesh: ok again {} ms after node-2 was released",
+        ms(released)
+    );
     assert!(
         report(&v, &block)["bird"][0]
             .as_str()
