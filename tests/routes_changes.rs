@@ -2,14 +2,16 @@
 //! changes address (behind route reflectors its old next hop is `wrongNextHop` until BIRD
 //! converges; in a full mesh its block is `missingInBird` until the new session is up) and
 //! nodes that peer only with GoBGP top-of-rack routers (eBGP, the mesh off), whose sessions
-//! and ToRs go down and come back. Every assertion reads `perch run`'s `/routes` and is checked
-//! against BIRD's own table (`birdc show route` in the node).
+//! and ToRs go down and come back. Every node's `perch run` runs in the node's namespace, so its
+//! `/routes` judges BIRD's table and the kernel's; every assertion reads that `/routes` and is
+//! checked against BIRD's own table (`birdc show route` in the node) and the kernel's.
 
 #[path = "lab/mod.rs"]
 mod lab;
 mod support;
 
 use lab::migration::{self, GUIDE, REFLECTORS};
+use lab::node::Placement;
 use lab::resources as res;
 use lab::{CONVERGE, Lab, ms, until};
 use serde_json::Value;
@@ -145,12 +147,13 @@ fn release(lab: &mut Lab, node: &str) {
 /// the block is `missingInBird` until the new session is up.)
 #[test]
 fn a_node_that_changes_address_is_a_wrong_next_hop_until_bird_converges() {
-    let mut lab = Lab::start(3);
+    let mut lab = Lab::start_placed(3, Placement::Namespace);
     migration::start_reflector_machines(&mut lab);
     migration::run(&lab, &GUIDE, "routes");
     lab.wait_routes();
     let ok = all_ok(3);
-    wait_verdicts(&lab, "node-1", &ok);
+    let v = wait_verdicts(&lab, "node-1", &ok);
+    assert_eq!(v["kernelChecked"], true, "{v}");
     let (old, new) = (res::node_address(2), "10.77.0.42".to_owned());
     let block = res::node_block(2);
     assert_eq!(
@@ -233,6 +236,17 @@ fn a_node_that_changes_address_is_a_wrong_next_hop_until_bird_converges() {
         [old.clone(), old.clone()],
         "BIRD's own table agrees"
     );
+    assert_eq!(
+        kernel_gateway(&lab, "node-1", &block).as_deref(),
+        Some(old.as_str()),
+        "so does the kernel's"
+    );
+    assert!(
+        r["kernel"][0]
+            .as_str()
+            .is_some_and(|k| k.contains(&format!("via {old}"))),
+        "{r}"
+    );
 
     // Released: BIRD converges on the new next hop and the block is ok again.
     release(&mut lab, "node-2");
@@ -275,7 +289,11 @@ fn a_node_that_changes_address_is_a_wrong_next_hop_until_bird_converges() {
             }
         },
     );
-    assert_eq!(bird_next_hops(&lab, "node-1", &block), [new.clone(), new]);
+    assert_eq!(
+        bird_next_hops(&lab, "node-1", &block),
+        [new.clone(), new.clone()]
+    );
+    assert_eq!(kernel_gateway(&lab, "node-1", &block), Some(new));
 }
 
 /// Four nodes in two racks, each node peering only with its rack's GoBGP ToR (eBGP,
@@ -286,7 +304,7 @@ fn a_node_that_changes_address_is_a_wrong_next_hop_until_bird_converges() {
 /// each other's blocks. The ToRs rewrite the next hop to themselves (eBGP).
 #[test]
 fn nodes_behind_tors_get_every_block_and_lose_exactly_what_a_tor_carried() {
-    let mut lab = Lab::start(4);
+    let mut lab = Lab::start_placed(4, Placement::Namespace);
     let rack_of = |name: &str| {
         let i: usize = name.trim_start_matches("node-").parse().unwrap();
         res::rack(i, 4)
@@ -347,6 +365,7 @@ fn nodes_behind_tors_get_every_block_and_lose_exactly_what_a_tor_carried() {
     for i in 1..=4 {
         let name = res::node_name(i);
         let v = wait_verdicts(&lab, &name, &ok);
+        assert_eq!(v["kernelChecked"], true, "{v}");
         let tor_ip = res::tor(tor_of(&name)).1;
         for j in (1..=4).filter(|&j| j != i) {
             let block = res::node_block(j);
@@ -477,11 +496,12 @@ fn nodes_behind_tors_get_every_block_and_lose_exactly_what_a_tor_carried() {
 /// the session; never a wrong next hop.
 #[test]
 fn in_a_mesh_a_node_that_changes_address_is_missing_until_its_new_session_is_up() {
-    let mut lab = Lab::start(3);
+    let mut lab = Lab::start_placed(3, Placement::Namespace);
     lab.wait_mesh();
     lab.wait_routes();
     let ok = all_ok(3);
-    wait_verdicts(&lab, "node-1", &ok);
+    let v = wait_verdicts(&lab, "node-1", &ok);
+    assert_eq!(v["kernelChecked"], true, "{v}");
     let (old, new) = (res::node_address(2), "10.77.0.42".to_owned());
     let block = res::node_block(2);
     assert_eq!(bird_next_hops(&lab, "node-1", &block), [old.clone()]);
@@ -526,6 +546,11 @@ fn in_a_mesh_a_node_that_changes_address_is_missing_until_its_new_session_is_up(
         bird_next_hops(&lab, "node-1", &block).is_empty(),
         "BIRD agrees"
     );
+    assert_eq!(
+        kernel_gateway(&lab, "node-1", &block),
+        None,
+        "so does the kernel"
+    );
 
     release(&mut lab, "node-2");
     let released = Instant::now();
@@ -541,5 +566,6 @@ fn in_a_mesh_a_node_that_changes_address_is_missing_until_its_new_session_is_up(
             .contains(&format!("[{to_new}] * via {new}")),
         "{v}"
     );
-    assert_eq!(bird_next_hops(&lab, "node-1", &block), [new]);
+    assert_eq!(bird_next_hops(&lab, "node-1", &block), [new.clone()]);
+    assert_eq!(kernel_gateway(&lab, "node-1", &block), Some(new));
 }
