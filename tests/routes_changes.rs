@@ -385,7 +385,7 @@ fn nodes_behind_tors_get_every_block_and_lose_exactly_what_a_tor_carried() {
             );
             assert_eq!(
                 bird_next_hops(&lab, &name, &block),
-                [tor_ip.clone()],
+                [tor_ip.as_str()],
                 "{name}: {block}"
             );
             assert_eq!(
@@ -504,7 +504,7 @@ fn in_a_mesh_a_node_that_changes_address_is_missing_until_its_new_session_is_up(
     assert_eq!(v["kernelChecked"], true, "{v}");
     let (old, new) = (res::node_address(2), "10.77.0.42".to_owned());
     let block = res::node_block(2);
-    assert_eq!(bird_next_hops(&lab, "node-1", &block), [old.clone()]);
+    assert_eq!(bird_next_hops(&lab, "node-1", &block), [old.as_str()]);
 
     hold(&mut lab, "node-2");
     lab.node("node-2")
@@ -566,6 +566,6 @@ fn in_a_mesh_a_node_that_changes_address_is_missing_until_its_new_session_is_up(
             .contains(&format!("[{to_new}] * via {new}")),
         "{v}"
     );
-    assert_eq!(bird_next_hops(&lab, "node-1", &block), [new.clone()]);
+    assert_eq!(bird_next_hops(&lab, "node-1", &block), [new.as_str()]);
     assert_eq!(kernel_gateway(&lab, "node-1", &block), Some(new));
 }
