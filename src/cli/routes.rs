@@ -52,16 +52,19 @@ pub struct ObserveArgs {
 Verdicts: ok; missing in BIRD (cause: no Established session that would bring it, the owning
 node has no session, an import filter rejected it — a BGPFilter import rule of the session,
 or BIRD's `show route filtered` with `import keep filtered` — or the sessions are up and the
-owner does not advertise it); wrong next hop (BIRD's or the
-kernel's route does not go to the owning node); missing in kernel (BIRD has it, the kernel
-does not); unexpected (a route inside a pool that no block affinity explains).
+owner does not advertise it, or, through relays such as reflectors and ToRs, no path reaches
+them); wrong next hop (BIRD's or the kernel's route goes neither to the owning node nor to a
+relay that rewrites the next hop, e.g. eBGP); missing in kernel (BIRD has it, the kernel does
+not); unexpected (a route inside a pool that no block affinity explains).
 
 The kernel is read over netlink in perch's own network namespace: run perch on the host
 network (as the DaemonSet does) or pass --no-kernel.
 
 JSON (--output json): {node, counts: {ok, missingInBird, wrongNextHop, missingInKernel,
 unexpected}, kernelChecked, kernelNote, routes: [{prefix, verdict, source, owner, cause:
-{kind, sessions, message}, expected: {prefix, pool, source, kernel}, bird: [..], kernel: [..]}]}
+{kind, sessions, message}, expected: {prefix, pool, source: {kind, owner, ownerAddress,
+nextHops, sessions, direct, rejectedBy}, kernel: {kind, gateways, ..}}, bird: [..], kernel:
+[..]}]}
 
 Examples:
   perch routes -n node-1
