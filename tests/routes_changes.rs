@@ -218,9 +218,10 @@ fn a_node_that_changes_address_is_a_wrong_next_hop_until_bird_converges() {
     assert_eq!(r["expected"]["source"]["ownerAddress"], new.as_str(), "{r}");
     let message = r["cause"]["message"].as_str().unwrap();
     assert!(
-        message.contains(&format!("has next hop {old}"))
-            && message.ends_with(&format!("node-2's is {new}")),
-        "observed and expected next hop named: {message}"
+        message.contains(&format!(
+            "has next hop {old} (no node with a block has that address: a route from before a node moved?)"
+        )) && message.ends_with(&format!("node-2's is {new}")),
+        "observed and expected next hop named, the old one as nobody's: {message}"
     );
     let bird_lines = r["bird"].as_array().unwrap();
     assert!(

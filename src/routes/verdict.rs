@@ -237,6 +237,8 @@ pub fn check(expected: &Expected, observed: &Observed<'_>) -> RouteCheck {
     };
     let empty: Vec<&RouteEntry> = Vec::new();
     let empty_kernel: Vec<&KernelEntry> = Vec::new();
+    // Whose address a wrong next hop is: built on the first wrong next hop only.
+    let mut owners_by_address: Option<HashMap<IpAddr, &str>> = None;
 
     let mut routes = Vec::with_capacity(expected.routes.len());
     for e in &expected.routes {
@@ -293,18 +295,27 @@ pub fn check(expected: &Expected, observed: &Observed<'_>) -> RouteCheck {
                             .or(best.gateway.as_deref())
                             .and_then(|h| h.parse::<IpAddr>().ok());
                         match hop {
-                            Some(h) if !next_hops.is_empty() && !next_hops.contains(&h) => (
-                                Verdict::WrongNextHop,
-                                Some(Cause {
-                                    kind: CauseKind::NextHop,
-                                    sessions: vec![best.protocol.clone()],
-                                    message: format!(
-                                        "BIRD's route from {} has next hop {h}; {owner}'s is {}",
-                                        best.protocol,
-                                        list(next_hops)
-                                    ),
-                                }),
-                            ),
+                            Some(h) if !next_hops.is_empty() && !next_hops.contains(&h) => {
+                                let whose = owners_by_address
+                                    .get_or_insert_with(|| address_owners(expected))
+                                    .get(&h)
+                                    .map_or_else(
+                                        || " (no node with a block has that address: a route from before a node moved?)".to_owned(),
+                                        |n| format!(" ({n}'s address)"),
+                                    );
+                                (
+                                    Verdict::WrongNextHop,
+                                    Some(Cause {
+                                        kind: CauseKind::NextHop,
+                                        sessions: vec![best.protocol.clone()],
+                                        message: format!(
+                                            "BIRD's route from {} has next hop {h}{whose}; {owner}'s is {}",
+                                            best.protocol,
+                                            list(next_hops)
+                                        ),
+                                    }),
+                                )
+                            }
                             _ => kernel_verdict(&e.kernel, in_kernel),
                         }
                     }
@@ -387,6 +398,22 @@ pub fn check(expected: &Expected, observed: &Observed<'_>) -> RouteCheck {
         kernel_note,
         routes,
     }
+}
+
+/// The nodes with a block, by address (from the expected routes: each names its owner's).
+fn address_owners(expected: &Expected) -> HashMap<IpAddr, &str> {
+    expected
+        .routes
+        .iter()
+        .filter_map(|r| match &r.source {
+            RouteSource::Remote {
+                owner,
+                owner_address: Some(a),
+                ..
+            } => Some((*a, owner.as_str())),
+            _ => None,
+        })
+        .collect()
 }
 
 fn list(addrs: &[IpAddr]) -> String {

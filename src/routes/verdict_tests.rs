@@ -202,7 +202,7 @@ fn a_node_that_changed_address_gives_wrong_next_hop() {
             .as_ref()
             .unwrap()
             .message
-            .contains("next hop 10.77.0.2; b's is 10.77.0.20"),
+            .contains("next hop 10.77.0.2 (no node with a block has that address: a route from before a node moved?); b's is 10.77.0.20"),
         "{r:?}"
     );
 }
@@ -601,7 +601,8 @@ fn a_moved_node_s_route_still_relayed_by_the_reflectors_is_a_wrong_next_hop() {
     );
     assert_eq!(
         c.routes[1].cause.as_ref().unwrap().message,
-        "BIRD's route from Node_10_77_0_21 has next hop 10.77.0.12; b's is 10.77.0.42"
+        "BIRD's route from Node_10_77_0_21 has next hop 10.77.0.12 (no node with a block has \
+         that address: a route from before a node moved?); b's is 10.77.0.42"
     );
     // One reflector has the new path and BIRD prefers it: ok, whatever the other still says.
     let moving = [
@@ -612,5 +613,42 @@ fn a_moved_node_s_route_still_relayed_by_the_reflectors_is_a_wrong_next_hop() {
     assert_eq!(
         verdicts(&observe(&moving)),
         ["10.244.1.0/26 ok", "10.244.2.0/26 ok"]
+    );
+}
+
+#[test]
+fn a_wrong_next_hop_that_is_another_node_s_address_names_that_node() {
+    // b's block arrives with c's address as next hop (say, c took over b's old address).
+    let e = behind_a_tor(true);
+    let bird = [
+        own_blackhole(),
+        bgp_route("10.244.2.0/26", "Mesh_10_77_0_12", "10.77.0.13", true),
+        bgp_route("10.244.3.0/26", "Mesh_10_77_0_13", "10.77.0.13", true),
+    ];
+    let protocols = [
+        bgp_protocol("Mesh_10_77_0_12", true),
+        bgp_protocol("Mesh_10_77_0_13", true),
+    ];
+    let c = check(
+        &e,
+        &Observed {
+            bird: &bird,
+            filtered: None,
+            protocols: &protocols,
+            kernel: KernelView::Unavailable(String::new()),
+        },
+    );
+    assert_eq!(
+        verdicts(&c),
+        [
+            "10.244.1.0/26 ok",
+            "10.244.2.0/26 wrong next hop NextHop[\"Mesh_10_77_0_12\"]",
+            "10.244.3.0/26 ok"
+        ]
+    );
+    assert_eq!(
+        c.routes[1].cause.as_ref().unwrap().message,
+        "BIRD's route from Mesh_10_77_0_12 has next hop 10.77.0.13 (c's address); b's is \
+         10.77.0.12 or 10.77.0.254"
     );
 }
