@@ -7,10 +7,14 @@
 //! missing, invalid, or has a rule perch cannot express; the normal route priority per family.
 //! Must not: format BIRD text (the render view prints these values), do I/O.
 //!
-//! Failing closed: a session whose BGPFilter is missing or invalid rejects every route in
-//! both directions of that family (the call becomes `RejectAll`), with a warning naming the
-//! filter and why. A rule with a field perch does not know (a newer Calico's) becomes a
-//! `Reject` of what its known matches select, with a warning: it can only reject more.
+//! Failing closed, costing the smallest unit: a session whose BGPFilter is missing, or
+//! invalid as a whole (undecodable, a bad name), rejects every route in both directions of
+//! that family (the call becomes `RejectAll`), with a warning naming the filter and why. A
+//! rule Calico's validator refuses arrives here already rewritten by the snapshot
+//! (`resources::filter_rules`) as a `Reject` of what its valid matches select, in its place,
+//! with a warning on `BGPFilter/<name>` naming the field. A rule with a field perch does not
+//! know (a newer Calico's) becomes a `Reject` of what its known matches select, with a
+//! warning. Either way the rule can only reject more; the filter's other rules stay.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
@@ -450,14 +454,24 @@ mod tests {
     use super::*;
     use crate::plan::{PlanOptions, plan};
     use crate::resources::decode::{Decoded, decode_documents};
+    use crate::resources::{Kind, ResourceId};
     use crate::snapshot::{Event, Snapshot};
 
     fn snapshot(yaml: &str) -> Snapshot {
         let mut s = Snapshot::new();
         for d in decode_documents(yaml, "test").unwrap() {
-            if let Decoded::Resource(r) = d {
-                s.apply(Event::Upsert(r));
-            }
+            match d {
+                Decoded::Resource(r) => s.apply(Event::Upsert(r)),
+                // As the datastores report an item that does not decode.
+                Decoded::Skipped(w) => s.apply(Event::Undecodable {
+                    id: w
+                        .resource
+                        .split_once('/')
+                        .and_then(|(k, n)| Kind::from_kind_field(k).map(|k| ResourceId::new(k, n))),
+                    key: w.resource,
+                    message: w.message,
+                }),
+            };
         }
         s
     }
@@ -506,10 +520,9 @@ mod tests {
     }
 
     #[test]
-    fn an_invalid_filter_fails_closed_and_says_why() {
+    fn an_undecodable_filter_fails_closed_and_says_why() {
         let s = snapshot(&format!(
-            "{NODE}kind: BGPFilter\nmetadata: {{name: f}}\nspec:\n  importV4:\n  \
-             - {{action: Reject, matchOperator: In, cidr: 0.0.0.0/0, prefixLength: {{max: 40}}}}\n---\n\
+            "{NODE}kind: BGPFilter\nmetadata: {{name: f}}\nspec:\n  importV4: {{action: Reject}}\n---\n\
              kind: BGPPeer\nmetadata: {{name: tor}}\nspec: {{peerIP: 10.0.0.9, asNumber: 65100, filters: [f]}}\n"
         ));
         let p = plan(&s, "a", &PlanOptions::default());
@@ -524,8 +537,82 @@ mod tests {
             .unwrap();
         assert!(
             w.message.contains("BGPFilter \"f\" is invalid")
-                && w.message.contains("prefixLength.max 40 must be 0..32"),
+                && w.message.contains("importV4")
+                && w.message.contains("reject every route in both directions"),
             "{w:?}"
+        );
+    }
+
+    #[test]
+    fn an_invalid_rule_costs_only_that_rule() {
+        let s = snapshot(&format!(
+            "{NODE}kind: BGPFilter\nmetadata: {{name: f}}\nspec:\n  importV4:\n  \
+             - {{action: Accept, matchOperator: Equal, cidr: 192.168.1.0/26}}\n  \
+             - {{action: Accept, matchOperator: In, cidr: 10.0.0.0/16, prefixLength: {{max: 8}}, operations: [{{setPriority: {{value: 5}}}}]}}\n  \
+             - {{action: Accept, matchOperator: NotIn, cidr: 10.1.0.0/16, prefixLength: {{min: 40}}}}\n  \
+             - {{action: Accept}}\n---\n\
+             kind: BGPPeer\nmetadata: {{name: tor}}\nspec: {{peerIP: 10.0.0.9, asNumber: 65100, filters: [f]}}\n"
+        ));
+        let p = plan(&s, "a", &PlanOptions::default());
+        let peer = &p.peers[0];
+        assert_eq!(
+            peer.import_filters,
+            [FilterCall::Function {
+                filter: "f".into(),
+                symbol: "bgp_f_importFilterV4".into(),
+                same_as: None,
+            }]
+        );
+        let prefix = |operator, cidr: &str| RuleMatch::Prefix {
+            operator,
+            cidr: cidr.parse().unwrap(),
+            lengths: None,
+        };
+        let f = &p.policy.filter_functions[0];
+        let rule = |matches: Vec<RuleMatch>, action| FilterRule {
+            matches,
+            peer_type: None,
+            operations: Vec::new(),
+            action,
+        };
+        assert_eq!(
+            f.rules,
+            [
+                rule(
+                    vec![prefix(PrefixOperator::Equal, "192.168.1.0/26")],
+                    RuleAction::Accept
+                ),
+                // The bad length bound dropped: every length inside the cidr is rejected.
+                rule(
+                    vec![prefix(PrefixOperator::In, "10.0.0.0/16")],
+                    RuleAction::Reject
+                ),
+                // NotIn without its lengths would select less: the prefix match goes.
+                rule(Vec::new(), RuleAction::Reject),
+                rule(Vec::new(), RuleAction::Accept),
+            ]
+        );
+        let about_f: Vec<&str> = p
+            .warnings
+            .iter()
+            .filter(|w| w.resource == "BGPFilter/f")
+            .map(|w| w.message.as_str())
+            .collect();
+        assert_eq!(about_f.len(), 2, "{:?}", p.warnings);
+        assert!(
+            about_f[0].starts_with("spec.importV4[1].prefixLength.max 8 is shorter than the cidr's prefix length 16")
+                && about_f[0].contains("this rule rejects routes in 10.0.0.0/16 (any prefix length) instead of accepting, without its operations"),
+            "{about_f:?}"
+        );
+        assert!(
+            about_f[1].starts_with("spec.importV4[2].prefixLength.min 40 must be 0..32")
+                && about_f[1].contains("this rule rejects every route"),
+            "{about_f:?}"
+        );
+        assert!(
+            !p.warnings.iter().any(|w| w.resource == "BGPPeer/tor"),
+            "{:?}",
+            p.warnings
         );
     }
 

@@ -9,6 +9,7 @@ pub(crate) mod addr;
 pub(crate) mod asn;
 pub mod decode;
 pub(crate) mod duration;
+pub(crate) mod filter_rules;
 pub mod keys;
 pub(crate) mod labels;
 mod resource;

@@ -7,9 +7,13 @@ use std::collections::BTreeSet;
 use std::net::IpAddr;
 
 use super::addr::{parse_cidr, parse_node_address, parse_peer_ip};
+pub(crate) use super::filter_rules::{
+    PRIORITY_MAX, PRIORITY_MIN, parse_community, valid_interface_glob,
+};
+use super::filter_rules::{bgp_filter, salvage_filter};
 use super::{
-    BgpConfiguration, BgpFilter, BgpFilterRule, BgpPeer, BlockAffinity, CalicoNodeStatus, IpPool,
-    Node, PasswordSource, Resource,
+    BgpConfiguration, BgpPeer, BlockAffinity, CalicoNodeStatus, IpPool, Node, PasswordSource,
+    Resource,
 };
 use crate::selector::Selector;
 
@@ -40,12 +44,16 @@ pub(crate) fn check(r: &Resource) -> Result<(), String> {
 }
 
 /// Makes a resource usable by dropping only the values perch cannot use, so that one bad
-/// value never costs a whole BGPConfiguration (its AS, mesh setting and listen port): returns
-/// one sentence per dropped value, naming the field. `validate` then judges what is left.
-/// `perch apply` does not salvage: it refuses what Calico refuses.
+/// value never costs a whole BGPConfiguration (its AS, mesh setting and listen port), and one
+/// bad rule never costs a whole BGPFilter (the rule alone becomes a `Reject`, see
+/// `filter_rules`): returns one sentence per dropped value or rewritten rule, naming the
+/// field. `validate` then judges what is left. `perch apply` does not salvage: it refuses
+/// what Calico refuses.
 pub(crate) fn salvage(r: &mut Resource) -> Vec<String> {
-    let Resource::BgpConfiguration(c) = r else {
-        return Vec::new();
+    let c = match r {
+        Resource::BgpConfiguration(c) => c,
+        Resource::BgpFilter(f) => return salvage_filter(f),
+        _ => return Vec::new(),
     };
     let is_default = c.metadata.name == "default";
     let s = &mut c.spec;
@@ -358,34 +366,6 @@ fn bgp_configuration(c: &BgpConfiguration, errs: &mut Vec<String>) {
     }
 }
 
-/// A BGP community value: `aa:nn` (two 16-bit parts) or `aa:nn:mm` (three 32-bit parts),
-/// decimal digits as Calico's validator reads them (leading zeros allowed).
-pub(crate) fn parse_community(text: &str) -> Option<Vec<u32>> {
-    let parts: Vec<&str> = text.split(':').collect();
-    let max: u64 = match parts.len() {
-        2 => 0xffff,
-        3 => 0xffff_ffff,
-        _ => return None,
-    };
-    parts
-        .iter()
-        .map(|p| {
-            if p.is_empty() || !p.bytes().all(|b| b.is_ascii_digit()) {
-                return None;
-            }
-            let digits = p.trim_start_matches('0');
-            let v: u64 = if digits.is_empty() {
-                0
-            } else if digits.len() > 10 {
-                return None;
-            } else {
-                digits.parse().ok()?
-            };
-            (v <= max).then_some(v as u32)
-        })
-        .collect()
-}
-
 /// `logSeverityScreen` values: Calico's (Trace, Debug, Info, Warning, Error, Fatal), plus
 /// None, in any case.
 pub(crate) fn valid_log_level(level: &str) -> bool {
@@ -398,13 +378,6 @@ pub(crate) fn valid_log_level(level: &str) -> bool {
 /// A CIDR or a single address (Calico's `ParseCIDROrIP`), as a network.
 pub(crate) fn parse_cidr_or_ip(text: &str) -> Option<ipnet::IpNet> {
     parse_cidr(text).or_else(|| text.trim().parse::<IpAddr>().ok().map(ipnet::IpNet::from))
-}
-
-/// Interface names and globs Calico accepts (and BIRD can take inside quotes).
-pub(crate) fn valid_interface_glob(s: &str) -> bool {
-    (1..=15).contains(&s.len())
-        && s.bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b"_.*-".contains(&b))
 }
 
 fn password(p: &PasswordSource, field: &str, errs: &mut Vec<String>) {
@@ -581,171 +554,6 @@ fn ip_pool(p: &IpPool, errs: &mut Vec<String>) {
     }
     selector(&s.node_selector, "spec.nodeSelector", errs);
 }
-
-fn bgp_filter(f: &BgpFilter, errs: &mut Vec<String>) {
-    let s = &f.spec;
-    for (field, rules, v4) in [
-        ("exportV4", &s.export_v4, true),
-        ("importV4", &s.import_v4, true),
-        ("exportV6", &s.export_v6, false),
-        ("importV6", &s.import_v6, false),
-    ] {
-        for (i, r) in rules.iter().enumerate() {
-            filter_rule(r, &format!("spec.{field}[{i}]"), v4, errs);
-        }
-    }
-}
-
-fn filter_rule(r: &BgpFilterRule, at: &str, v4: bool, errs: &mut Vec<String>) {
-    if !["Accept", "Reject"].contains(&r.action.as_str()) {
-        errs.push(format!(
-            "{at}.action {:?} must be Accept or Reject",
-            r.action
-        ));
-    }
-    let cidr = r.cidr.as_deref().filter(|c| !c.is_empty());
-    match (cidr, r.match_operator.as_deref().filter(|m| !m.is_empty())) {
-        (Some(_), None) => errs.push(format!("{at}: matchOperator is required with cidr")),
-        (None, Some(_)) => errs.push(format!("{at}: cidr is required with matchOperator")),
-        (_, Some(op)) if !["Equal", "NotEqual", "In", "NotIn"].contains(&op) => errs.push(format!(
-            "{at}.matchOperator {op:?} must be Equal, NotEqual, In or NotIn"
-        )),
-        _ => {}
-    }
-    let max_len = if v4 { 32 } else { 128 };
-    if let Some(c) = cidr {
-        match parse_cidr(c) {
-            Some(net) if net.addr().is_ipv4() == v4 => {}
-            Some(_) => errs.push(format!(
-                "{at}.cidr {c:?} is not an IPv{} CIDR",
-                if v4 { 4 } else { 6 }
-            )),
-            None => errs.push(format!("{at}.cidr {c:?} is not a CIDR")),
-        }
-    }
-    if let Some(pl) = &r.prefix_length {
-        if cidr.is_none() {
-            errs.push(format!("{at}: prefixLength requires cidr"));
-        }
-        for (name, v) in [("min", pl.min), ("max", pl.max)] {
-            if let Some(v) = v
-                && !(0..=max_len).contains(&v)
-            {
-                errs.push(format!("{at}.prefixLength.{name} {v} must be 0..{max_len}"));
-            }
-        }
-        if let (Some(lo), Some(hi)) = (pl.min, pl.max)
-            && lo > hi
-        {
-            errs.push(format!(
-                "{at}.prefixLength: min {lo} is greater than max {hi}"
-            ));
-        }
-        // BIRD refuses a prefix pattern whose range ends before the CIDR's own length
-        // (`44.0.0.0/16{16,8}`), which would fail the whole config.
-        if let (Some(net), Some(hi)) = (cidr.and_then(parse_cidr), pl.max)
-            && hi < i64::from(net.prefix_len())
-        {
-            errs.push(format!(
-                "{at}.prefixLength.max {hi} is shorter than the cidr's prefix length {}",
-                net.prefix_len()
-            ));
-        }
-    }
-    if let Some(src) = r.source.as_deref().filter(|s| !s.is_empty())
-        && src != "RemotePeers"
-    {
-        errs.push(format!("{at}.source {src:?} must be RemotePeers"));
-    }
-    if let Some(i) = r.interface.as_deref().filter(|s| !s.is_empty())
-        && !valid_interface_glob(i)
-    {
-        errs.push(format!(
-            "{at}.interface {i:?} must be 1-15 of [a-zA-Z0-9_.*-]"
-        ));
-    }
-    filter_rule_v3_32(r, at, errs);
-}
-
-/// The rule fields Calico v3.32 added, with its CRD and validator limits.
-fn filter_rule_v3_32(r: &BgpFilterRule, at: &str, errs: &mut Vec<String>) {
-    if let Some(t) = r.peer_type.as_deref().filter(|t| !t.is_empty())
-        && !["eBGP", "iBGP"].contains(&t)
-    {
-        errs.push(format!("{at}.peerType {t:?} must be eBGP or iBGP"));
-    }
-    if let Some(c) = &r.communities {
-        if c.values.len() != 1 {
-            errs.push(format!(
-                "{at}.communities.values must hold exactly one community (it has {})",
-                c.values.len()
-            ));
-        }
-        for v in &c.values {
-            if parse_community(v).is_none() {
-                errs.push(format!(
-                    "{at}.communities.values: {v:?} must be aa:nn (16-bit parts) or aa:nn:mm (32-bit parts)"
-                ));
-            }
-        }
-    }
-    if let Some(p) = r.priority
-        && !(PRIORITY_MIN..=PRIORITY_MAX).contains(&p)
-    {
-        errs.push(format!(
-            "{at}.priority {p} must be {PRIORITY_MIN}..{PRIORITY_MAX}"
-        ));
-    }
-    if r.operations.len() > 10 {
-        errs.push(format!(
-            "{at}.operations has {} entries; at most 10 are allowed",
-            r.operations.len()
-        ));
-    }
-    if !r.operations.is_empty() && r.action != "Accept" {
-        errs.push(format!(
-            "{at}.operations may only be used with action Accept"
-        ));
-    }
-    for (i, op) in r.operations.iter().enumerate() {
-        let at = format!("{at}.operations[{i}]");
-        let set = usize::from(op.add_community.is_some())
-            + usize::from(op.prepend_as_path.is_some())
-            + usize::from(op.set_priority.is_some());
-        if set + op.extra.len() != 1 {
-            errs.push(format!("{at}: exactly one operation must be set"));
-        }
-        if let Some(c) = &op.add_community
-            && parse_community(&c.value).is_none()
-        {
-            errs.push(format!(
-                "{at}.addCommunity.value {:?} must be aa:nn (16-bit parts) or aa:nn:mm (32-bit parts)",
-                c.value
-            ));
-        }
-        if let Some(p) = &op.prepend_as_path
-            && !(1..=10).contains(&p.prefix.len())
-        {
-            errs.push(format!(
-                "{at}.prependASPath.prefix must hold 1 to 10 AS numbers (it has {})",
-                p.prefix.len()
-            ));
-        }
-        if let Some(p) = &op.set_priority {
-            match p.value {
-                None => errs.push(format!("{at}.setPriority.value is required")),
-                Some(v) if !(PRIORITY_MIN..=PRIORITY_MAX).contains(&v) => errs.push(format!(
-                    "{at}.setPriority.value {v} must be {PRIORITY_MIN}..{PRIORITY_MAX}"
-                )),
-                Some(_) => {}
-            }
-        }
-    }
-}
-
-/// Route priorities (kernel metrics) Calico accepts: 1..2^31-2.
-pub(crate) const PRIORITY_MIN: i64 = 1;
-pub(crate) const PRIORITY_MAX: i64 = 2_147_483_646;
 
 fn node_status(s: &CalicoNodeStatus, errs: &mut Vec<String>) {
     if s.spec.node.is_empty() {
