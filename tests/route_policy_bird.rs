@@ -134,3 +134,136 @@ fn v3_32_priority_and_filter_operations_act_in_bird() {
     );
     assert!(k.contains("metric 1024"), "{k}");
 }
+
+/// n1 originates three blocks; n2 imports through a BGPFilter whose second rule Calico's
+/// validator refuses (`prefixLength.max` 8 is shorter than the cidr's /16).
+const ONE_BAD_RULE: &str = "\
+apiVersion: projectcalico.org/v3
+kind: BGPConfiguration
+metadata: {name: default}
+spec: {nodeToNodeMeshEnabled: false}
+---
+apiVersion: projectcalico.org/v3
+kind: Node
+metadata: {name: n1}
+spec: {bgp: {ipv4Address: 10.99.0.1/24}}
+---
+apiVersion: projectcalico.org/v3
+kind: Node
+metadata: {name: n2}
+spec: {bgp: {ipv4Address: 10.99.0.2/24}}
+---
+apiVersion: projectcalico.org/v3
+kind: BlockAffinity
+metadata: {name: n1-a}
+spec: {node: n1, cidr: 192.168.1.0/26, state: confirmed}
+---
+apiVersion: projectcalico.org/v3
+kind: BlockAffinity
+metadata: {name: n1-b}
+spec: {node: n1, cidr: 192.168.2.0/26, state: confirmed}
+---
+apiVersion: projectcalico.org/v3
+kind: BlockAffinity
+metadata: {name: n1-c}
+spec: {node: n1, cidr: 172.16.5.0/26, state: confirmed}
+---
+apiVersion: projectcalico.org/v3
+kind: BGPFilter
+metadata: {name: one-bad-rule}
+spec:
+  importV4:
+    - {action: Accept, matchOperator: Equal, cidr: 192.168.1.0/26}
+    - {action: Accept, matchOperator: In, cidr: 192.168.0.0/16, prefixLength: {max: 8}}
+    - {action: Accept}
+---
+apiVersion: projectcalico.org/v3
+kind: BGPPeer
+metadata: {name: all-nodes}
+spec:
+  peerSelector: all()
+  filters: [one-bad-rule]
+";
+
+/// `(received, filtered, accepted)` import updates of the protocol, from `show protocols all`.
+fn import_updates(pair: &Pair, protocol: &str) -> Option<(u64, u64, u64)> {
+    let out = pair.b2.birdc(&["show", "protocols", "all", protocol]);
+    let line = out
+        .lines()
+        .find(|l| l.trim_start().starts_with("Import updates:"))?;
+    let n: Vec<u64> = line
+        .split_whitespace()
+        .skip(2)
+        .map(|v| v.parse().unwrap_or(0))
+        .collect();
+    // received, rejected, filtered, ignored, accepted
+    (n.len() == 5).then(|| (n[0], n[2], n[4]))
+}
+
+#[test]
+fn an_invalid_filter_rule_rejects_its_routes_and_the_other_rules_still_apply() {
+    // What perch plans and renders for n2: the bad rule alone becomes a reject, with a warning.
+    let tmp = tempfile::tempdir().unwrap();
+    std::fs::write(tmp.path().join("cluster.yaml"), ONE_BAD_RULE).unwrap();
+    let resources = tmp.path().to_str().unwrap();
+    let (ok, json, err) =
+        support::pair::perch_cli(&["plan", "-r", resources, "-n", "n2", "-o", "json"]);
+    assert!(ok, "{err}");
+    let plan: serde_json::Value = serde_json::from_str(&json).unwrap();
+    let warning = plan["warnings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|w| w["resource"] == "BGPFilter/one-bad-rule")
+        .unwrap_or_else(|| panic!("no warning on the filter: {json}"));
+    let message = warning["message"].as_str().unwrap();
+    assert!(
+        message.starts_with(
+            "spec.importV4[1].prefixLength.max 8 is shorter than the cidr's prefix length 16"
+        ) && message
+            .contains("rejects routes in 192.168.0.0/16 (any prefix length) instead of accepting"),
+        "{message}"
+    );
+    let rule = &plan["sessionPolicy"]["filterFunctions"][0]["rules"][1];
+    assert_eq!(rule["action"], "reject", "{rule}");
+    assert_eq!(
+        rule["matches"][0]["prefix"]["cidr"], "192.168.0.0/16",
+        "{rule}"
+    );
+    let (ok, explained, err) = support::pair::perch_cli(&["explain", "-r", resources, "-n", "n2"]);
+    assert!(ok, "{err}");
+    assert!(
+        explained.contains("spec.importV4[1]")
+            && explained.contains("rejects routes in 192.168.0.0/16"),
+        "{explained}"
+    );
+
+    let pair = Pair::start(ONE_BAD_RULE, &[]);
+    let config = std::fs::read_to_string(&pair.b2.config).unwrap();
+    assert!(
+        config.contains("if ((net ~ 192.168.0.0/16)) then { reject; }"),
+        "{config}"
+    );
+    let sessions = pair.b2.bgp_protocols();
+    assert_eq!(sessions.len(), 1, "BIRD took n2's config: {sessions:?}");
+    render_for(&pair.resources, &pair.secrets, "n1", &pair.b1.config);
+    let reply = pair.b1.birdc(&["configure"]);
+    assert!(reply.contains("Reconfigured"), "n1 configure: {reply}");
+
+    // Every update from n1 judged by n2's import filter: three received, none pending.
+    let (received, filtered, accepted) = wait_for(
+        Duration::from_secs(30),
+        "n2 to judge n1's three blocks",
+        || import_updates(&pair, &sessions[0]).filter(|&(r, f, a)| r >= 3 && f + a >= r),
+    );
+    assert_eq!((received, filtered, accepted), (3, 1, 2));
+    // The rule before the invalid one still accepts its route; the rule after it still runs.
+    assert!(route(&pair, "192.168.1.0/26").is_some());
+    assert!(route(&pair, "172.16.5.0/26").is_some());
+    // The invalid rule's route is rejected.
+    assert!(
+        route(&pair, "192.168.2.0/26").is_none(),
+        "{}",
+        pair.b2.birdc(&["show", "route", "192.168.2.0/26", "all"])
+    );
+}

@@ -8,6 +8,7 @@ use serde::Serialize;
 use serde_json::{Value, json};
 
 use crate::plan::cluster::Cluster;
+use crate::plan::filter_call::FilterCall;
 use crate::plan::provenance::{AsSource, PortSource};
 use crate::plan::{Family, Peer, PeerType, Plan};
 use crate::resources::BgpPeer;
@@ -153,6 +154,33 @@ pub(super) fn port_fact(p: &Peer) -> Fact {
     }
 }
 
+/// What fails closed in the session's BGPFilters: a whole filter (missing or invalid as a
+/// whole) rejecting every route, or single rules rejecting instead (the snapshot's notes on
+/// `BGPFilter/<name>`, the same sentences as the plan's warnings).
+fn filter_facts(cluster: &Cluster<'_>, p: &Peer) -> Vec<String> {
+    let mut out = Vec::new();
+    for name in &p.filters {
+        let reject_all = p.import_filters.iter().find_map(|c| match c {
+            FilterCall::RejectAll { filter, reason } if filter == name => Some(reason),
+            _ => None,
+        });
+        if let Some(reason) = reject_all {
+            out.push(format!(
+                "BGPFilter {name} {reason}: every route is rejected in both directions"
+            ));
+            continue;
+        }
+        let notes = cluster
+            .snapshot
+            .ignored_values
+            .get(&format!("BGPFilter/{name}"));
+        for w in notes.into_iter().flatten() {
+            out.push(format!("BGPFilter {name}: {}", w.message));
+        }
+    }
+    out
+}
+
 pub(super) fn options(cluster: &Cluster<'_>, p: &Peer, winner: Option<&BgpPeer>) -> Vec<String> {
     let mut out = Vec::new();
     let from = winner.map_or("the default BGPConfiguration".to_owned(), |w| {
@@ -206,6 +234,7 @@ pub(super) fn options(cluster: &Cluster<'_>, p: &Peer, winner: Option<&BgpPeer>)
             "BGPFilters {}: {from}'s filters",
             p.filters.join(", ")
         ));
+        out.extend(filter_facts(cluster, p));
     }
     if let Some(n) = p.next_hop {
         let mode = serde_json::to_value(n).unwrap_or_default();
