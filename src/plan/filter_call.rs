@@ -19,6 +19,7 @@ pub enum FilterCall {
         symbol: String,
         same_as: Option<bool>,
     },
-    /// The filter is missing or invalid: reject every route here.
+    /// The filter is missing or invalid as a whole (it did not decode): reject every route
+    /// here. A rule Calico refuses costs only itself (see `resources::filter_rules`).
     RejectAll { filter: String, reason: String },
 }

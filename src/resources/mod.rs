@@ -2,7 +2,9 @@
 //!
 //! Owns: what a Node, BGPConfiguration, BGPPeer, IPPool, BGPFilter, CalicoNodeStatus and
 //! block affinity look like, how text (YAML or JSON, one or many documents, `kind: List`)
-//! becomes typed resources, and which resources Calico's validator would accept.
+//! becomes typed resources, which resources Calico's validator would accept, and what perch
+//! keeps of some it refuses (a BGPConfiguration without its bad values, a BGPFilter whose bad
+//! rules become rejects).
 //! Must not: read files, talk to etcd, or know about planning. Everything here is pure.
 
 pub(crate) mod addr;
