@@ -16,35 +16,39 @@ use std::time::Duration;
 use support::bird::wait_for;
 use support::pair::{Pair, render_for};
 
-const CLUSTER: &str = "\
-apiVersion: projectcalico.org/v3
-kind: BGPConfiguration
-metadata: {name: default}
-spec: {nodeToNodeMeshEnabled: false}
----
-apiVersion: projectcalico.org/v3
-kind: Node
-metadata: {name: n1}
-spec: {bgp: {ipv4Address: 10.99.0.1/24}}
----
-apiVersion: projectcalico.org/v3
-kind: Node
-metadata: {name: n2}
-spec: {bgp: {ipv4Address: 10.99.0.2/24}}
----
-apiVersion: projectcalico.org/v3
-kind: BlockAffinity
-metadata: {name: n1-a}
-spec: {node: n1, cidr: 192.168.1.0/26, state: confirmed}
----
-apiVersion: projectcalico.org/v3
-kind: BlockAffinity
-metadata: {name: n1-b}
-spec: {node: n1, cidr: 192.168.2.0/26, state: confirmed}
----
-apiVersion: projectcalico.org/v3
-kind: BGPFilter
-metadata: {name: raise}
+/// Two nodes without the mesh, n1's blocks (`name`, `cidr`), the BGPFilter `filter` (its
+/// YAML, named `name`) and a global BGPPeer that uses it.
+fn two_nodes(blocks: &[(&str, &str)], name: &str, filter: &str) -> String {
+    let mut y = String::from(
+        "apiVersion: projectcalico.org/v3\nkind: BGPConfiguration\nmetadata: {name: default}\n\
+         spec: {nodeToNodeMeshEnabled: false}\n",
+    );
+    for n in 1..=2 {
+        y += &format!(
+            "---\napiVersion: projectcalico.org/v3\nkind: Node\nmetadata: {{name: n{n}}}\n\
+             spec: {{bgp: {{ipv4Address: 10.99.0.{n}/24}}}}\n"
+        );
+    }
+    for (block, cidr) in blocks {
+        y += &format!(
+            "---\napiVersion: projectcalico.org/v3\nkind: BlockAffinity\nmetadata: {{name: {block}}}\n\
+             spec: {{node: n1, cidr: {cidr}, state: confirmed}}\n"
+        );
+    }
+    y += &format!(
+        "---\napiVersion: projectcalico.org/v3\nkind: BGPFilter\nmetadata: {{name: {name}}}\n{filter}\
+         ---\napiVersion: projectcalico.org/v3\nkind: BGPPeer\nmetadata: {{name: all-nodes}}\n\
+         spec:\n  peerSelector: all()\n  filters: [{name}]\n"
+    );
+    y
+}
+
+/// n1 originates two blocks; the filter raises the first one's priority on export.
+fn raise() -> String {
+    two_nodes(
+        &[("n1-a", "192.168.1.0/26"), ("n1-b", "192.168.2.0/26")],
+        "raise",
+        "\
 spec:
   exportV4:
     - action: Accept
@@ -55,14 +59,9 @@ spec:
         - addCommunity: {value: \"65000:100\"}
         - prependASPath: {prefix: [65000, 65001]}
         - setPriority: {value: 512}
----
-apiVersion: projectcalico.org/v3
-kind: BGPPeer
-metadata: {name: all-nodes}
-spec:
-  peerSelector: all()
-  filters: [raise]
-";
+",
+    )
+}
 
 fn route(pair: &Pair, prefix: &str) -> Option<String> {
     let out = pair.b2.birdc(&["show", "route", prefix, "all"]);
@@ -80,7 +79,7 @@ fn kernel_route(pair: &Pair, prefix: &str) -> Option<String> {
 
 #[test]
 fn v3_32_priority_and_filter_operations_act_in_bird() {
-    let pair = Pair::start(CLUSTER, &[]);
+    let pair = Pair::start(&raise(), &[]);
     // n2 already runs its rendered config; give n1 its own.
     render_for(&pair.resources, &pair.secrets, "n1", &pair.b1.config);
     let reply = pair.b1.birdc(&["configure"]);
@@ -137,53 +136,23 @@ fn v3_32_priority_and_filter_operations_act_in_bird() {
 
 /// n1 originates three blocks; n2 imports through a BGPFilter whose second rule Calico's
 /// validator refuses (`prefixLength.max` 8 is shorter than the cidr's /16).
-const ONE_BAD_RULE: &str = "\
-apiVersion: projectcalico.org/v3
-kind: BGPConfiguration
-metadata: {name: default}
-spec: {nodeToNodeMeshEnabled: false}
----
-apiVersion: projectcalico.org/v3
-kind: Node
-metadata: {name: n1}
-spec: {bgp: {ipv4Address: 10.99.0.1/24}}
----
-apiVersion: projectcalico.org/v3
-kind: Node
-metadata: {name: n2}
-spec: {bgp: {ipv4Address: 10.99.0.2/24}}
----
-apiVersion: projectcalico.org/v3
-kind: BlockAffinity
-metadata: {name: n1-a}
-spec: {node: n1, cidr: 192.168.1.0/26, state: confirmed}
----
-apiVersion: projectcalico.org/v3
-kind: BlockAffinity
-metadata: {name: n1-b}
-spec: {node: n1, cidr: 192.168.2.0/26, state: confirmed}
----
-apiVersion: projectcalico.org/v3
-kind: BlockAffinity
-metadata: {name: n1-c}
-spec: {node: n1, cidr: 172.16.5.0/26, state: confirmed}
----
-apiVersion: projectcalico.org/v3
-kind: BGPFilter
-metadata: {name: one-bad-rule}
+fn one_bad_rule() -> String {
+    two_nodes(
+        &[
+            ("n1-a", "192.168.1.0/26"),
+            ("n1-b", "192.168.2.0/26"),
+            ("n1-c", "172.16.5.0/26"),
+        ],
+        "one-bad-rule",
+        "\
 spec:
   importV4:
     - {action: Accept, matchOperator: Equal, cidr: 192.168.1.0/26}
     - {action: Accept, matchOperator: In, cidr: 192.168.0.0/16, prefixLength: {max: 8}}
     - {action: Accept}
----
-apiVersion: projectcalico.org/v3
-kind: BGPPeer
-metadata: {name: all-nodes}
-spec:
-  peerSelector: all()
-  filters: [one-bad-rule]
-";
+",
+    )
+}
 
 /// `(received, filtered, accepted)` import updates of the protocol, from `show protocols all`.
 fn import_updates(pair: &Pair, protocol: &str) -> Option<(u64, u64, u64)> {
@@ -204,7 +173,7 @@ fn import_updates(pair: &Pair, protocol: &str) -> Option<(u64, u64, u64)> {
 fn an_invalid_filter_rule_rejects_its_routes_and_the_other_rules_still_apply() {
     // What perch plans and renders for n2: the bad rule alone becomes a reject, with a warning.
     let tmp = tempfile::tempdir().unwrap();
-    std::fs::write(tmp.path().join("cluster.yaml"), ONE_BAD_RULE).unwrap();
+    std::fs::write(tmp.path().join("cluster.yaml"), one_bad_rule()).unwrap();
     let resources = tmp.path().to_str().unwrap();
     let (ok, json, err) =
         support::pair::perch_cli(&["plan", "-r", resources, "-n", "n2", "-o", "json"]);
@@ -238,7 +207,7 @@ fn an_invalid_filter_rule_rejects_its_routes_and_the_other_rules_still_apply() {
         "{explained}"
     );
 
-    let pair = Pair::start(ONE_BAD_RULE, &[]);
+    let pair = Pair::start(&one_bad_rule(), &[]);
     let config = std::fs::read_to_string(&pair.b2.config).unwrap();
     assert!(
         config.contains("if ((net ~ 192.168.0.0/16)) then { reject; }"),
