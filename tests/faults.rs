@@ -1,6 +1,6 @@
 //! Faults that must cost only themselves, through `perch run` against a real BIRD 2 in its own
 //! network namespace: a BGPPeer BIRD refuses costs only its session, and the status server
-//! cannot be held by slow clients.
+//! cannot be held by slow clients; the password of a refused session reaches no output.
 
 mod support;
 
@@ -284,4 +284,115 @@ fn sigterm_with_a_slow_client_exits_promptly() {
         },
     );
     assert!(perch.stop(), "a clean exit");
+}
+
+/// A BGP password planted on the session BIRD refuses; it must not appear in any output.
+const PLANTED: &str = "PWD-refused-session-5e2b";
+
+/// [`POISON_PEER`] with a password from the secrets directory.
+const POISON_PEER_WITH_PASSWORD: &str = "\
+kind: BGPPeer
+apiVersion: projectcalico.org/v3
+metadata: {name: poison}
+spec:
+  peerIP: 'fd00:98::254'
+  asNumber: 65002
+  password: {secretKeyRef: {name: bgp, key: poison}}
+";
+
+fn without_secret(what: &str, text: &str) {
+    assert!(
+        !text.contains(PLANTED),
+        "{what} carries the refused session's password:\n{text}"
+    );
+}
+
+#[test]
+fn the_password_of_a_refused_session_reaches_no_output() {
+    let s = setup();
+    let secrets = s.dir.join("secrets");
+    std::fs::create_dir_all(secrets.join("bgp")).unwrap();
+    std::fs::write(secrets.join("bgp/poison"), PLANTED).unwrap();
+    let secrets_arg = secrets.display().to_string();
+    write(&s.dir.join("resources/tor.yaml"), TOR_PEER);
+    let perch = start_perch(
+        &s,
+        &[
+            "--secrets-dir",
+            &secrets_arg,
+            "--log",
+            "trace,h2=info,hyper=info,tower=info",
+        ],
+    );
+    write(
+        &s.dir.join("resources/poison.yaml"),
+        POISON_PEER_WITH_PASSWORD,
+    );
+    let st = perch.wait_status(
+        Duration::from_secs(15),
+        "the refused BGPPeer in /status",
+        |st| refused(st).iter().any(|r| r["name"] == "poison"),
+    );
+    let reason = refused(&st)[0]["reason"].as_str().unwrap().to_owned();
+    assert!(reason.contains("Link-local"), "BIRD's own words: {reason}");
+    let rendered = std::fs::read_to_string(&s.bird.config).unwrap_or_default();
+    without_secret("the config BIRD runs (the session is left out)", &rendered);
+
+    without_secret("/status", &st.to_string());
+    for path in ["/status", "/metrics", "/", "/plan", "/routes", "/readyz"] {
+        let (_, body) = http_get(perch.port, path).unwrap_or_default();
+        without_secret(path, &body);
+    }
+    without_secret("the log", &perch.log_text());
+    assert!(
+        perch.log_text().contains("BGPPeer poison"),
+        "the log names the refused resource:\n{}",
+        perch.log_text()
+    );
+
+    // The CLI, pointed at the same resources, secrets and BIRD.
+    let resources = s.dir.join("resources").display().to_string();
+    let socket = s.bird.socket.display().to_string();
+    let common = ["-r", &resources, "-n", "n1", "--secrets-dir", &secrets_arg];
+    let runs: Vec<Vec<&str>> = vec![
+        vec!["render"],
+        vec!["render", "--check"],
+        vec!["plan", "-o", "json"],
+        vec!["explain", "poison"],
+        vec!["status", "--bird-socket", &socket],
+        vec![
+            "routes",
+            "--no-kernel",
+            "--bird-socket",
+            &socket,
+            "-o",
+            "json",
+        ],
+    ];
+    for run in runs {
+        let (command, rest) = run.split_first().unwrap();
+        let out = std::process::Command::new(support::perch::binary())
+            .arg(command)
+            .args(common)
+            .args(rest)
+            .env("PERCH_LOG", "trace")
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        without_secret(&format!("perch {}: stderr", run.join(" ")), &stderr);
+        if run == ["render"] {
+            // `render` prints the config by design: the session carries the password, so
+            // there is one to leak.
+            assert!(String::from_utf8_lossy(&out.stdout).contains(PLANTED));
+        } else if run == ["render", "--check"] {
+            assert!(!out.status.success(), "BIRD's check refuses it: {stderr}");
+            assert!(stderr.contains("Link-local"), "{stderr}");
+        } else {
+            without_secret(
+                &format!("perch {}: stdout", run.join(" ")),
+                &String::from_utf8_lossy(&out.stdout),
+            );
+        }
+    }
+    assert!(perch.stop(), "perch exits cleanly on SIGTERM");
 }
