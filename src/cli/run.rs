@@ -35,7 +35,7 @@ pub enum ReadinessArg {
     /// be Established (and no graceful restart in progress); after it, at least one.
     CalicoBgp,
     /// `Config`, plus the last route check (once per --status-interval) found no prefix
-    /// missing in BIRD or in the kernel.
+    /// missing in BIRD or in the kernel, and no check failed since (BIRD gone).
     Routes,
 }
 

@@ -169,9 +169,17 @@ impl Monitor {
                     }
                 }
                 Err(e) => {
+                    let e = BirdUnavailable::from(e);
                     if reachable != Some(false) {
                         warn!("{e}; will retry every {}s", every.as_secs_f64());
                         publish = true;
+                        // The last check is no longer current: readers (and `--readiness
+                        // routes`) see why until BIRD answers a check again.
+                        self.publish_check(
+                            Err(RouteCheckError::Unreachable(e.clone())),
+                            SystemTime::now(),
+                            checks,
+                        );
                     }
                     reachable = Some(false);
                     if publish {
@@ -180,7 +188,7 @@ impl Monitor {
                             fetched_at: started,
                             queries,
                             restarts_seen: restarts,
-                            ..BirdView::unknown(e.into())
+                            ..BirdView::unknown(e)
                         }));
                     }
                 }
@@ -227,6 +235,9 @@ impl Monitor {
 /// (keeping the last check) and checks again at the next status interval.
 #[derive(Debug, thiserror::Error)]
 enum RouteCheckError {
+    /// BIRD does not answer: the last check is stale until it does.
+    #[error("BIRD is not reachable: {0}")]
+    Unreachable(BirdUnavailable),
     /// BIRD's protocols were not read with this view.
     #[error("show protocols: {0}")]
     Protocols(BirdUnavailable),

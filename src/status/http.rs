@@ -32,7 +32,8 @@ pub(crate) enum Readiness {
     /// `Config`, plus Calico's BGP rule: within the startup threshold every BGP session must
     /// be Established (and no graceful restart in progress); after it, at least one.
     CalicoBgp,
-    /// `Config`, plus the last route check found nothing missing (in BIRD or in the kernel).
+    /// `Config`, plus the last route check found nothing missing (in BIRD or in the kernel),
+    /// and no check failed since.
     Routes,
 }
 
@@ -304,6 +305,11 @@ async fn readyz(State(app): State<App>) -> Response {
     if app.readiness == Readiness::Routes {
         let view = app.views.routes.borrow().clone();
         let why = match &view.check {
+            // The last check is stale when the one after it failed (BIRD gone, a query refused).
+            _ if view.error.is_some() => Some(format!(
+                "the route check failed: {}",
+                view.error.as_deref().unwrap_or_default()
+            )),
             None => Some("no route check yet".to_owned()),
             Some(c) if !c.nothing_missing() => {
                 let missing: Vec<String> = c
