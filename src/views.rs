@@ -230,7 +230,7 @@ pub(crate) fn bird_incompatible(plan: Option<&Plan>, view: &BirdView) -> Option<
 /// monitor publishes it: at most one check per status interval.
 #[derive(Debug, Clone, Default)]
 pub(crate) struct RoutesView {
-    /// The last check; None before the first (no plan yet, or no pools to check).
+    /// The last check; None before the first (no plan yet).
     pub check: Option<Arc<RouteCheck>>,
     /// When the last check's BIRD query was sent.
     pub checked_at: Option<SystemTime>,

@@ -102,3 +102,23 @@ fn readiness_routes_is_not_ready_while_bird_is_gone() {
     assert_eq!(back["counts"]["ok"], 1, "{back}");
     assert!(perch.stop(), "perch exits cleanly on SIGTERM");
 }
+
+#[test]
+fn with_no_pool_nothing_is_missing_and_readiness_routes_is_ready() {
+    // No IPPool yet (a cluster being set up, or perch peering only with a ToR): nothing is
+    // expected, so nothing is missing.
+    let cluster = CLUSTER.split("---\nkind: IPPool").next().unwrap();
+    let s = bird_node("rn", "10.97.0.1", cluster);
+    let perch = start(&s);
+    let (_, body) = wait_for(Duration::from_secs(20), "ready without pools", || {
+        readyz(perch.port).filter(|(code, _)| *code == 200)
+    });
+    assert_eq!(body, "ready\n");
+    let (code, v) = routes(perch.port).unwrap();
+    assert_eq!(code, 200, "{v}");
+    assert_eq!(v["routes"], serde_json::json!([]), "{v}");
+    assert_eq!(v["counts"]["missingInBird"], 0, "{v}");
+    let status = perch.status();
+    assert_eq!(status["routes"]["ok"], 0, "{status}");
+    assert!(perch.stop(), "perch exits cleanly on SIGTERM");
+}

@@ -249,8 +249,8 @@ enum RouteCheckError {
     Judging(tokio::task::JoinError),
 }
 
-/// One route check on `client`, or None when there is nothing to check yet (no plan, or no
-/// pools). The time is the whole check's, BIRD's reply included.
+/// One route check on `client`, or None when there is nothing to check yet (no plan). The
+/// time is the whole check's, BIRD's reply included.
 async fn check_routes(
     client: &mut Client,
     state: &ReconcileView,
@@ -262,16 +262,18 @@ async fn check_routes(
         .await
         .ok()?;
     let prefixes = query_prefixes(&expected);
-    if prefixes.is_empty() {
-        return None;
-    }
     let protocols = match protocols {
         Ok(p) => p,
         Err(e) => return Some(Err(RouteCheckError::Protocols(e))),
     };
-    let bird = match client.show_routes_in(false, &prefixes).await {
-        Ok(b) => b,
-        Err(e) => return Some(Err(RouteCheckError::Routes(e))),
+    // No pool and no service range: nothing is expected, nothing to ask BIRD about.
+    let bird = if prefixes.is_empty() {
+        Vec::new()
+    } else {
+        match client.show_routes_in(false, &prefixes).await {
+            Ok(b) => b,
+            Err(e) => return Some(Err(RouteCheckError::Routes(e))),
+        }
     };
     let judged = tokio::task::spawn_blocking(move || {
         let table = read_main_table().map_err(|e| e.to_string());

@@ -101,7 +101,7 @@ pub(crate) struct StatusDocument {
     pub summary: PeerSummary,
     pub peers: Vec<PeerStatus>,
     pub drift: Drift,
-    /// None until the first route check (no plan yet, or no pools to check).
+    /// None until the first route check (no plan yet).
     pub routes: Option<RoutesSummary>,
     /// The prefixes whose verdict is not `ok` (for the page).
     #[serde(skip)]

@@ -188,9 +188,11 @@ async fn routes(State(app): State<App>) -> Response {
         }
         None => (
             StatusCode::SERVICE_UNAVAILABLE,
-            Json(serde_json::json!({"error": view.error.clone().unwrap_or_else(
-                || "no route check yet: waiting for the first plan (a check needs IP pools)".into()
-            )})),
+            Json(
+                serde_json::json!({"error": view.error.clone().unwrap_or_else(
+                    || "no route check yet: waiting for the first plan".into()
+                )}),
+            ),
         )
             .into_response(),
     }
