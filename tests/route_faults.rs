@@ -122,3 +122,104 @@ fn with_no_pool_nothing_is_missing_and_readiness_routes_is_ready() {
     assert_eq!(status["routes"]["ok"], 0, "{status}");
     assert!(perch.stop(), "perch exits cleanly on SIGTERM");
 }
+
+/// [`CLUSTER`] plus a second node whose session never comes up, a pending block, a block of
+/// a node that is not in the datastore, and a pool that does not export.
+const WIDER: &str = "\
+---
+kind: Node
+apiVersion: projectcalico.org/v3
+metadata: {name: n2}
+spec: {bgp: {ipv4Address: 10.97.0.2/24}}
+---
+kind: BlockAffinity
+apiVersion: projectcalico.org/v3
+metadata: {name: n2-1}
+spec: {node: n2, cidr: 10.244.2.0/26, state: confirmed}
+---
+kind: BlockAffinity
+apiVersion: projectcalico.org/v3
+metadata: {name: n2-pending}
+spec: {node: n2, cidr: 10.244.4.0/26, state: pending}
+---
+kind: BlockAffinity
+apiVersion: projectcalico.org/v3
+metadata: {name: gone-1}
+spec: {node: gone, cidr: 10.244.3.0/26, state: confirmed}
+";
+
+/// `perch explain -n n1 route QUERY` in the node's namespace, against its BIRD.
+fn explain_route(s: &BirdNode, query: &str, json: bool) -> String {
+    let mut cmd = std::process::Command::new("ip");
+    cmd.args(["netns", "exec", &s.ns.name])
+        .arg(support::perch::binary())
+        .args(["explain", "-n", "n1", "-r"])
+        .arg(s.dir.join("resources"))
+        .arg("--bird-socket")
+        .arg(&s.bird.socket);
+    if json {
+        cmd.args(["-o", "json"]);
+    }
+    let out = cmd.args(["route", query]).output().unwrap();
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(
+        out.status.success(),
+        "explain route {query}: {text}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    text
+}
+
+#[test]
+fn explain_route_teaches_for_ranges_pending_blocks_and_addresses_outside_the_pools() {
+    let cluster = format!(
+        "{}{WIDER}",
+        CLUSTER.replace(
+            "nodeToNodeMeshEnabled: false",
+            "nodeToNodeMeshEnabled: true"
+        )
+    );
+    let s = bird_node("re", "10.97.0.1", &cluster);
+    let perch = start(&s);
+    wait_for(Duration::from_secs(20), "the first check", || {
+        routes(perch.port).filter(|(code, _)| *code == 200)
+    });
+
+    // A range holding blocks (the pool, a /24): each block inside, with its verdict.
+    let pool = explain_route(&s, "10.244.0.0/16", false);
+    for line in [
+        "10.244.1.0/26 on n1: ok",
+        "10.244.2.0/26 on n1: missing in BIRD",
+        "10.244.3.0/26 on n1: missing in BIRD",
+    ] {
+        assert!(pool.contains(line), "{line:?} in:\n{pool}");
+    }
+    let json: Value = serde_json::from_str(&explain_route(&s, "10.244.2.0/24", true)).unwrap();
+    let inside: Vec<&str> = json["inside"]
+        .as_array()
+        .unwrap_or_else(|| panic!("{json}"))
+        .iter()
+        .map(|r| r["prefix"].as_str().unwrap())
+        .collect();
+    assert_eq!(inside, ["10.244.2.0/26"], "{json}");
+
+    // Not covered by any expected route: say which case it is.
+    let outside = explain_route(&s, "10.1.1.1", false);
+    assert!(outside.contains("outside every IP pool"), "{outside}");
+    let pending = explain_route(&s, "10.244.4.1", false);
+    assert!(
+        pending.contains("10.244.4.0/26") && pending.contains("not confirmed"),
+        "{pending}"
+    );
+
+    // The block of a node the datastore does not have: said so, and no empty next hop.
+    let gone = explain_route(&s, "10.244.3.1", false);
+    assert!(gone.contains("node gone is not in the datastore"), "{gone}");
+    assert!(
+        !gone
+            .lines()
+            .any(|l| l.trim_end().ends_with("via") || l.contains("via  ")),
+        "no empty gateway: {gone}"
+    );
+    assert!(perch.stop(), "perch exits cleanly on SIGTERM");
+}

@@ -41,7 +41,10 @@ localAS, passive, routeReflectorClient, port (each {value, source, text}), optio
 thisNodeRemote, selectors, sessions, reasons}]}.
 
 `route PREFIX`: which node owns the block, which session should bring it, what BIRD and
-the kernel have, and the verdict (asks BIRD over --bird-socket and reads the kernel).
+the kernel have, and the verdict (asks BIRD over --bird-socket and reads the kernel). A range
+holding blocks (a pool, a /24) is told block by block; otherwise perch says why it expects no
+route there. JSON: {node, query, prefix, sessions: [{session, state}], report (as one route
+of `perch routes -o json`), inside: [report], notExpected}.
 
 Examples:
   perch explain -r cluster/ --node node-1
@@ -57,7 +60,7 @@ pub struct ExplainArgs {
     /// followed by a prefix.
     #[arg(value_name = "PEER")]
     pub peer: Option<String>,
-    /// With `route`: the prefix (or an address inside a block) to explain.
+    /// With `route`: the prefix, an address inside a block, or a range (a pool) to explain.
     #[arg(value_name = "PREFIX")]
     pub prefix: Option<String>,
     #[command(flatten)]

@@ -1,7 +1,9 @@
 //! `perch explain -n NODE route PREFIX`: one prefix, told end to end: who owns the block,
 //! which session should bring it and in what state it is, what BIRD and the kernel have, and
-//! the verdict. `cli/mod.rs` dispatches here when `perch explain`'s arguments are `route
-//! PREFIX` ([`super::explain::route_query`]).
+//! the verdict. A range holding blocks (a pool, a /24) is told block by block; a prefix no
+//! check covers gets the reason no route is expected (outside every pool, an unconfirmed
+//! affinity, no affinity yet). `cli/mod.rs` dispatches here when `perch explain`'s arguments
+//! are `route PREFIX` ([`super::explain::route_query`]).
 
 use std::io::Write;
 use std::process::ExitCode;
@@ -12,7 +14,8 @@ use serde::Serialize;
 use super::error::CliError;
 use super::explain::{ExplainArgs, ExplainOutput};
 use super::routes::observe;
-use crate::routes::{KernelRoute, RouteReport, RouteSource};
+use crate::bird::parse::ProtocolRow;
+use crate::routes::{Expected, KernelRoute, RouteReport, RouteSource, Verdict};
 
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -23,6 +26,12 @@ struct RouteExplanation<'a> {
     prefix: Option<IpNet>,
     sessions: Vec<SessionState>,
     report: Option<&'a RouteReport>,
+    /// When no checked prefix holds the query: the checked prefixes inside it (a pool, a
+    /// range of blocks), each with its verdict.
+    inside: Vec<&'a RouteReport>,
+    /// When nothing checked holds or lies in the query: why no route is expected for it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    not_expected: Option<String>,
 }
 
 #[derive(Serialize)]
@@ -36,48 +45,100 @@ fn parse_query(text: &str) -> Result<IpNet, CliError> {
     text.parse::<IpNet>()
         .map(|n| n.trunc())
         .or_else(|_| text.parse::<std::net::IpAddr>().map(IpNet::from))
-        .map_err(|_| CliError::failed(format!("{text:?} is not a prefix or an address")))
+        .map_err(|_| {
+            CliError::failed(format!(
+                "{text:?} is not a prefix or an address (e.g. 10.244.3.0/26, 10.244.3.7, fd00:10:244::/122)"
+            ))
+        })
+}
+
+/// The sessions that should bring `report`'s route, with their state in BIRD.
+fn sessions_of(report: Option<&RouteReport>, protocols: &[ProtocolRow]) -> Vec<SessionState> {
+    match report.and_then(|r| r.expected.as_ref()).map(|e| &e.source) {
+        Some(RouteSource::Remote { sessions, .. }) => sessions
+            .iter()
+            .map(|s| SessionState {
+                session: s.clone(),
+                state: protocols
+                    .iter()
+                    .find(|p| &p.name == s)
+                    .map_or("not in BIRD".into(), |p| {
+                        format!(
+                            "{} {}",
+                            p.state,
+                            p.info.split_whitespace().collect::<Vec<_>>().join(" ")
+                        )
+                        .trim()
+                        .to_owned()
+                    }),
+            })
+            .collect(),
+        _ => Vec::new(),
+    }
+}
+
+/// Why no route is expected for `query` (nothing checked holds it or lies in it).
+fn not_expected(query: &IpNet, expected: &Expected) -> String {
+    if let Some(pool) = expected.pool_of(query) {
+        let i = expected.blocks.partition_point(|b| b <= query);
+        let block = expected.blocks[..i]
+            .last()
+            .filter(|b| b.contains(query))
+            .or_else(|| expected.blocks.iter().find(|b| query.contains(*b)));
+        return match block {
+            Some(b) => format!(
+                "inside pool {pool}, in block {b}, whose affinity is not one this node routes: it is not confirmed (pending, or being released), or the pool does not export over BGP (disableBGPExport)"
+            ),
+            None => format!(
+                "inside pool {pool}, but no node has a block affinity there (no pod has an address in it yet)"
+            ),
+        };
+    }
+    if expected.pools.iter().any(|p| query.contains(p)) {
+        return "it holds IP pools, but no block affinity in them (no pod has an address yet)"
+            .into();
+    }
+    let pools: Vec<String> = expected.pools.iter().map(ToString::to_string).collect();
+    format!(
+        "outside every IP pool ({}) and service range: perch expects no route for it",
+        if pools.is_empty() {
+            "there are none".into()
+        } else {
+            pools.join(", ")
+        }
+    )
 }
 
 pub(crate) async fn explain_route(a: &ExplainArgs, text: &str) -> Result<ExitCode, CliError> {
     let query = parse_query(text)?;
     let o = observe(&a.source, &a.node, &a.observe).await?;
-    // The exact prefix, else the expected route (block) holding the query.
+    // The exact prefix, else the expected route (block) holding the query, else the checked
+    // prefixes inside it.
     let report = o
         .check
         .routes
         .iter()
         .find(|r| r.prefix == query)
         .or_else(|| o.check.routes.iter().find(|r| r.prefix.contains(&query)));
-    let sessions: Vec<SessionState> =
-        match report.and_then(|r| r.expected.as_ref()).map(|e| &e.source) {
-            Some(RouteSource::Remote { sessions, .. }) => sessions
-                .iter()
-                .map(|s| SessionState {
-                    session: s.clone(),
-                    state: o.protocols.iter().find(|p| &p.name == s).map_or(
-                        "not in BIRD".into(),
-                        |p| {
-                            format!(
-                                "{} {}",
-                                p.state,
-                                p.info.split_whitespace().collect::<Vec<_>>().join(" ")
-                            )
-                            .trim()
-                            .to_owned()
-                        },
-                    ),
-                })
-                .collect(),
-            _ => Vec::new(),
-        };
+    let inside: Vec<&RouteReport> = match report {
+        Some(_) => Vec::new(),
+        None => o
+            .check
+            .routes
+            .iter()
+            .filter(|r| query.contains(&r.prefix))
+            .collect(),
+    };
     let node = o.check.node.as_str();
     let explanation = RouteExplanation {
         node,
         query: text.to_owned(),
         prefix: report.map(|r| r.prefix),
-        sessions,
+        sessions: sessions_of(report, &o.protocols),
         report,
+        not_expected: (report.is_none() && inside.is_empty())
+            .then(|| not_expected(&query, &o.expected)),
+        inside,
     };
     let mut out = std::io::stdout().lock();
     match a.output {
@@ -87,17 +148,62 @@ pub(crate) async fn explain_route(a: &ExplainArgs, text: &str) -> Result<ExitCod
             serde_json::to_string_pretty(&explanation)
                 .map_err(|e| CliError::failed(e.to_string()))?
         )?,
+        ExplainOutput::Text if !explanation.inside.is_empty() => {
+            let counts: Vec<String> = Verdict::ALL
+                .iter()
+                .filter_map(|v| {
+                    let n = explanation
+                        .inside
+                        .iter()
+                        .filter(|r| r.verdict == *v)
+                        .count();
+                    (n > 0).then(|| format!("{n} {}", v.describe()))
+                })
+                .collect();
+            write!(
+                out,
+                "{} on {node} holds {} checked prefixes: {}\n",
+                explanation.query,
+                explanation.inside.len(),
+                counts.join(", ")
+            )?;
+            for r in &explanation.inside {
+                let one = RouteExplanation {
+                    node,
+                    query: r.prefix.to_string(),
+                    prefix: Some(r.prefix),
+                    sessions: sessions_of(Some(r), &o.protocols),
+                    report: Some(r),
+                    inside: Vec::new(),
+                    not_expected: None,
+                };
+                write!(out, "\n{}", text_of(&one, &o.check.kernel_note))?;
+            }
+        }
         ExplainOutput::Text => write!(out, "{}", text_of(&explanation, &o.check.kernel_note))?,
     }
     Ok(ExitCode::SUCCESS)
 }
 
+fn gateways(list: &[std::net::IpAddr]) -> String {
+    if list.is_empty() {
+        return "- (no next hop known)".into();
+    }
+    list.iter()
+        .map(ToString::to_string)
+        .collect::<Vec<_>>()
+        .join(" or ")
+}
+
 fn text_of(e: &RouteExplanation<'_>, kernel_note: &Option<String>) -> String {
     let Some(r) = e.report else {
         let mut s = format!(
-            "route {} on {}: no block affinity, pool route or service range covers it, and neither BIRD nor the kernel has a route for it inside a pool\n",
+            "route {} on {}: no route expected, and neither BIRD nor the kernel has one for it inside a pool\n",
             e.query, e.node
         );
+        if let Some(why) = &e.not_expected {
+            s += &format!("  {why}\n");
+        }
         if let Some(n) = kernel_note {
             s += &format!("  ({n})\n");
         }
@@ -118,6 +224,7 @@ fn text_of(e: &RouteExplanation<'_>, kernel_note: &Option<String>) -> String {
                 RouteSource::Remote {
                     owner,
                     owner_address,
+                    owner_known,
                     next_hops,
                     direct,
                     rejected_by,
@@ -125,20 +232,15 @@ fn text_of(e: &RouteExplanation<'_>, kernel_note: &Option<String>) -> String {
                 } => {
                     s += &format!(
                         "  owner: node {owner} ({}), by its block affinity\n",
-                        owner_address
-                            .map_or("no BGP address in this family".into(), |a| a.to_string())
+                        match owner_address {
+                            _ if !owner_known => format!("node {owner} is not in the datastore"),
+                            Some(a) => a.to_string(),
+                            None => "no BGP address in this family".into(),
+                        }
                     );
                     s += &format!(
                         "  expected in BIRD: a BGP route with next hop {}\n",
-                        if next_hops.is_empty() {
-                            "-".into()
-                        } else {
-                            next_hops
-                                .iter()
-                                .map(ToString::to_string)
-                                .collect::<Vec<_>>()
-                                .join(" or ")
-                        }
+                        gateways(next_hops)
                     );
                     s += if *direct {
                         "  brought by the session with the owner:\n"
@@ -168,22 +270,11 @@ fn text_of(e: &RouteExplanation<'_>, kernel_note: &Option<String>) -> String {
             s += &format!(
                 "  expected in the kernel: {}\n",
                 match &x.kernel {
-                    KernelRoute::Direct { gateways } => format!(
-                        "via {}",
-                        gateways
-                            .iter()
-                            .map(ToString::to_string)
-                            .collect::<Vec<_>>()
-                            .join(" or ")
-                    ),
-                    KernelRoute::Tunnel { gateways, device } => format!(
-                        "via {} dev {device} onlink",
-                        gateways
-                            .iter()
-                            .map(ToString::to_string)
-                            .collect::<Vec<_>>()
-                            .join(" or ")
-                    ),
+                    KernelRoute::Direct { gateways: g } => format!("via {}", gateways(g)),
+                    KernelRoute::Tunnel {
+                        gateways: g,
+                        device,
+                    } => format!("via {} dev {device} onlink", gateways(g)),
                     KernelRoute::Blackhole => "blackhole".into(),
                     KernelRoute::NotProgrammed { reason } =>
                         format!("nothing from BIRD ({reason})"),

@@ -84,6 +84,8 @@ pub struct RoutesArgs {
 pub(crate) struct Observation {
     pub check: RouteCheck,
     pub protocols: Vec<ProtocolRow>,
+    /// What the check expected (its pools and every block affinity, for `explain … route`).
+    pub expected: Expected,
 }
 
 /// Reads the datastore, asks BIRD and the kernel, and judges.
@@ -125,7 +127,11 @@ pub(crate) async fn observe(
             kernel,
         },
     );
-    Ok(Observation { check, protocols })
+    Ok(Observation {
+        check,
+        protocols,
+        expected,
+    })
 }
 
 type BirdTables = (

@@ -77,6 +77,8 @@ pub enum RouteSource {
         /// The owner's address in the prefix's family; `None` when it has none (so it has no
         /// session to advertise the block over).
         owner_address: Option<IpAddr>,
+        /// Whether the owner is a Node of the datastore (an affinity can outlive its node).
+        owner_known: bool,
         /// BGP next hops BIRD may show: the owner's address, and the address of every relay
         /// session that rewrites the next hop to itself (eBGP, `nextHopMode: Self`), even when
         /// a session with the owner exists (BIRD takes the relay's path while it is down).
@@ -452,6 +454,7 @@ pub fn expected(snapshot: &Snapshot, plan: &Plan) -> Expected {
             source: RouteSource::Remote {
                 owner: owner.to_owned(),
                 owner_address,
+                owner_known: snapshot.nodes.contains_key(owner),
                 next_hops,
                 sessions,
                 direct: is_direct,

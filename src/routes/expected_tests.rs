@@ -84,6 +84,7 @@ fn mesh_other_nodes_blocks_come_from_their_owner_directly() {
         RouteSource::Remote {
             owner: "b".into(),
             owner_address: Some(ip("10.99.0.2")),
+            owner_known: true,
             next_hops: vec![ip("10.99.0.2")],
             sessions: vec!["Mesh_10_99_0_2".into()],
             direct: true,
@@ -221,6 +222,7 @@ fn route_reflector_clients_learn_blocks_through_the_reflectors() {
         RouteSource::Remote {
             owner: "b".into(),
             owner_address: Some(ip("10.99.0.2")),
+            owner_known: true,
             next_hops: vec![ip("10.99.0.2")],
             sessions: vec!["Node_10_99_0_10".into()],
             direct: false,
@@ -247,6 +249,7 @@ fn external_peers_may_rewrite_the_next_hop_and_reachable_by_sets_the_gateway() {
         RouteSource::Remote {
             owner: "b".into(),
             owner_address: Some(ip("10.99.0.2")),
+            owner_known: true,
             next_hops: vec![ip("10.97.0.1"), ip("10.99.0.2")],
             sessions: vec!["Global_10_97_0_1".into()],
             direct: false,
@@ -289,6 +292,7 @@ fn the_json_spells_every_source_field_in_camel_case() {
             "nextHops",
             "owner",
             "ownerAddress",
+            "ownerKnown",
             "rejectedBy",
             "sessions"
         ],
@@ -314,6 +318,7 @@ fn with_a_direct_session_an_external_peer_s_next_hop_is_still_right() {
         RouteSource::Remote {
             owner: "b".into(),
             owner_address: Some(ip("10.99.0.2")),
+            owner_known: true,
             next_hops: vec![ip("10.99.0.2"), ip("10.99.0.254")],
             sessions: vec!["Mesh_10_99_0_2".into()],
             direct: true,

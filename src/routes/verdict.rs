@@ -73,7 +73,8 @@ pub enum CauseKind {
     NoEstablishedSession,
     /// This node has no session that would bring it.
     NoSession,
-    /// The owning node has no address in the family, so no session to advertise it over.
+    /// The owning node has no address in the family (or is not in the datastore), so no
+    /// session to advertise it over.
     OwnerHasNoSession,
     /// An import filter rejected it (seen with `import keep filtered`).
     ImportFilter,
@@ -262,6 +263,7 @@ pub fn check(expected: &Expected, observed: &Observed<'_>) -> RouteCheck {
             RouteSource::Remote {
                 owner,
                 owner_address,
+                owner_known,
                 next_hops,
                 sessions,
                 direct,
@@ -279,6 +281,7 @@ pub fn check(expected: &Expected, observed: &Observed<'_>) -> RouteCheck {
                         Verdict::MissingInBird,
                         Some(missing_cause(
                             owner,
+                            *owner_known,
                             owner_address.is_some(),
                             sessions,
                             *direct,
@@ -427,6 +430,7 @@ fn list(addrs: &[IpAddr]) -> String {
 #[allow(clippy::too_many_arguments)]
 fn missing_cause(
     owner: &str,
+    owner_known: bool,
     owner_has_address: bool,
     sessions: &[String],
     direct: bool,
@@ -454,6 +458,15 @@ fn missing_cause(
                 .map(str::to_owned)
                 .collect(),
             message: format!("an import rule rejects it: {}", rejected_by.join(", ")),
+        };
+    }
+    if !owner_known {
+        return Cause {
+            kind: CauseKind::OwnerHasNoSession,
+            sessions: Vec::new(),
+            message: format!(
+                "node {owner} is not in the datastore (an affinity left by a deleted node?), so no session advertises it"
+            ),
         };
     }
     if !owner_has_address {
