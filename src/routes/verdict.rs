@@ -319,7 +319,7 @@ pub fn check(expected: &Expected, observed: &Observed<'_>) -> RouteCheck {
                                     }),
                                 )
                             }
-                            _ => kernel_verdict(&e.kernel, in_kernel),
+                            _ => kernel_verdict(&e.kernel, in_kernel, link_local(best)),
                         }
                     }
                 }
@@ -341,7 +341,7 @@ pub fn check(expected: &Expected, observed: &Observed<'_>) -> RouteCheck {
                         }),
                     )
                 } else {
-                    kernel_verdict(&e.kernel, in_kernel)
+                    kernel_verdict(&e.kernel, in_kernel, None)
                 }
             }
         };
@@ -532,10 +532,25 @@ fn missing_cause(
     }
 }
 
+/// The IPv6 link-local gateway BIRD chose for `route` (eBGP over IPv6 installs the peer's
+/// link-local next hop), which the kernel may then hold instead of a datastore address.
+fn link_local(route: &RouteEntry) -> Option<IpAddr> {
+    match route.gateway.as_deref()?.parse::<IpAddr>().ok()? {
+        IpAddr::V6(g) if g.is_unicast_link_local() => Some(IpAddr::V6(g)),
+        _ => None,
+    }
+}
+
+/// The kernel's side of a route BIRD has; `bird_link_local` is a link-local gateway BIRD
+/// chose for it (accepted besides the expected gateways).
 fn kernel_verdict(
     expected: &KernelRoute,
     observed: Option<&Vec<&KernelEntry>>,
+    bird_link_local: Option<IpAddr>,
 ) -> (Verdict, Option<Cause>) {
+    let accepted = |g: Option<IpAddr>, gateways: &[IpAddr]| {
+        g.is_some_and(|g| gateways.contains(&g) || Some(g) == bird_link_local)
+    };
     let Some(observed) = observed else {
         return (Verdict::Ok, None);
     };
@@ -578,7 +593,7 @@ fn kernel_verdict(
             }
             let fine = |k: &KernelEntry| {
                 k.device.as_deref() != Some(super::expected::IPIP_DEVICE)
-                    && k.gateway.is_some_and(|g| gateways.contains(&g))
+                    && accepted(k.gateway, gateways)
             };
             if gateways.is_empty() || unicast.iter().any(|k| fine(k)) {
                 (Verdict::Ok, None)
@@ -601,7 +616,7 @@ fn kernel_verdict(
             let fine = |k: &KernelEntry| {
                 k.device.as_deref() == Some(device.as_str())
                     && k.onlink
-                    && (gateways.is_empty() || k.gateway.is_some_and(|g| gateways.contains(&g)))
+                    && (gateways.is_empty() || accepted(k.gateway, gateways))
             };
             if unicast.iter().any(|k| fine(k)) {
                 (Verdict::Ok, None)

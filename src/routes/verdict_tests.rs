@@ -652,3 +652,54 @@ fn a_wrong_next_hop_that_is_another_node_s_address_names_that_node() {
          10.77.0.12 or 10.77.0.254"
     );
 }
+
+#[test]
+fn a_kernel_route_through_the_link_local_address_bird_chose_is_ok() {
+    // eBGP over IPv6: the ToR sends its global and its link-local next hop; BIRD installs the
+    // link-local one (its default for eBGP), so the kernel's gateway is fe80::…, not an
+    // address of the datastore. That is BIRD's choice for the right BGP next hop, not a fault.
+    let y = "kind: Node\nmetadata: {name: a}\nspec: {bgp: {ipv6Address: 'fd00:77::1/64'}}\n---\n\
+         kind: Node\nmetadata: {name: b}\nspec: {bgp: {ipv6Address: 'fd00:77::2/64'}}\n---\n\
+         kind: IPPool\nmetadata: {name: p6}\nspec: {cidr: 'fd10::/48'}\n---\n\
+         kind: BGPConfiguration\nmetadata: {name: default}\nspec: {nodeToNodeMeshEnabled: false, asNumber: 64512}\n---\n\
+         kind: BGPPeer\nmetadata: {name: tor}\nspec: {peerIP: 'fd00:77::fe', asNumber: 65001}\n---\n\
+         kind: BlockAffinity\nmetadata: {name: b1}\nspec: {node: b, cidr: 'fd10::100/122', state: confirmed}\n";
+    let e = expected_for(&snapshot(y), "a");
+    let bird_route = |gateway: &str| RouteEntry {
+        table: "master6".into(),
+        network: "fd10::100/122".into(),
+        kind: "unicast".into(),
+        protocol: "Global_fd00_77__fe".into(),
+        from: None,
+        primary: true,
+        gateway: Some(gateway.into()),
+        interface: Some("eth0".into()),
+        bgp_next_hop: Some("fd00:77::fe".into()),
+    };
+    let judge = |bird_gateway: &str, kernel_gateway: &str| {
+        let bird = [bird_route(bird_gateway)];
+        let kernel = [kernel_entry(
+            "fd10::100/122",
+            "unicast",
+            Some(kernel_gateway),
+            "eth0",
+            false,
+        )];
+        verdicts(&check(
+            &e,
+            &Observed {
+                bird: &bird,
+                filtered: None,
+                protocols: &[],
+                kernel: KernelView::Table(&kernel),
+            },
+        ))
+    };
+    assert_eq!(judge("fe80::fe", "fe80::fe"), ["fd10::100/122 ok"]);
+    assert_eq!(judge("fd00:77::fe", "fd00:77::fe"), ["fd10::100/122 ok"]);
+    // A link-local gateway BIRD did not choose is still wrong.
+    assert_eq!(
+        judge("fe80::fe", "fe80::99"),
+        ["fd10::100/122 wrong next hop NextHop[]"]
+    );
+}
