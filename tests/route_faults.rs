@@ -223,3 +223,41 @@ fn explain_route_teaches_for_ranges_pending_blocks_and_addresses_outside_the_poo
     );
     assert!(perch.stop(), "perch exits cleanly on SIGTERM");
 }
+
+#[test]
+fn the_page_lists_a_bounded_number_of_routes_that_are_not_ok() {
+    // n2's session never comes up (it has no BIRD): every one of its 150 blocks is missing.
+    let mut cluster = format!(
+        "{}\n---\nkind: Node\napiVersion: projectcalico.org/v3\nmetadata: {{name: n2}}\n\
+         spec: {{bgp: {{ipv4Address: 10.97.0.2/24}}}}\n",
+        CLUSTER
+            .replace(
+                "nodeToNodeMeshEnabled: false",
+                "nodeToNodeMeshEnabled: true"
+            )
+            .trim_end()
+    );
+    for i in 0..150 {
+        cluster += &format!(
+            "---\nkind: BlockAffinity\napiVersion: projectcalico.org/v3\nmetadata: {{name: n2-{i}}}\n\
+             spec: {{node: n2, cidr: 10.244.{}.{}/26, state: confirmed}}\n",
+            10 + i / 4,
+            (i % 4) * 64
+        );
+    }
+    let s = bird_node("rp", "10.97.0.1", &cluster);
+    let perch = start(&s);
+    let (_, v) = wait_for(Duration::from_secs(20), "the check", || {
+        routes(perch.port).filter(|(code, _)| *code == 200)
+    });
+    assert_eq!(v["counts"]["missingInBird"], 150, "{}", v["counts"]);
+    let (_, page) = http_get(perch.port, "/").unwrap();
+    assert!(page.contains("routes not ok (150)"), "{page}");
+    let listed = page.matches("<b class=\"bad\">missing in BIRD</b>").count();
+    assert_eq!(listed, 100, "the page lists the first 100");
+    assert!(
+        page.contains("and 50 more"),
+        "and says how many it left out"
+    );
+    assert!(perch.stop(), "perch exits cleanly on SIGTERM");
+}

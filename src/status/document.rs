@@ -103,10 +103,17 @@ pub(crate) struct StatusDocument {
     pub drift: Drift,
     /// None until the first route check (no plan yet).
     pub routes: Option<RoutesSummary>,
-    /// The prefixes whose verdict is not `ok` (for the page).
+    /// The first [`PAGE_ROUTE_PROBLEMS`] prefixes whose verdict is not `ok` (for the page).
     #[serde(skip)]
     pub route_problems: Vec<RouteReport>,
+    /// How many prefixes are not `ok` in all.
+    #[serde(skip)]
+    pub route_problems_total: usize,
 }
+
+/// The most prefixes that are not `ok` the page lists (`/routes` has them all): a node whose
+/// sessions are all down can miss every block of the cluster.
+pub(crate) const PAGE_ROUTE_PROBLEMS: usize = 100;
 
 /// The `/status` summary of a route check.
 pub(crate) fn routes_summary(view: &RoutesView) -> Option<RoutesSummary> {
@@ -189,8 +196,13 @@ pub(crate) fn status_document(current: &Current) -> StatusDocument {
             .routes
             .check
             .iter()
-            .flat_map(|c| c.problems().cloned())
+            .flat_map(|c| c.problems().take(PAGE_ROUTE_PROBLEMS).cloned())
             .collect(),
+        route_problems_total: current
+            .routes
+            .check
+            .as_ref()
+            .map_or(0, |c| c.problems().count()),
     }
 }
 

@@ -191,7 +191,7 @@ pub(crate) fn render_page(doc: &StatusDocument, refresh_seconds: u32) -> String 
             let _ = write!(
                 h,
                 "<div id=\"routes\"><h2 class=\"warn\">routes not ok ({})</h2><ul>",
-                doc.route_problems.len()
+                doc.route_problems_total
             );
             for p in &doc.route_problems {
                 let owner = p
@@ -209,6 +209,15 @@ pub(crate) fn render_page(doc: &StatusDocument, refresh_seconds: u32) -> String 
                     esc(&owner),
                     esc(p.verdict.describe()),
                     esc(&cause)
+                );
+            }
+            let more = doc
+                .route_problems_total
+                .saturating_sub(doc.route_problems.len());
+            if more > 0 {
+                let _ = write!(
+                    h,
+                    "<li>… and {more} more: <a href=\"/routes\">/routes</a> has every prefix</li>"
                 );
             }
             h.push_str("</ul></div>");
