@@ -261,3 +261,41 @@ fn the_page_lists_a_bounded_number_of_routes_that_are_not_ok() {
     );
     assert!(perch.stop(), "perch exits cleanly on SIGTERM");
 }
+
+#[test]
+fn perch_routes_names_the_resources_it_could_not_use() {
+    // A block affinity perch cannot read costs only that block, and `perch routes` says so
+    // (as `perch plan` does), rather than leaving its block silently unchecked.
+    let cluster = format!(
+        "{CLUSTER}---\nkind: BlockAffinity\napiVersion: projectcalico.org/v3\n\
+         metadata: {{name: broken}}\nspec: {{node: n2, cidr: 10.244.9.0/99, state: confirmed}}\n"
+    );
+    let s = bird_node("rw", "10.97.0.1", &cluster);
+    let run = |output: &str| {
+        std::process::Command::new(support::perch::binary())
+            .args(["routes", "-n", "n1", "--no-kernel", "-o", output, "-r"])
+            .arg(s.dir.join("resources"))
+            .arg("--bird-socket")
+            .arg(&s.bird.socket)
+            .output()
+            .unwrap()
+    };
+    let table = run("table");
+    let stdout = String::from_utf8_lossy(&table.stdout);
+    assert!(table.status.success(), "{stdout}");
+    assert!(
+        stdout.contains(
+            "warnings:\n  BlockAffinity \"broken\": spec.cidr \"10.244.9.0/99\" is not a CIDR"
+        ),
+        "{stdout}"
+    );
+    let json = run("json");
+    let stdout = String::from_utf8_lossy(&json.stdout);
+    let stderr = String::from_utf8_lossy(&json.stderr);
+    assert!(json.status.success(), "{stderr}");
+    serde_json::from_str::<Value>(&stdout).expect("stdout stays one JSON document");
+    assert!(
+        stderr.contains("BlockAffinity \"broken\": spec.cidr"),
+        "the warning on stderr: {stderr}"
+    );
+}

@@ -86,6 +86,9 @@ pub(crate) struct Observation {
     pub protocols: Vec<ProtocolRow>,
     /// What the check expected (its pools and every block affinity, for `explain … route`).
     pub expected: Expected,
+    /// The plan's warnings: resources perch could not use (a block affinity among them
+    /// leaves its block unchecked), as `perch plan` prints them.
+    pub warnings: Vec<crate::resources::Warning>,
 }
 
 /// Reads the datastore, asks BIRD and the kernel, and judges.
@@ -131,6 +134,7 @@ pub(crate) async fn observe(
         check,
         protocols,
         expected,
+        warnings: plan.warnings.clone(),
     })
 }
 
@@ -230,14 +234,26 @@ pub(crate) async fn routes(a: RoutesArgs) -> Result<ExitCode, CliError> {
     let o = observe(&a.source, &a.node, &a.observe).await?;
     let mut out = std::io::stdout().lock();
     match a.output {
-        RoutesOutput::Json => writeln!(
-            out,
-            "{}",
-            serde_json::to_string_pretty(&o.check).map_err(|e| CliError::failed(e.to_string()))?
-        )?,
+        RoutesOutput::Json => {
+            writeln!(
+                out,
+                "{}",
+                serde_json::to_string_pretty(&o.check)
+                    .map_err(|e| CliError::failed(e.to_string()))?
+            )?;
+            for w in &o.warnings {
+                eprintln!("perch: warning: {w}");
+            }
+        }
         RoutesOutput::Table => {
             writeln!(out, "Routes of node {}\n", o.check.node)?;
             write!(out, "{}", routes_table(&o.check))?;
+            if !o.warnings.is_empty() {
+                writeln!(out, "\nwarnings:")?;
+                for w in &o.warnings {
+                    writeln!(out, "  {w}")?;
+                }
+            }
         }
     }
     Ok(ExitCode::SUCCESS)
