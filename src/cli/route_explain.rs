@@ -160,9 +160,9 @@ pub(crate) async fn explain_route(a: &ExplainArgs, text: &str) -> Result<ExitCod
                     (n > 0).then(|| format!("{n} {}", v.describe()))
                 })
                 .collect();
-            write!(
+            writeln!(
                 out,
-                "{} on {node} holds {} checked prefixes: {}\n",
+                "{} on {node} holds {} checked prefixes: {}",
                 explanation.query,
                 explanation.inside.len(),
                 counts.join(", ")
