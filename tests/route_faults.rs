@@ -299,3 +299,40 @@ fn perch_routes_names_the_resources_it_could_not_use() {
         "the warning on stderr: {stderr}"
     );
 }
+
+#[test]
+fn an_unknown_node_is_named_with_how_perch_chose_it_and_the_nodes_it_knows() {
+    let tmp = tempfile::tempdir().unwrap();
+    std::fs::write(tmp.path().join("cluster.yaml"), CLUSTER).unwrap();
+    let run = |node: Option<&str>| {
+        let mut cmd = std::process::Command::new(support::perch::binary());
+        cmd.args([
+            "routes",
+            "--no-kernel",
+            "--bird-socket",
+            "/nonexistent",
+            "-r",
+        ])
+        .arg(tmp.path())
+        .env_remove("NODENAME");
+        if let Some(n) = node {
+            cmd.args(["-n", n]);
+        }
+        let out = cmd.output().unwrap();
+        assert!(!out.status.success());
+        String::from_utf8_lossy(&out.stderr).into_owned()
+    };
+    let host = nix::unistd::gethostname().unwrap();
+    let host = host.to_string_lossy();
+    let defaulted = run(None);
+    assert!(
+        defaulted.contains(&format!("node \"{host}\" (this host's name; pass -n NODE or set NODENAME) is not in the resources")),
+        "{defaulted}"
+    );
+    assert!(defaulted.contains("nodes there: n1"), "{defaulted}");
+    let named = run(Some("n9"));
+    assert!(
+        named.contains("node \"n9\" is not in the resources; nodes there: n1"),
+        "{named}"
+    );
+}

@@ -102,8 +102,20 @@ pub(crate) async fn observe(
     let cluster = Cluster::new(&snapshot);
     let plan = plan_in(&cluster, &name, &node.plan_options()?);
     if !plan.node_found {
+        let how = if node.node.as_deref().is_some_and(|n| !n.is_empty()) {
+            ""
+        } else {
+            " (this host's name; pass -n NODE or set NODENAME)"
+        };
+        let known: Vec<&str> = snapshot.nodes.keys().map(String::as_str).take(10).collect();
+        let more = snapshot.nodes.len().saturating_sub(known.len());
+        let there = match (known.is_empty(), more) {
+            (true, _) => "there are no nodes".to_owned(),
+            (false, 0) => format!("nodes there: {}", known.join(", ")),
+            (false, n) => format!("nodes there: {} and {n} more", known.join(", ")),
+        };
         return Err(CliError::failed(format!(
-            "node {name:?} is not in the resources"
+            "node {name:?}{how} is not in the resources; {there}"
         )));
     }
     let expected = expected(&snapshot, &plan);
