@@ -59,6 +59,14 @@ fn readyz(port: u16) -> Option<(u16, String)> {
     http_get(port, "/readyz")
 }
 
+fn metric(port: u16, name: &str) -> Option<f64> {
+    let (_, body) = http_get(port, "/metrics")?;
+    body.lines()
+        .find(|l| l.split_whitespace().next() == Some(name))
+        .and_then(|l| l.split_whitespace().nth(1))
+        .and_then(|v| v.parse().ok())
+}
+
 fn routes(port: u16) -> Option<(u16, Value)> {
     let (code, body) = http_get(port, "/routes")?;
     Some((code, serde_json::from_str(&body).ok()?))
@@ -89,6 +97,8 @@ fn readiness_routes_is_not_ready_while_bird_is_gone() {
         routes(perch.port).filter(|(_, v)| v["error"].is_string())
     });
     assert!(after["error"].as_str().unwrap().contains("BIRD"), "{after}");
+    // Alerts on `perch_routes` would see stale counts: a gauge says the check is failing.
+    assert_eq!(metric(perch.port, "perch_route_check_failed"), Some(1.0));
 
     // BIRD back: a fresh check clears the error and readiness returns.
     s.bird.start(&s.ns);
@@ -100,6 +110,7 @@ fn readiness_routes_is_not_ready_while_bird_is_gone() {
     let (_, back) = routes(perch.port).unwrap();
     assert_eq!(back["error"], Value::Null, "{back}");
     assert_eq!(back["counts"]["ok"], 1, "{back}");
+    assert_eq!(metric(perch.port, "perch_route_check_failed"), Some(0.0));
     assert!(perch.stop(), "perch exits cleanly on SIGTERM");
 }
 

@@ -232,6 +232,16 @@ pub(crate) fn route_metrics(view: &RoutesView) -> String {
     );
     let _ = writeln!(out, "# TYPE perch_route_check_seconds gauge");
     let _ = writeln!(out, "perch_route_check_seconds {}", summary.check_seconds);
+    let _ = writeln!(
+        out,
+        "# HELP perch_route_check_failed Whether the last route check failed (BIRD gone, a query refused): perch_routes is then from the check before."
+    );
+    let _ = writeln!(out, "# TYPE perch_route_check_failed gauge");
+    let _ = writeln!(
+        out,
+        "perch_route_check_failed {}",
+        u8::from(summary.error.is_some())
+    );
     out
 }
 
@@ -449,6 +459,7 @@ mod tests {
             "perch_routes{verdict=\"missingInBird\"} 1\n",
             "perch_routes{verdict=\"unexpected\"} 0\n",
             "perch_route_check_seconds 0.25\n",
+            "perch_route_check_failed 0\n",
             "perch_route_checks_total 4\n",
         ] {
             assert!(metrics.contains(line), "{line} in {metrics}");
