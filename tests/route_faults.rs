@@ -135,7 +135,7 @@ fn with_no_pool_nothing_is_missing_and_readiness_routes_is_ready() {
 }
 
 /// [`CLUSTER`] plus a second node whose session never comes up, a pending block, a block of
-/// a node that is not in the datastore, and a pool that does not export.
+/// a node that is not in the datastore.
 const WIDER: &str = "\
 ---
 kind: Node

@@ -79,6 +79,8 @@ pub(crate) struct RoutesSummary {
     pub checked_at: Option<String>,
     pub check_seconds: f64,
     pub kernel_checked: bool,
+    /// Why the kernel's table was not compared (as in `/routes`); None when it was.
+    pub kernel_note: Option<String>,
     /// Why the last check failed (the counts are from the one before).
     pub error: Option<String>,
 }
@@ -130,6 +132,7 @@ pub(crate) fn routes_summary(view: &RoutesView) -> Option<RoutesSummary> {
         checked_at: view.checked_at.map(crate::time::rfc3339),
         check_seconds: view.seconds,
         kernel_checked: check.is_some_and(|c| c.kernel_checked),
+        kernel_note: check.and_then(|c| c.kernel_note.clone()),
         error: view.error.clone(),
     })
 }
@@ -450,7 +453,7 @@ mod tests {
             serde_json::json!({
                 "ok": 2, "missingInBird": 1, "wrongNextHop": 0, "missingInKernel": 0,
                 "unexpected": 0, "checkedAt": "1970-01-01T00:00:00Z", "checkSeconds": 0.25,
-                "kernelChecked": true, "error": null
+                "kernelChecked": true, "kernelNote": null, "error": null
             })
         );
         let metrics = route_metrics(&view);
