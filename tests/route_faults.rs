@@ -347,3 +347,52 @@ fn an_unknown_node_is_named_with_how_perch_chose_it_and_the_nodes_it_knows() {
         "{named}"
     );
 }
+
+#[test]
+fn explain_route_with_bird_down_still_tells_the_datastore_side() {
+    // "Pods on n1 cannot reach n2's": BIRD not answering is a likely cause; what the
+    // datastore says (owner, next hop, the session that should bring it) still helps.
+    let tmp = tempfile::tempdir().unwrap();
+    let cluster = format!(
+        "{}{WIDER}",
+        CLUSTER.replace(
+            "nodeToNodeMeshEnabled: false",
+            "nodeToNodeMeshEnabled: true"
+        )
+    );
+    std::fs::write(tmp.path().join("cluster.yaml"), cluster).unwrap();
+    let run = |output: &str| {
+        std::process::Command::new(support::perch::binary())
+            .args(["explain", "-n", "n1", "--no-kernel", "-o", output])
+            .args(["--bird-socket", "/nonexistent/bird.ctl", "-r"])
+            .arg(tmp.path())
+            .args(["route", "10.244.2.5"])
+            .output()
+            .unwrap()
+    };
+    let out = run("text");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "BIRD's side is unknown: a failure");
+    assert!(stderr.contains("BIRD is not reachable"), "{stderr}");
+    for line in [
+        "route 10.244.2.0/26 on n1 (holds 10.244.2.5): no verdict, BIRD is not reachable",
+        "owner: node n2 (10.97.0.2), by its block affinity",
+        "expected in BIRD: a BGP route with next hop 10.97.0.2",
+        "Mesh_10_97_0_2: unknown (BIRD is not reachable)",
+    ] {
+        assert!(stdout.contains(line), "{line:?} in:\n{stdout}");
+    }
+    assert!(
+        !stdout.contains("missing in BIRD"),
+        "no verdict claimed: {stdout}"
+    );
+    let out = run("json");
+    let v: Value = serde_json::from_slice(&out.stdout).expect("one JSON document");
+    assert!(
+        v["birdError"].as_str().unwrap().contains("not reachable"),
+        "{v}"
+    );
+    assert_eq!(v["report"], Value::Null, "{v}");
+    assert_eq!(v["expected"]["source"]["owner"], "n2", "{v}");
+}

@@ -43,8 +43,10 @@ thisNodeRemote, selectors, sessions, reasons}]}.
 `route PREFIX`: which node owns the block, which session should bring it, what BIRD and
 the kernel have, and the verdict (asks BIRD over --bird-socket and reads the kernel). A range
 holding blocks (a pool, a /24) is told block by block; otherwise perch says why it expects no
-route there. JSON: {node, query, prefix, sessions: [{session, state}], report (as one route
-of `perch routes -o json`), inside: [report], notExpected}.
+route there. With BIRD not answering, the datastore's side is still told (no verdict, exit
+code 1). JSON: {node, query, prefix, sessions: [{session, state}], report (as one route of
+`perch routes -o json`), inside: [report], notExpected, birdError, expected (with birdError,
+in place of report)}.
 
 Examples:
   perch explain -r cluster/ --node node-1

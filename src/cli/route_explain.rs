@@ -15,7 +15,7 @@ use super::error::CliError;
 use super::explain::{ExplainArgs, ExplainOutput};
 use super::routes::observe;
 use crate::bird::parse::ProtocolRow;
-use crate::routes::{Expected, KernelRoute, RouteReport, RouteSource, Verdict};
+use crate::routes::{Expected, ExpectedRoute, KernelRoute, RouteReport, RouteSource, Verdict};
 
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -32,6 +32,12 @@ struct RouteExplanation<'a> {
     /// When nothing checked holds or lies in the query: why no route is expected for it.
     #[serde(skip_serializing_if = "Option::is_none")]
     not_expected: Option<String>,
+    /// Why BIRD could not be asked: then `report` is null (no verdict) and `expected` says
+    /// what the datastore expects.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    bird_error: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    expected: Option<&'a ExpectedRoute>,
 }
 
 #[derive(Serialize)]
@@ -53,24 +59,32 @@ fn parse_query(text: &str) -> Result<IpNet, CliError> {
 }
 
 /// The sessions that should bring `report`'s route, with their state in BIRD.
-fn sessions_of(report: Option<&RouteReport>, protocols: &[ProtocolRow]) -> Vec<SessionState> {
+fn sessions_of(
+    report: Option<&RouteReport>,
+    protocols: &[ProtocolRow],
+    bird_down: bool,
+) -> Vec<SessionState> {
     match report.and_then(|r| r.expected.as_ref()).map(|e| &e.source) {
         Some(RouteSource::Remote { sessions, .. }) => sessions
             .iter()
             .map(|s| SessionState {
                 session: s.clone(),
-                state: protocols
-                    .iter()
-                    .find(|p| &p.name == s)
-                    .map_or("not in BIRD".into(), |p| {
-                        format!(
-                            "{} {}",
-                            p.state,
-                            p.info.split_whitespace().collect::<Vec<_>>().join(" ")
-                        )
-                        .trim()
-                        .to_owned()
-                    }),
+                state: if bird_down {
+                    "unknown (BIRD is not reachable)".into()
+                } else {
+                    protocols
+                        .iter()
+                        .find(|p| &p.name == s)
+                        .map_or("not in BIRD".into(), |p| {
+                            format!(
+                                "{} {}",
+                                p.state,
+                                p.info.split_whitespace().collect::<Vec<_>>().join(" ")
+                            )
+                            .trim()
+                            .to_owned()
+                        })
+                },
             })
             .collect(),
         _ => Vec::new(),
@@ -111,7 +125,8 @@ fn not_expected(query: &IpNet, expected: &Expected) -> String {
 
 pub(crate) async fn explain_route(a: &ExplainArgs, text: &str) -> Result<ExitCode, CliError> {
     let query = parse_query(text)?;
-    let o = observe(&a.source, &a.node, &a.observe).await?;
+    let o = observe(&a.source, &a.node, &a.observe, true).await?;
+    let bird_down = o.bird_error.is_some();
     // The exact prefix, else the expected route (block) holding the query, else the checked
     // prefixes inside it.
     let report = o
@@ -134,20 +149,31 @@ pub(crate) async fn explain_route(a: &ExplainArgs, text: &str) -> Result<ExitCod
         node,
         query: text.to_owned(),
         prefix: report.map(|r| r.prefix),
-        sessions: sessions_of(report, &o.protocols),
+        sessions: sessions_of(report, &o.protocols, bird_down),
         report,
         not_expected: (report.is_none() && inside.is_empty())
             .then(|| not_expected(&query, &o.expected)),
         inside,
+        bird_error: o.bird_error.clone(),
+        expected: None,
     };
     let mut out = std::io::stdout().lock();
     match a.output {
-        ExplainOutput::Json => writeln!(
-            out,
-            "{}",
-            serde_json::to_string_pretty(&explanation)
-                .map_err(|e| CliError::failed(e.to_string()))?
-        )?,
+        ExplainOutput::Json => {
+            let mut explanation = explanation;
+            if bird_down {
+                // No verdict without BIRD: what the datastore expects, and why.
+                explanation.expected = report.and_then(|r| r.expected.as_ref());
+                explanation.report = None;
+                explanation.inside.clear();
+            }
+            writeln!(
+                out,
+                "{}",
+                serde_json::to_string_pretty(&explanation)
+                    .map_err(|e| CliError::failed(e.to_string()))?
+            )?
+        }
         ExplainOutput::Text if !explanation.inside.is_empty() => {
             let counts: Vec<String> = Verdict::ALL
                 .iter()
@@ -165,24 +191,34 @@ pub(crate) async fn explain_route(a: &ExplainArgs, text: &str) -> Result<ExitCod
                 "{} on {node} holds {} checked prefixes: {}",
                 explanation.query,
                 explanation.inside.len(),
-                counts.join(", ")
+                if bird_down {
+                    "no verdict, BIRD is not reachable".to_owned()
+                } else {
+                    counts.join(", ")
+                }
             )?;
             for r in &explanation.inside {
                 let one = RouteExplanation {
                     node,
                     query: r.prefix.to_string(),
                     prefix: Some(r.prefix),
-                    sessions: sessions_of(Some(r), &o.protocols),
+                    sessions: sessions_of(Some(r), &o.protocols, bird_down),
                     report: Some(r),
                     inside: Vec::new(),
                     not_expected: None,
+                    bird_error: o.bird_error.clone(),
+                    expected: None,
                 };
                 write!(out, "\n{}", text_of(&one, &o.check.kernel_note))?;
             }
         }
         ExplainOutput::Text => write!(out, "{}", text_of(&explanation, &o.check.kernel_note))?,
     }
-    Ok(ExitCode::SUCCESS)
+    match o.bird_error {
+        // The datastore side is told; BIRD's is unknown, so the command did not do its job.
+        Some(e) => Err(CliError::failed(e)),
+        None => Ok(ExitCode::SUCCESS),
+    }
 }
 
 fn gateways(list: &[std::net::IpAddr]) -> String {
@@ -213,7 +249,10 @@ fn text_of(e: &RouteExplanation<'_>, kernel_note: &Option<String>) -> String {
     if e.query != r.prefix.to_string() {
         s += &format!(" (holds {})", e.query);
     }
-    s += &format!(": {}\n", r.verdict.describe());
+    match &e.bird_error {
+        Some(_) => s += ": no verdict, BIRD is not reachable\n",
+        None => s += &format!(": {}\n", r.verdict.describe()),
+    }
     match r.expected.as_ref() {
         None => s += "  expected: nothing (no block affinity explains it)\n",
         Some(x) => {
@@ -282,8 +321,12 @@ fn text_of(e: &RouteExplanation<'_>, kernel_note: &Option<String>) -> String {
             );
         }
     }
-    s += "  BIRD has:\n";
-    if r.bird.is_empty() {
+    if let Some(err) = &e.bird_error {
+        s += &format!("  BIRD has: unknown ({err})\n");
+    } else {
+        s += "  BIRD has:\n";
+    }
+    if r.bird.is_empty() && e.bird_error.is_none() {
         s += "    nothing\n";
     }
     for b in &r.bird {
@@ -301,7 +344,7 @@ fn text_of(e: &RouteExplanation<'_>, kernel_note: &Option<String>) -> String {
             }
         }
     }
-    if let Some(c) = &r.cause {
+    if let Some(c) = r.cause.as_ref().filter(|_| e.bird_error.is_none()) {
         s += &format!("  why: {}\n", c.message);
     }
     s

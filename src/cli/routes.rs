@@ -86,16 +86,21 @@ pub(crate) struct Observation {
     pub protocols: Vec<ProtocolRow>,
     /// What the check expected (its pools and every block affinity, for `explain … route`).
     pub expected: Expected,
+    /// Why BIRD was not asked, when the caller tolerates it (`explain … route`): its tables
+    /// are then empty and the verdicts say nothing about it.
+    pub bird_error: Option<String>,
     /// The plan's warnings: resources perch could not use (a block affinity among them
     /// leaves its block unchecked), as `perch plan` prints them.
     pub warnings: Vec<crate::resources::Warning>,
 }
 
-/// Reads the datastore, asks BIRD and the kernel, and judges.
+/// Reads the datastore, asks BIRD and the kernel, and judges. With `tolerate_bird`, BIRD
+/// not answering leaves its tables empty and says why in [`Observation::bird_error`].
 pub(crate) async fn observe(
     source: &SourceArgs,
     node: &NodeArgs,
     args: &ObserveArgs,
+    tolerate_bird: bool,
 ) -> Result<Observation, CliError> {
     let name = node.node_name()?;
     let snapshot = source.load_all().await?;
@@ -119,7 +124,12 @@ pub(crate) async fn observe(
         )));
     }
     let expected = expected(&snapshot, &plan);
-    let (protocols, bird, filtered) = ask_bird(&args.bird_socket, args.timeout, &expected).await?;
+    let (bird_error, (protocols, bird, filtered)) =
+        match ask_bird(&args.bird_socket, args.timeout, &expected).await {
+            Ok(tables) => (None, tables),
+            Err(e) if tolerate_bird => (Some(e.message), BirdTables::default()),
+            Err(e) => return Err(e),
+        };
     let table: Result<Vec<KernelEntry>, String> = if args.no_kernel {
         Err("--no-kernel".into())
     } else {
@@ -146,6 +156,7 @@ pub(crate) async fn observe(
         check,
         protocols,
         expected,
+        bird_error,
         warnings: plan.warnings.clone(),
     })
 }
@@ -243,7 +254,7 @@ pub(crate) fn routes_table(check: &RouteCheck) -> String {
 }
 
 pub(crate) async fn routes(a: RoutesArgs) -> Result<ExitCode, CliError> {
-    let o = observe(&a.source, &a.node, &a.observe).await?;
+    let o = observe(&a.source, &a.node, &a.observe, false).await?;
     let mut out = std::io::stdout().lock();
     match a.output {
         RoutesOutput::Json => {
