@@ -215,7 +215,8 @@ fn explain_route_teaches_for_ranges_pending_blocks_and_addresses_outside_the_poo
     assert_eq!(inside, ["10.244.2.0/26"], "{json}");
 
     // Not covered by any expected route: say which case it is.
-    let outside = explain_route(&s, "10.1.1.1", false);
+    // Pasted with spaces around it, as from a table.
+    let outside = explain_route(&s, " 10.1.1.1 ", false);
     assert!(outside.contains("outside every IP pool"), "{outside}");
     let pending = explain_route(&s, "10.244.4.1", false);
     assert!(

@@ -48,6 +48,7 @@ struct SessionState {
 }
 
 fn parse_query(text: &str) -> Result<IpNet, CliError> {
+    let text = text.trim();
     text.parse::<IpNet>()
         .map(|n| n.trunc())
         .or_else(|_| text.parse::<std::net::IpAddr>().map(IpNet::from))
@@ -147,7 +148,7 @@ pub(crate) async fn explain_route(a: &ExplainArgs, text: &str) -> Result<ExitCod
     let node = o.check.node.as_str();
     let explanation = RouteExplanation {
         node,
-        query: text.to_owned(),
+        query: text.trim().to_owned(),
         prefix: report.map(|r| r.prefix),
         sessions: sessions_of(report, &o.protocols, bird_down),
         report,
