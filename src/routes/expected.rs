@@ -16,9 +16,13 @@
 //! - IPIP `Always` goes through `tunl0` with `onlink`; IPIP `CrossSubnet` goes direct when the
 //!   next hop is in this node's subnet, through `tunl0` otherwise; other pools go direct;
 //! - a BGP next hop that is a peer reached through `reachableBy` is resolved to that gateway
-//!   in the kernel (the template says `gateway recursive`).
+//!   in the kernel (the template says `gateway recursive`);
+//! - a route from a router that is not a cluster node (a ToR, a spine: a BGPPeer whose peerIP
+//!   is no node's address) may carry any next hop the router gives, and BIRD resolves it
+//!   recursively: such sessions are listed in [`Expected::router_sessions`], and their
+//!   routes' next hops are not judged (the mesh's, node-to-node and reflectors' are).
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::net::IpAddr;
 
 use ipnet::IpNet;
@@ -46,6 +50,14 @@ pub struct Expected {
     /// Every block with an affinity (any state), sorted: what explains a route in a pool.
     #[serde(skip)]
     pub blocks: Vec<IpNet>,
+    /// This node's sessions with routers that are not cluster nodes (a BGPPeer whose peerIP
+    /// is no node's address: a ToR, a spine), sorted. A route learned over one may carry
+    /// whatever next hop the router gives (the remote ToR's in Calico's "AS per rack" design,
+    /// the router's own with next-hop-self, an address BIRD resolves recursively): only its
+    /// presence is judged, and the kernel's gateway against BIRD's. Routes from the mesh,
+    /// node-to-node and route-reflector nodes keep the next-hop check.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub router_sessions: Vec<String>,
 }
 
 /// One prefix this node must route.
@@ -130,6 +142,14 @@ impl Expected {
     /// The pool that holds `net`, if any.
     pub fn pool_of(&self, net: &IpNet) -> Option<IpNet> {
         self.pools.iter().copied().find(|p| p.contains(net))
+    }
+
+    /// Whether `session` is a session with a router that is not a cluster node (see
+    /// [`Expected::router_sessions`]).
+    pub fn is_router_session(&self, session: &str) -> bool {
+        self.router_sessions
+            .binary_search_by(|s| s.as_str().cmp(session))
+            .is_ok()
     }
 
     /// Whether some block affinity accounts for `net` (the block itself or a route inside it).
@@ -319,6 +339,36 @@ pub fn expected(snapshot: &Snapshot, plan: &Plan) -> Expected {
             None => relays[fi].push(p),
         }
     }
+    // Sessions with routers that are not cluster nodes: no remote node, and a peer address
+    // no node has (an explicit peerIP that is a node's address is that node's BIRD, which
+    // passes next hops on as a reflector does). Few such peers: the nodes are only scanned
+    // when there are some.
+    let mut router_sessions: Vec<String> = Vec::new();
+    let unnamed: Vec<&crate::plan::Peer> = plan
+        .peers
+        .iter()
+        .filter(|p| p.remote_node.is_none())
+        .collect();
+    if !unnamed.is_empty() {
+        let mut node_address = HashSet::new();
+        for b in snapshot.nodes.values().filter_map(|n| n.spec.bgp.as_ref()) {
+            for a in [b.ipv4_address.as_deref(), b.ipv6_address.as_deref()]
+                .into_iter()
+                .flatten()
+                .filter_map(parse_node_address)
+            {
+                node_address.insert(a.ip);
+            }
+        }
+        router_sessions.extend(
+            unnamed
+                .iter()
+                .filter(|p| !node_address.contains(&p.peer_ip))
+                .map(|p| p.name.clone()),
+        );
+        router_sessions.sort();
+        router_sessions.dedup();
+    }
     let by_name: HashMap<&str, &crate::plan::Peer> =
         plan.peers.iter().map(|p| (p.name.as_str(), p)).collect();
     // Kernel gateways for next hops reached through `reachableBy`.
@@ -505,6 +555,7 @@ pub fn expected(snapshot: &Snapshot, plan: &Plan) -> Expected {
         routes,
         pools: pools.iter().map(|p| p.net).collect(),
         blocks: all_blocks,
+        router_sessions,
     }
 }
 

@@ -266,6 +266,39 @@ fn external_peers_may_rewrite_the_next_hop_and_reachable_by_sets_the_gateway() {
 }
 
 #[test]
+fn only_sessions_with_routers_that_are_no_node_may_give_any_next_hop() {
+    // The mesh to b and c, an iBGP ToR (no node's address), and an explicit peerIP that is
+    // c's address (c's BIRD, which passes next hops on as a reflector does).
+    let y = format!(
+        "{MESH3}{PLAIN_POOL}\
+         kind: BGPConfiguration\nmetadata: {{name: default}}\nspec: {{asNumber: 64512}}\n---\n\
+         kind: BGPPeer\nmetadata: {{name: rack-tor}}\n\
+         spec: {{peerIP: 10.99.0.254, asNumber: 64512}}\n---\n\
+         kind: BGPPeer\nmetadata: {{name: to-c}}\n\
+         spec: {{peerIP: 10.98.0.3, asNumber: 64512}}\n---\n{}",
+        block("b-1", "b", "10.244.2.0/26", "confirmed")
+    );
+    let e = expected_for(&snapshot(&y), "a");
+    assert_eq!(e.router_sessions, ["Global_10_99_0_254"]);
+    assert!(e.is_router_session("Global_10_99_0_254"));
+    assert!(!e.is_router_session("Global_10_98_0_3"));
+    assert!(!e.is_router_session("Mesh_10_99_0_2"));
+    // A plain mesh has none, and the JSON leaves the field out.
+    let mesh = expected_for(&mesh3(PLAIN_POOL), "a");
+    assert!(mesh.router_sessions.is_empty());
+    assert!(
+        serde_json::to_value(&mesh)
+            .unwrap()
+            .get("routerSessions")
+            .is_none()
+    );
+    assert_eq!(
+        serde_json::to_value(&e).unwrap()["routerSessions"],
+        serde_json::json!(["Global_10_99_0_254"])
+    );
+}
+
+#[test]
 fn the_json_spells_every_source_field_in_camel_case() {
     let y = format!(
         "{MESH3}{PLAIN_POOL}\

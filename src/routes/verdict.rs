@@ -297,8 +297,13 @@ pub fn check(expected: &Expected, observed: &Observed<'_>) -> RouteCheck {
                             .as_deref()
                             .or(best.gateway.as_deref())
                             .and_then(|h| h.parse::<IpAddr>().ok());
+                        // A router that is no cluster node may give any next hop: judge
+                        // presence, and the kernel against BIRD's own gateway.
+                        let router = expected.is_router_session(&best.protocol);
                         match hop {
-                            Some(h) if !next_hops.is_empty() && !next_hops.contains(&h) => {
+                            Some(h)
+                                if !router && !next_hops.is_empty() && !next_hops.contains(&h) =>
+                            {
                                 let whose = owners_by_address
                                     .get_or_insert_with(|| address_owners(expected))
                                     .get(&h)
@@ -319,7 +324,10 @@ pub fn check(expected: &Expected, observed: &Observed<'_>) -> RouteCheck {
                                     }),
                                 )
                             }
-                            _ => kernel_verdict(&e.kernel, in_kernel, link_local(best)),
+                            _ if router => {
+                                kernel_verdict(&e.kernel, in_kernel, link_local(best), &learned)
+                            }
+                            _ => kernel_verdict(&e.kernel, in_kernel, link_local(best), &[]),
                         }
                     }
                 }
@@ -341,7 +349,7 @@ pub fn check(expected: &Expected, observed: &Observed<'_>) -> RouteCheck {
                         }),
                     )
                 } else {
-                    kernel_verdict(&e.kernel, in_kernel, None)
+                    kernel_verdict(&e.kernel, in_kernel, None, &[])
                 }
             }
         };
@@ -541,15 +549,42 @@ fn link_local(route: &RouteEntry) -> Option<IpAddr> {
     }
 }
 
-/// The kernel's side of a route BIRD has; `bird_link_local` is a link-local gateway BIRD
-/// chose for it (accepted besides the expected gateways).
+/// Whether BIRD's routes `bird` (from a router's session) name `gateway`, as the resolved
+/// gateway (`via`) or as the BGP next hop (what an IPIP route's gateway is).
+fn bird_names(bird: &[&&RouteEntry], gateway: IpAddr) -> bool {
+    bird.iter().any(|r| {
+        [r.gateway.as_deref(), r.bgp_next_hop.as_deref()]
+            .into_iter()
+            .flatten()
+            .any(|g| g.parse::<IpAddr>().is_ok_and(|g| g == gateway))
+    })
+}
+
+/// `A or B` for the expected gateways, BIRD's own (from a router's session) after them.
+fn list_with_bird(gateways: &[IpAddr], bird: &[&&RouteEntry]) -> String {
+    let mut all: Vec<String> = gateways.iter().map(ToString::to_string).collect();
+    for r in bird {
+        if let Some(g) = r.gateway.as_deref().filter(|g| !all.iter().any(|a| a == g)) {
+            all.push(g.to_owned());
+        }
+    }
+    all.join(" or ")
+}
+
+/// The kernel's side of a route BIRD has. `bird_link_local` is a link-local gateway BIRD
+/// chose for it (accepted besides the expected gateways). `bird`: BIRD's routes for the
+/// prefix when they came from a router that is no cluster node, whose gateways the kernel may
+/// then have too (the next hop the router gave, or what BIRD resolved it to); empty otherwise.
 fn kernel_verdict(
     expected: &KernelRoute,
     observed: Option<&Vec<&KernelEntry>>,
     bird_link_local: Option<IpAddr>,
+    bird: &[&&RouteEntry],
 ) -> (Verdict, Option<Cause>) {
     let accepted = |g: Option<IpAddr>, gateways: &[IpAddr]| {
-        g.is_some_and(|g| gateways.contains(&g) || Some(g) == bird_link_local)
+        g.is_some_and(|g| {
+            gateways.contains(&g) || Some(g) == bird_link_local || bird_names(bird, g)
+        })
     };
     let Some(observed) = observed else {
         return (Verdict::Ok, None);
@@ -601,7 +636,7 @@ fn kernel_verdict(
                 wrong(format!(
                     "the kernel routes it {}; expected via {} directly",
                     unicast[0].describe(),
-                    list(gateways)
+                    list_with_bird(gateways, bird)
                 ))
             }
         }
@@ -624,7 +659,7 @@ fn kernel_verdict(
                 wrong(format!(
                     "the kernel routes it {}; expected via {} dev {device} onlink",
                     unicast[0].describe(),
-                    list(gateways)
+                    list_with_bird(gateways, bird)
                 ))
             }
         }

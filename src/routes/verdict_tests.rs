@@ -703,3 +703,163 @@ fn a_kernel_route_through_the_link_local_address_bird_chose_is_ok() {
         ["fd10::100/122 wrong next hop NextHop[]"]
     );
 }
+
+/// Calico's "AS per rack": a and b in rack-1 (AS 65101), c in rack-2 (AS 65102), the mesh
+/// off; each node peers over iBGP with its rack's ToR (a route reflector that is no cluster
+/// node: rack-1's is 10.77.0.254, rack-2's 10.77.0.253), and the ToRs peer over eBGP. a learns
+/// b's block reflected by its ToR (b's next hop) and c's block with the next hop the ToRs gave
+/// it (rack-2's ToR, or rack-1's with next-hop-self), resolved recursively by BIRD.
+fn as_per_rack() -> Expected {
+    let node = |name: &str, i: u32, rack: u32| {
+        format!(
+            "kind: Node\nmetadata: {{name: {name}, labels: {{rack: rack-{rack}}}}}\n\
+             spec: {{bgp: {{ipv4Address: 10.77.0.{}/24, asNumber: {}}}}}\n---\n",
+            10 + i,
+            65100 + rack
+        )
+    };
+    let tor = |rack: u32, ip: &str| {
+        format!(
+            "kind: BGPPeer\nmetadata: {{name: rack-{rack}-tor}}\n\
+             spec: {{peerIP: {ip}, asNumber: {}, nodeSelector: rack == 'rack-{rack}'}}\n---\n",
+            65100 + rack
+        )
+    };
+    let y = format!(
+        "{}{}{}{}{}\
+         kind: IPPool\nmetadata: {{name: p}}\nspec: {{cidr: 10.244.0.0/16}}\n---\n\
+         kind: BGPConfiguration\nmetadata: {{name: default}}\nspec: {{nodeToNodeMeshEnabled: false}}\n---\n\
+         kind: BlockAffinity\nmetadata: {{name: a1}}\nspec: {{node: a, cidr: 10.244.1.0/26, state: confirmed}}\n---\n\
+         kind: BlockAffinity\nmetadata: {{name: b1}}\nspec: {{node: b, cidr: 10.244.2.0/26, state: confirmed}}\n---\n\
+         kind: BlockAffinity\nmetadata: {{name: c1}}\nspec: {{node: c, cidr: 10.244.3.0/26, state: confirmed}}\n",
+        node("a", 1, 1),
+        node("b", 2, 1),
+        node("c", 3, 2),
+        tor(1, "10.77.0.254"),
+        tor(2, "10.77.0.253"),
+    );
+    expected_for(&snapshot(&y), "a")
+}
+
+/// A BGP route resolved recursively: `via GATEWAY on eth0`, `BGP.next_hop HOP`.
+fn recursive_route(prefix: &str, protocol: &str, hop: &str, gateway: &str) -> RouteEntry {
+    RouteEntry {
+        gateway: Some(gateway.into()),
+        ..bgp_route(prefix, protocol, hop, true)
+    }
+}
+
+#[test]
+fn as_per_rack_routes_with_a_router_s_next_hop_are_ok() {
+    let e = as_per_rack();
+    let unicast =
+        |prefix: &str, via: &str| kernel_entry(prefix, "unicast", Some(via), "eth0", false);
+    let observe = |bird: &[RouteEntry], kernel: &[KernelEntry]| {
+        verdicts(&check(
+            &e,
+            &Observed {
+                bird,
+                filtered: None,
+                protocols: &[bgp_protocol(TOR, true)],
+                kernel: KernelView::Table(kernel),
+            },
+        ))
+    };
+    let ok = ["10.244.1.0/26 ok", "10.244.2.0/26 ok", "10.244.3.0/26 ok"];
+    let blackhole = kernel_entry("10.244.1.0/26", "blackhole", None, "lo", false);
+    // The remote ToR's address as next hop (the ToRs pass eBGP routes on to their clients).
+    assert_eq!(
+        observe(
+            &[
+                own_blackhole(),
+                bgp_route("10.244.2.0/26", TOR, "10.77.0.12", true),
+                bgp_route("10.244.3.0/26", TOR, "10.77.0.253", true),
+            ],
+            &[
+                blackhole.clone(),
+                unicast("10.244.2.0/26", "10.77.0.12"),
+                unicast("10.244.3.0/26", "10.77.0.253"),
+            ],
+        ),
+        ok
+    );
+    // The local ToR's own address (next-hop-self towards its clients).
+    assert_eq!(
+        observe(
+            &[
+                own_blackhole(),
+                bgp_route("10.244.2.0/26", TOR, "10.77.0.254", true),
+                bgp_route("10.244.3.0/26", TOR, "10.77.0.254", true),
+            ],
+            &[
+                blackhole.clone(),
+                unicast("10.244.2.0/26", "10.77.0.254"),
+                unicast("10.244.3.0/26", "10.77.0.254"),
+            ],
+        ),
+        ok
+    );
+    // A next hop on no connected subnet (a ToR's loopback), resolved recursively by BIRD
+    // through the local ToR: the kernel's via is the resolved gateway.
+    assert_eq!(
+        observe(
+            &[
+                own_blackhole(),
+                bgp_route("10.244.2.0/26", TOR, "10.77.0.12", true),
+                recursive_route("10.244.3.0/26", TOR, "192.0.2.2", "10.77.0.254"),
+            ],
+            &[
+                blackhole.clone(),
+                unicast("10.244.2.0/26", "10.77.0.12"),
+                unicast("10.244.3.0/26", "10.77.0.254"),
+            ],
+        ),
+        ok
+    );
+    // The kernel routing c's block somewhere BIRD does not: still a wrong next hop.
+    assert_eq!(
+        observe(
+            &[
+                own_blackhole(),
+                bgp_route("10.244.2.0/26", TOR, "10.77.0.12", true),
+                bgp_route("10.244.3.0/26", TOR, "10.77.0.253", true),
+            ],
+            &[
+                blackhole,
+                unicast("10.244.2.0/26", "10.77.0.12"),
+                unicast("10.244.3.0/26", "10.77.0.99"),
+            ],
+        ),
+        [
+            "10.244.1.0/26 ok",
+            "10.244.2.0/26 ok",
+            "10.244.3.0/26 wrong next hop NextHop[]"
+        ]
+    );
+}
+
+#[test]
+fn as_per_rack_blocks_judge_presence_through_the_tor() {
+    // The ToR's session is up, c's block did not arrive: missing, the ToR named.
+    let e = as_per_rack();
+    let c = check(
+        &e,
+        &Observed {
+            bird: &[
+                own_blackhole(),
+                bgp_route("10.244.2.0/26", TOR, "10.77.0.12", true),
+            ],
+            filtered: None,
+            protocols: &[bgp_protocol(TOR, true)],
+            kernel: KernelView::Unavailable(String::new()),
+        },
+    );
+    assert_eq!(
+        verdicts(&c),
+        [
+            "10.244.1.0/26 ok",
+            "10.244.2.0/26 ok",
+            "10.244.3.0/26 missing in BIRD NotAdvertised[\"Node_10_77_0_254\"]"
+        ]
+    );
+}
