@@ -210,10 +210,18 @@ pub(crate) async fn explain_route(a: &ExplainArgs, text: &str) -> Result<ExitCod
                     bird_error: o.bird_error.clone(),
                     expected: None,
                 };
-                write!(out, "\n{}", text_of(&one, &o.check.kernel_note))?;
+                write!(
+                    out,
+                    "\n{}",
+                    text_of(&one, &o.check.kernel_note, &o.check.router_sessions)
+                )?;
             }
         }
-        ExplainOutput::Text => write!(out, "{}", text_of(&explanation, &o.check.kernel_note))?,
+        ExplainOutput::Text => write!(
+            out,
+            "{}",
+            text_of(&explanation, &o.check.kernel_note, &o.check.router_sessions)
+        )?,
     }
     match o.bird_error {
         // The datastore side is told; BIRD's is unknown, so the command did not do its job.
@@ -232,7 +240,13 @@ fn gateways(list: &[std::net::IpAddr]) -> String {
         .join(" or ")
 }
 
-fn text_of(e: &RouteExplanation<'_>, kernel_note: &Option<String>) -> String {
+/// `router_sessions`: the sessions with routers that are no cluster node, whose routes' next
+/// hops are not judged.
+fn text_of(
+    e: &RouteExplanation<'_>,
+    kernel_note: &Option<String>,
+    router_sessions: &[String],
+) -> String {
     let Some(r) = e.report else {
         let mut s = format!(
             "route {} on {}: no route expected, and neither BIRD nor the kernel has one for it inside a pool\n",
@@ -292,6 +306,16 @@ fn text_of(e: &RouteExplanation<'_>, kernel_note: &Option<String>) -> String {
                     }
                     for st in &e.sessions {
                         s += &format!("    {}: {}\n", st.session, st.state);
+                    }
+                    for st in e
+                        .sessions
+                        .iter()
+                        .filter(|st| router_sessions.contains(&st.session))
+                    {
+                        s += &format!(
+                            "  {} is a router that is no cluster node: its route may carry any next hop (only its presence is judged; the kernel's gateway is BIRD's)\n",
+                            st.session
+                        );
                     }
                     for r in rejected_by {
                         s += &format!("  an import rule rejects it: {r}\n");

@@ -57,11 +57,19 @@ them); wrong next hop (BIRD's or the kernel's route goes neither to the owning n
 relay that rewrites the next hop, e.g. eBGP); missing in kernel (BIRD has it, the kernel does
 not); unexpected (a route inside a pool that no block affinity explains).
 
+Which routes get a next-hop check: those learned over the mesh and over sessions with other
+nodes (node-to-node BGPPeers, route reflectors), where a node's stale address is a real
+fault. A route learned from a router that is no cluster node (a BGPPeer whose peerIP is no
+node's address: a ToR, a spine) may carry any next hop the router gives, as in Calico's \"AS
+per rack\" design, where a node's iBGP ToR passes on the other racks' blocks with the remote
+ToR's address; BIRD resolves it recursively (gateway recursive). For those only presence is
+judged, and the kernel's gateway is compared with BIRD's; they are listed in routerSessions.
+
 The kernel is read over netlink in perch's own network namespace: run perch on the host
 network (as the DaemonSet does) or pass --no-kernel.
 
 JSON (--output json): {node, counts: {ok, missingInBird, wrongNextHop, missingInKernel,
-unexpected}, kernelChecked, kernelNote, routes: [{prefix, verdict, source, owner, cause:
+unexpected}, kernelChecked, kernelNote, routerSessions, routes: [{prefix, verdict, source, owner, cause:
 {kind, sessions, message}, expected: {prefix, pool, source: {kind, owner, ownerAddress,
 nextHops, sessions, direct, rejectedBy}, kernel: {kind, gateways, ..}}, bird: [..], kernel:
 [..]}]}

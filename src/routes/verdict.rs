@@ -163,6 +163,11 @@ pub struct RouteCheck {
     /// Why the kernel's table was not compared; `None` when it was.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub kernel_note: Option<String>,
+    /// This node's sessions with routers that are no cluster node (a ToR, a spine): the next
+    /// hops of the routes they bring are not judged, only their presence (and the kernel's
+    /// gateway against BIRD's). See [`Expected::router_sessions`].
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub router_sessions: Vec<String>,
     /// Every prefix checked, with its verdict.
     pub routes: Vec<RouteReport>,
 }
@@ -407,6 +412,7 @@ pub fn check(expected: &Expected, observed: &Observed<'_>) -> RouteCheck {
         counts,
         kernel_checked: kernel.is_some(),
         kernel_note,
+        router_sessions: expected.router_sessions.clone(),
         routes,
     }
 }

@@ -434,6 +434,7 @@ mod tests {
             counts: [(Verdict::Ok, 2), (Verdict::MissingInBird, 1)].into(),
             kernel_checked: true,
             kernel_note: None,
+            router_sessions: Vec::new(),
             routes: vec![
                 report("10.0.1.0/26", Verdict::Ok),
                 report("10.0.2.0/26", Verdict::MissingInBird),

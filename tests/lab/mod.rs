@@ -196,7 +196,20 @@ impl Lab {
 
     /// Starts ToR `i` (see [`res::tor`]) with a neighbor per `(address, AS)`.
     pub fn add_tor(&mut self, i: usize, neighbors: &[(String, u32)]) -> &Tor {
-        let (name, address, asn) = res::tor(i);
+        let asn = res::tor(i).2;
+        self.add_rack_tor(i, asn, neighbors, &[])
+    }
+
+    /// Starts ToR `i` (its name and address from [`res::tor`]) in AS `asn`, with a neighbor
+    /// per `(address, AS)`, those in `rr_clients` as its route-reflector clients.
+    pub fn add_rack_tor(
+        &mut self,
+        i: usize,
+        asn: u32,
+        neighbors: &[(String, u32)],
+        rr_clients: &[String],
+    ) -> &Tor {
+        let (name, address, _) = res::tor(i);
         let tor = Tor::start(
             &self.dir,
             &self.lan,
@@ -204,6 +217,7 @@ impl Lab {
             &address,
             asn,
             neighbors,
+            rr_clients,
             &self.ledger,
         );
         self.tors.push(tor);

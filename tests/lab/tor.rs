@@ -27,10 +27,17 @@ pub struct Tor {
 }
 
 /// GoBGP's TOML: the global AS, router id and listen address, accept-everything policies,
-/// and one active neighbor per `(address, AS)`. A node's BIRD refuses the ToR until the node
+/// and one active neighbor per `(address, AS)`; the neighbors in `rr_clients` are its
+/// route-reflector clients (iBGP, cluster ID its own address), as a ToR in Calico's "AS per
+/// rack" design is for its rack's nodes. A node's BIRD refuses the ToR until the node
 /// has a BGPPeer for it, and GoBGP then idles 30 s by default before it accepts a connection
 /// again: the idle hold is 1 s here, so sessions come up on BIRD's own schedule.
-pub fn config(address: &str, asn: u32, neighbors: &[(String, u32)]) -> String {
+pub fn config(
+    address: &str,
+    asn: u32,
+    neighbors: &[(String, u32)],
+    rr_clients: &[String],
+) -> String {
     let mut t = format!(
         "[global.config]\n  as = {asn}\n  router-id = \"{address}\"\n  local-address-list = [\"{address}\"]\n\
          [global.apply-policy.config]\n  default-import-policy = \"accept-route\"\n  default-export-policy = \"accept-route\"\n"
@@ -42,6 +49,13 @@ pub fn config(address: &str, asn: u32, neighbors: &[(String, u32)]) -> String {
              [neighbors.transport.config]\n    passive-mode = false\n\
              [neighbors.timers.config]\n    connect-retry = 5\n    idle-hold-time-after-reset = 1\n"
         );
+        if rr_clients.contains(peer) {
+            let _ = write!(
+                t,
+                "  [neighbors.route-reflector.config]\n    route-reflector-client = true\n    \
+                 route-reflector-cluster-id = \"{address}\"\n"
+            );
+        }
     }
     t
 }
@@ -55,13 +69,14 @@ impl Tor {
         address: &str,
         asn: u32,
         neighbors: &[(String, u32)],
+        rr_clients: &[String],
         ledger: &Ledger,
     ) -> Tor {
         let ns = Netns::new("lt");
         ledger.netns(&ns.name);
         lan.attach(&ns, &format!("{address}/24"));
         let toml = home.join(format!("{name}.toml"));
-        std::fs::write(&toml, config(address, asn, neighbors)).unwrap();
+        std::fs::write(&toml, config(address, asn, neighbors, rr_clients)).unwrap();
         let log = std::fs::File::create(home.join(format!("{name}.log"))).unwrap();
         let child = ns
             .command("gobgpd")
