@@ -216,8 +216,10 @@ impl Lab {
             &name,
             &address,
             asn,
-            neighbors,
-            rr_clients,
+            tor::Neighbors {
+                peers: neighbors,
+                rr_clients,
+            },
             &self.ledger,
         );
         self.tors.push(tor);

@@ -60,6 +60,13 @@ pub fn config(
     t
 }
 
+/// A ToR's BGP neighbors: one per `(address, AS)` of `peers`; those whose address is in
+/// `rr_clients` are its route-reflector clients.
+pub struct Neighbors<'a> {
+    pub peers: &'a [(String, u32)],
+    pub rr_clients: &'a [String],
+}
+
 impl Tor {
     /// Starts GoBGP in a new namespace at `address`/24 and waits for its API to answer.
     pub fn start(
@@ -68,15 +75,18 @@ impl Tor {
         name: &str,
         address: &str,
         asn: u32,
-        neighbors: &[(String, u32)],
-        rr_clients: &[String],
+        neighbors: Neighbors<'_>,
         ledger: &Ledger,
     ) -> Tor {
         let ns = Netns::new("lt");
         ledger.netns(&ns.name);
         lan.attach(&ns, &format!("{address}/24"));
         let toml = home.join(format!("{name}.toml"));
-        std::fs::write(&toml, config(address, asn, neighbors, rr_clients)).unwrap();
+        std::fs::write(
+            &toml,
+            config(address, asn, neighbors.peers, neighbors.rr_clients),
+        )
+        .unwrap();
         let log = std::fs::File::create(home.join(format!("{name}.log"))).unwrap();
         let child = ns
             .command("gobgpd")
