@@ -566,11 +566,18 @@ fn bird_names(bird: &[&&RouteEntry], gateway: IpAddr) -> bool {
     })
 }
 
-/// `A or B` for the expected gateways, BIRD's own (from a router's session) after them.
-fn list_with_bird(gateways: &[IpAddr], bird: &[&&RouteEntry]) -> String {
+/// `A or B` for the expected gateways, BIRD's own (from a router's session) after them: the
+/// gateway BIRD resolved (`via`), or for a tunnel the BGP next hop (what the kernel protocol's
+/// filter puts on `tunl0`).
+fn list_with_bird(gateways: &[IpAddr], bird: &[&&RouteEntry], tunnel: bool) -> String {
     let mut all: Vec<String> = gateways.iter().map(ToString::to_string).collect();
     for r in bird {
-        if let Some(g) = r.gateway.as_deref().filter(|g| !all.iter().any(|a| a == g)) {
+        let g = if tunnel {
+            r.bgp_next_hop.as_deref()
+        } else {
+            r.gateway.as_deref()
+        };
+        if let Some(g) = g.filter(|g| !all.iter().any(|a| a == g)) {
             all.push(g.to_owned());
         }
     }
@@ -642,7 +649,7 @@ fn kernel_verdict(
                 wrong(format!(
                     "the kernel routes it {}; expected via {} directly",
                     unicast[0].describe(),
-                    list_with_bird(gateways, bird)
+                    list_with_bird(gateways, bird, false)
                 ))
             }
         }
@@ -665,7 +672,7 @@ fn kernel_verdict(
                 wrong(format!(
                     "the kernel routes it {}; expected via {} dev {device} onlink",
                     unicast[0].describe(),
-                    list_with_bird(gateways, bird)
+                    list_with_bird(gateways, bird, true)
                 ))
             }
         }

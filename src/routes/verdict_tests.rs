@@ -710,6 +710,11 @@ fn a_kernel_route_through_the_link_local_address_bird_chose_is_ok() {
 /// b's block reflected by its ToR (b's next hop) and c's block with the next hop the ToRs gave
 /// it (rack-2's ToR, or rack-1's with next-hop-self), resolved recursively by BIRD.
 fn as_per_rack() -> Expected {
+    as_per_rack_with("{cidr: 10.244.0.0/16}")
+}
+
+/// [`as_per_rack`] with the pool's spec `pool`.
+fn as_per_rack_with(pool: &str) -> Expected {
     let node = |name: &str, i: u32, rack: u32| {
         format!(
             "kind: Node\nmetadata: {{name: {name}, labels: {{rack: rack-{rack}}}}}\n\
@@ -727,7 +732,7 @@ fn as_per_rack() -> Expected {
     };
     let y = format!(
         "{}{}{}{}{}\
-         kind: IPPool\nmetadata: {{name: p}}\nspec: {{cidr: 10.244.0.0/16}}\n---\n\
+         kind: IPPool\nmetadata: {{name: p}}\nspec: {pool}\n---\n\
          kind: BGPConfiguration\nmetadata: {{name: default}}\nspec: {{nodeToNodeMeshEnabled: false}}\n---\n\
          kind: BlockAffinity\nmetadata: {{name: a1}}\nspec: {{node: a, cidr: 10.244.1.0/26, state: confirmed}}\n---\n\
          kind: BlockAffinity\nmetadata: {{name: b1}}\nspec: {{node: b, cidr: 10.244.2.0/26, state: confirmed}}\n---\n\
@@ -861,5 +866,63 @@ fn as_per_rack_blocks_judge_presence_through_the_tor() {
             "10.244.2.0/26 ok",
             "10.244.3.0/26 missing in BIRD NotAdvertised[\"Node_10_77_0_254\"]"
         ]
+    );
+}
+
+#[test]
+fn as_per_rack_ipip_routes_go_through_tunl0_to_the_router_s_next_hop() {
+    // IPIP Always: the kernel protocol's filter sets `gw = bgp_next_hop` on tunl0, onlink.
+    let e = as_per_rack_with("{cidr: 10.244.0.0/16, ipipMode: Always}");
+    let tunnel =
+        |prefix: &str, via: &str| kernel_entry(prefix, "unicast", Some(via), "tunl0", true);
+    let bird = [
+        own_blackhole(),
+        bgp_route("10.244.2.0/26", TOR, "10.77.0.12", true),
+        recursive_route("10.244.3.0/26", TOR, "10.77.0.253", "10.77.0.254"),
+    ];
+    let observe = |kernel: &[KernelEntry]| {
+        check(
+            &e,
+            &Observed {
+                bird: &bird,
+                filtered: None,
+                protocols: &[bgp_protocol(TOR, true)],
+                kernel: KernelView::Table(kernel),
+            },
+        )
+    };
+    let blackhole = kernel_entry("10.244.1.0/26", "blackhole", None, "lo", false);
+    assert_eq!(
+        verdicts(&observe(&[
+            blackhole.clone(),
+            tunnel("10.244.2.0/26", "10.77.0.12"),
+            tunnel("10.244.3.0/26", "10.77.0.253"),
+        ])),
+        ["10.244.1.0/26 ok", "10.244.2.0/26 ok", "10.244.3.0/26 ok"]
+    );
+    // Not through the tunnel: a wrong next hop, BIRD's gateways named as expected.
+    let c = observe(&[
+        blackhole,
+        tunnel("10.244.2.0/26", "10.77.0.12"),
+        kernel_entry(
+            "10.244.3.0/26",
+            "unicast",
+            Some("10.77.0.253"),
+            "eth0",
+            false,
+        ),
+    ]);
+    assert_eq!(
+        verdicts(&c),
+        [
+            "10.244.1.0/26 ok",
+            "10.244.2.0/26 ok",
+            "10.244.3.0/26 wrong next hop NextHop[]"
+        ]
+    );
+    let message = &c.routes[2].cause.as_ref().unwrap().message;
+    assert!(
+        message.ends_with("expected via 10.77.0.13 or 10.77.0.253 dev tunl0 onlink"),
+        "{message}"
     );
 }
