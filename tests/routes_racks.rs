@@ -5,7 +5,8 @@
 //! reflected with their own next hop, and the other rack's blocks with the next hop the ToRs
 //! give (the remote ToR's address), not the owning node's: `/routes` must report every block
 //! `ok`, which is checked against BIRD's table (`birdc show route`) and the kernel's
-//! (`ip route`) in each node's namespace, where its `perch run` runs.
+//! (`ip route`) in each node's namespace, where its `perch run` runs, and told by `perch
+//! explain … route`.
 
 #[path = "lab/mod.rs"]
 mod lab;
@@ -240,6 +241,31 @@ fn as_per_rack_blocks_from_the_other_rack_are_ok_with_the_tor_s_next_hop() {
     println!(
         "routes racks: every block ok on the four nodes {} ms after the routes converged",
         ms(converged)
+    );
+
+    // The same, told for one prefix by `perch explain … route` (BIRD's side; the kernel's is
+    // the namespace's, which this root-namespace command does not see).
+    let socket = lab.node("node-1").bird.socket.to_str().unwrap().to_owned();
+    let text = lab.perch(&[
+        "explain",
+        "-n",
+        "node-1",
+        "--bird-socket",
+        &socket,
+        "--no-kernel",
+        "route",
+        "10.244.3.7",
+    ]);
+    assert!(
+        text.starts_with("route 10.244.3.0/26 on node-1 (holds 10.244.3.7): ok"),
+        "{text}"
+    );
+    assert!(
+        text.contains(&format!(
+            "{} is a router that is no cluster node: its route may carry any next hop",
+            session_of(1)
+        )),
+        "{text}"
     );
 
     // node-1's ToR session disabled by hand: the three other blocks are missing in BIRD,
