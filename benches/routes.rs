@@ -8,6 +8,11 @@
 //!
 //! Goal: expected + parse + verdict within 50 ms of CPU for 10,000 nodes.
 //!
+//! The same again behind a rack's ToR (Calico's "AS per rack"): the mesh off, node-0's only
+//! session iBGP with a router that is no cluster node, every block learned from it with the
+//! remote ToR's address as next hop, resolved recursively through the local ToR (the kernel's
+//! gateway): every route takes the path that judges presence and BIRD's gateway.
+//!
 //! `cargo bench --bench routes -- 1000` runs only that size.
 
 use std::time::{Duration, Instant};
@@ -15,6 +20,7 @@ use std::time::{Duration, Instant};
 use perch::bird::parse::{parse_show_protocols, parse_show_route};
 use perch::bird::reply::Reply;
 use perch::plan::{PlanOptions, plan};
+use perch::resources::decode::{Decoded, decode_documents};
 use perch::resources::{
     BlockAffinity, BlockAffinitySpec, IpPool, IpPoolSpec, Metadata, Node, NodeBgpSpec, NodeSpec,
     Resource,
@@ -40,7 +46,21 @@ fn metadata(name: String) -> Metadata {
     }
 }
 
-fn cluster(nodes: usize) -> Snapshot {
+/// The local ToR (node-0's only session in the rack topology) and the remote one (the next
+/// hop it passes on).
+const TOR: &str = "10.63.255.254";
+const REMOTE_TOR: &str = "10.63.255.253";
+
+/// The two topologies measured.
+#[derive(Clone, Copy, PartialEq)]
+enum Topology {
+    /// The full mesh.
+    Mesh,
+    /// The mesh off, one iBGP session with the rack's ToR.
+    Rack,
+}
+
+fn cluster(nodes: usize, topology: Topology) -> Snapshot {
     let mut r = vec![Resource::IpPool(IpPool {
         metadata: metadata("pool".into()),
         spec: IpPoolSpec {
@@ -69,45 +89,69 @@ fn cluster(nodes: usize) -> Snapshot {
             },
         }));
     }
+    if topology == Topology::Rack {
+        let y = format!(
+            "kind: BGPConfiguration\nmetadata: {{name: default}}\n\
+             spec: {{nodeToNodeMeshEnabled: false, asNumber: 64512}}\n---\n\
+             kind: BGPPeer\nmetadata: {{name: rack-tor}}\nspec: {{peerIP: {TOR}, asNumber: 64512}}\n"
+        );
+        for d in decode_documents(&y, "bench").unwrap() {
+            if let Decoded::Resource(res) = d {
+                r.push(res);
+            }
+        }
+    }
     Snapshot::from_resources(r)
 }
 
-fn session(i: usize) -> String {
-    format!("Mesh_{}", address(i + 1).replace('.', "_"))
+/// The session that brings node `i`'s block, and the next hop and gateway BIRD shows.
+fn session(i: usize, topology: Topology) -> (String, String, String) {
+    match topology {
+        Topology::Mesh => (
+            format!("Mesh_{}", address(i + 1).replace('.', "_")),
+            address(i + 1),
+            address(i + 1),
+        ),
+        Topology::Rack => (
+            format!("Global_{}", TOR.replace('.', "_")),
+            REMOTE_TOR.into(),
+            TOR.into(),
+        ),
+    }
 }
 
 /// BIRD's replies as node-0 would send them.
-fn bird_replies(nodes: usize) -> (Vec<u8>, Vec<u8>) {
+fn bird_replies(nodes: usize, topology: Topology) -> (Vec<u8>, Vec<u8>) {
     let mut routes = String::from("1007-Table master4:\n");
     routes += &format!(
         " {:20} blackhole [static4 19:25:34.724] * (200)\n1008-\tType: static univ\n",
         block(0)
     );
     for i in 1..nodes {
+        let (name, hop, via) = session(i, topology);
         routes += &format!(
-            "1007-{:20} unicast [{} 19:25:38.745] * (100) [i]\n \tvia {} on eth0\n1008-\tType: BGP univ\n\
-             1012-\tBGP.origin: IGP\n \tBGP.as_path: \n \tBGP.next_hop: {}\n \tBGP.local_pref: 100\n",
+            "1007-{:20} unicast [{name} 19:25:38.745] * (100) [i]\n \tvia {via} on eth0\n1008-\tType: BGP univ\n\
+             1012-\tBGP.origin: IGP\n \tBGP.as_path: \n \tBGP.next_hop: {hop}\n \tBGP.local_pref: 100\n",
             block(i),
-            session(i),
-            address(i + 1),
-            address(i + 1)
         );
     }
     routes += "0000 \n";
     let mut protocols =
         String::from("2002-Name       Proto      Table      State  Since         Info\n");
     protocols += "1002-device1    Device     ---        up     2026-12-01 19:25:34  \n";
-    for i in 1..nodes {
-        protocols += &format!(
-            " {} BGP        ---        up     2026-12-01 19:25:38  Established   \n",
-            session(i)
-        );
+    let sessions: Vec<String> = match topology {
+        Topology::Mesh => (1..nodes).map(|i| session(i, topology).0).collect(),
+        Topology::Rack => vec![session(1, topology).0],
+    };
+    for name in sessions {
+        protocols +=
+            &format!(" {name} BGP        ---        up     2026-12-01 19:25:38  Established   \n");
     }
     protocols += "0000 \n";
     (routes.into_bytes(), protocols.into_bytes())
 }
 
-fn kernel(nodes: usize) -> Vec<KernelEntry> {
+fn kernel(nodes: usize, topology: Topology) -> Vec<KernelEntry> {
     let mut out = vec![KernelEntry {
         prefix: block(0).parse().unwrap(),
         kind: "blackhole".into(),
@@ -120,7 +164,7 @@ fn kernel(nodes: usize) -> Vec<KernelEntry> {
         out.push(KernelEntry {
             prefix: block(i).parse().unwrap(),
             kind: "unicast".into(),
-            gateway: Some(address(i + 1).parse().unwrap()),
+            gateway: Some(session(i, topology).2.parse().unwrap()),
             device: Some("eth0".into()),
             onlink: false,
             protocol: "bird".into(),
@@ -152,16 +196,21 @@ fn stats(mut v: Vec<Duration>) -> (f64, f64) {
 
 fn main() {
     let only: Option<usize> = std::env::args().skip(1).find_map(|a| a.parse().ok());
-    for nodes in [1_000, 10_000] {
+    for (topology, nodes) in [
+        (Topology::Mesh, 1_000),
+        (Topology::Mesh, 10_000),
+        (Topology::Rack, 1_000),
+        (Topology::Rack, 10_000),
+    ] {
         if only.is_some_and(|o| o != nodes) {
             continue;
         }
-        let snapshot = cluster(nodes);
+        let snapshot = cluster(nodes, topology);
         let t = Instant::now();
         let p = plan(&snapshot, "node-0", &PlanOptions::default());
         let plan_time = t.elapsed();
-        let (routes_bytes, protocols_bytes) = bird_replies(nodes);
-        let table = kernel(nodes);
+        let (routes_bytes, protocols_bytes) = bird_replies(nodes, topology);
+        let table = kernel(nodes, topology);
         let (mut e_t, mut p_t, mut v_t, mut all, mut cpu_t) =
             (vec![], vec![], vec![], vec![], vec![]);
         let mut last = None;
@@ -203,8 +252,15 @@ fn main() {
         let (v_best, v_med) = stats(v_t);
         let (a_best, a_med) = stats(all);
         let (c_best, c_med) = stats(cpu_t);
+        if topology == Topology::Rack {
+            assert_eq!(c.router_sessions, [session(1, topology).0]);
+        }
+        let label = match topology {
+            Topology::Mesh => "mesh",
+            Topology::Rack => "rack",
+        };
         println!(
-            "routes {nodes:>6} nodes: expected {e_best:.1}/{e_med:.1} ms, parse {p_best:.1}/{p_med:.1} ms, \
+            "routes {label} {nodes:>6} nodes: expected {e_best:.1}/{e_med:.1} ms, parse {p_best:.1}/{p_med:.1} ms, \
              verdict {v_best:.1}/{v_med:.1} ms, check total {a_best:.1}/{a_med:.1} ms (best/median); \
              check CPU {c_best:.1}/{c_med:.1} ms; plan {:.1} ms; BIRD reply {} KiB",
             ms(plan_time),
