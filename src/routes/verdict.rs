@@ -3,7 +3,10 @@
 //! Owns: [`check`], which compares [`Expected`] with what BIRD (`show route all where …`,
 //! optionally `show route filtered all where …`, `show protocols`) and the kernel's main table
 //! hold, and gives every expected prefix, and every route in a pool that no block explains, a
-//! [`Verdict`] with its likely [`Cause`].
+//! [`Verdict`] with its likely [`Cause`]. A next hop is judged only on routes learned over the
+//! mesh and from other nodes (where a different address is a stale route); a route from a
+//! router that is no cluster node ([`Expected::router_sessions`]) is judged by its presence,
+//! and the kernel's gateway against BIRD's own (the next hop BIRD resolved recursively).
 //! Must not: do I/O or read the clock (callers time the check).
 
 use std::collections::{BTreeMap, HashMap, HashSet};
@@ -84,7 +87,9 @@ pub enum CauseKind {
     StaticRoute,
     /// BIRD has it, the kernel does not.
     KernelProgramming,
-    /// The next hop differs from the owner's address.
+    /// The next hop differs from the owner's address (and every relay's that rewrites it), on a
+    /// route from the mesh or another node; or the kernel's gateway differs from the expected
+    /// one (BIRD's own, for a route from a router that is no cluster node).
     NextHop,
     /// No block affinity explains the route.
     NoAffinity,
