@@ -397,3 +397,49 @@ fn explain_route_with_bird_down_still_tells_the_datastore_side() {
     assert_eq!(v["report"], Value::Null, "{v}");
     assert_eq!(v["expected"]["source"]["owner"], "n2", "{v}");
 }
+
+#[test]
+fn perch_routes_exit_code_says_whether_every_route_is_ok() {
+    // n2 owns a block but this node has no session to it: that block is missing in BIRD.
+    let cluster = format!(
+        "{CLUSTER}---\nkind: Node\napiVersion: projectcalico.org/v3\nmetadata: {{name: n2}}\n\
+         spec: {{bgp: {{ipv4Address: 10.97.0.2/24}}}}\n\
+         ---\nkind: BlockAffinity\napiVersion: projectcalico.org/v3\nmetadata: {{name: n2-1}}\n\
+         spec: {{node: n2, cidr: 10.244.2.0/26, state: confirmed}}\n"
+    );
+    let s = bird_node("rx", "10.97.0.1", &cluster);
+    let run = |resources: &std::path::Path, exit_code: bool| {
+        let mut cmd = std::process::Command::new(support::perch::binary());
+        cmd.args(["routes", "-n", "n1", "--no-kernel", "-o", "json", "-r"])
+            .arg(resources)
+            .arg("--bird-socket")
+            .arg(&s.bird.socket);
+        if exit_code {
+            cmd.arg("--exit-code");
+        }
+        let out = cmd.output().unwrap();
+        let v: Value = serde_json::from_slice(&out.stdout)
+            .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out.stderr)));
+        (out.status.code(), v)
+    };
+    let all = s.dir.join("resources");
+    // BIRD runs n1's rendered config: its own block's blackhole.
+    support::pair::render_for(&all, &s.dir.join("secrets"), "n1", &s.bird.config);
+    let reply = s.bird.birdc(&["configure"]);
+    assert!(reply.contains("Reconfigured"), "{reply}");
+    let (_, v) = wait_for(Duration::from_secs(20), "n1's block ok", || {
+        let (code, v) = run(&all, true);
+        (v["counts"]["ok"] == 1).then_some((code, v))
+    });
+    assert_eq!(v["counts"]["missingInBird"], 1, "{v}");
+    assert_eq!(run(&all, true).0, Some(3), "a route is not ok");
+    assert_eq!(run(&all, false).0, Some(0), "without --exit-code");
+
+    // Only n1's own block: everything ok, exit 0 with --exit-code too.
+    let alone = s.dir.join("alone");
+    std::fs::create_dir_all(&alone).unwrap();
+    std::fs::write(alone.join("cluster.yaml"), CLUSTER).unwrap();
+    let (code, v) = run(&alone, true);
+    assert_eq!(v["counts"]["ok"], 1, "{v}");
+    assert_eq!(code, Some(0), "{v}");
+}

@@ -74,8 +74,12 @@ unexpected}, kernelChecked, kernelNote, routerSessions, routes: [{prefix, verdic
 nextHops, sessions, direct, rejectedBy}, kernel: {kind, gateways, ..}}, bird: [..], kernel:
 [..]}]}
 
+Exit status: 0 when the check ran; 1 when it could not (BIRD not answering, the datastore
+unreadable); with --exit-code, 3 when a route is not ok (2 is a usage error).
+
 Examples:
   perch routes -n node-1
+  perch routes -n node-1 --exit-code >/dev/null || echo \"node-1 has routes that are not ok\"
   perch routes -n node-1 --bird-socket /var/run/calico/bird.ctl -o json")]
 pub struct RoutesArgs {
     #[command(flatten)]
@@ -86,6 +90,10 @@ pub struct RoutesArgs {
     pub observe: ObserveArgs,
     #[arg(long, short = 'o', value_enum, default_value = "table")]
     pub output: RoutesOutput,
+    /// Exit with status 3 when any route is not ok (for scripts and monitoring); without it
+    /// the status is 0 whatever the verdicts, and 1 only when the check could not run.
+    #[arg(long)]
+    pub exit_code: bool,
 }
 
 /// One check, with the session rows it was judged against.
@@ -286,6 +294,9 @@ pub(crate) async fn routes(a: RoutesArgs) -> Result<ExitCode, CliError> {
                 }
             }
         }
+    }
+    if a.exit_code && o.check.problems().next().is_some() {
+        return Ok(ExitCode::from(3));
     }
     Ok(ExitCode::SUCCESS)
 }
