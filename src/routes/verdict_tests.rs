@@ -68,6 +68,42 @@ fn kernel_entry(
     }
 }
 
+/// BIRD's routes and sessions as captured on the lab's node a.
+fn lab_captures() -> (Vec<RouteEntry>, Vec<ProtocolRow>) {
+    (
+        routes("show_route_all_where_pools.raw"),
+        protocols("show_protocols_routes_lab.raw"),
+    )
+}
+
+/// Checks `e` against BIRD's `bird` routes and `protocols` (no filtered table asked for) and
+/// the kernel's table, or `None` for a kernel that was not read.
+fn judge(
+    e: &Expected,
+    bird: &[RouteEntry],
+    protocols: &[ProtocolRow],
+    kernel: Option<&[KernelEntry]>,
+) -> RouteCheck {
+    let kernel = kernel.map_or_else(|| KernelView::Unavailable(String::new()), KernelView::Table);
+    check(
+        e,
+        &Observed {
+            bird,
+            filtered: None,
+            protocols,
+            kernel,
+        },
+    )
+}
+
+/// The report for `prefix`.
+fn report<'c>(c: &'c RouteCheck, prefix: &str) -> &'c RouteReport {
+    c.routes
+        .iter()
+        .find(|r| r.prefix.to_string() == prefix)
+        .unwrap_or_else(|| panic!("no report for {prefix}: {:?}", verdicts(c)))
+}
+
 /// The kernel table of the capture's node a (`ip route` in its namespace).
 fn healthy_kernel() -> Vec<KernelEntry> {
     vec![
@@ -155,22 +191,9 @@ fn a_disabled_session_takes_exactly_its_blocks() {
 #[test]
 fn established_sessions_without_the_route_point_at_the_owner() {
     let e = lab("10.77.0.2/24", B9);
-    let bird = routes("show_route_all_where_pools.raw");
-    let protocols = protocols("show_protocols_routes_lab.raw");
-    let c = check(
-        &e,
-        &Observed {
-            bird: &bird,
-            filtered: None,
-            protocols: &protocols,
-            kernel: KernelView::Unavailable(String::new()),
-        },
-    );
-    let r = c
-        .routes
-        .iter()
-        .find(|r| r.prefix.to_string() == "10.244.2.64/26")
-        .unwrap();
+    let (bird, protocols) = lab_captures();
+    let c = judge(&e, &bird, &protocols, None);
+    let r = report(&c, "10.244.2.64/26");
     assert_eq!(r.verdict, Verdict::MissingInBird);
     let cause = r.cause.as_ref().unwrap();
     assert_eq!(cause.kind, CauseKind::NotAdvertised);
@@ -180,22 +203,9 @@ fn established_sessions_without_the_route_point_at_the_owner() {
 #[test]
 fn a_node_that_changed_address_gives_wrong_next_hop() {
     let e = lab("10.77.0.20/24", B9);
-    let bird = routes("show_route_all_where_pools.raw");
-    let protocols = protocols("show_protocols_routes_lab.raw");
-    let c = check(
-        &e,
-        &Observed {
-            bird: &bird,
-            filtered: None,
-            protocols: &protocols,
-            kernel: KernelView::Unavailable(String::new()),
-        },
-    );
-    let r = c
-        .routes
-        .iter()
-        .find(|r| r.prefix.to_string() == "10.244.2.0/26")
-        .unwrap();
+    let (bird, protocols) = lab_captures();
+    let c = judge(&e, &bird, &protocols, None);
+    let r = report(&c, "10.244.2.0/26");
     assert_eq!(r.verdict, Verdict::WrongNextHop, "{r:?}");
     assert!(
         r.cause
@@ -210,26 +220,22 @@ fn a_node_that_changed_address_gives_wrong_next_hop() {
 #[test]
 fn a_route_gone_from_the_kernel_is_missing_in_kernel() {
     let e = lab("10.77.0.2/24", B9);
-    let bird = routes("show_route_all_where_pools.raw");
-    let protocols = protocols("show_protocols_routes_lab.raw");
+    let (bird, protocols) = lab_captures();
     let mut kernel = healthy_kernel();
     kernel.retain(|k| k.prefix.to_string() != "10.244.9.0/26");
     kernel[1].kind = "unicast".into(); // own block no longer a blackhole
-    let c = check(
-        &e,
-        &Observed {
-            bird: &bird,
-            filtered: None,
-            protocols: &protocols,
-            kernel: KernelView::Table(&kernel),
-        },
-    );
-    let by = |p: &str| c.routes.iter().find(|r| r.prefix.to_string() == p).unwrap();
-    assert_eq!(by("10.244.9.0/26").verdict, Verdict::MissingInKernel);
-    assert_eq!(by("10.244.1.0/26").verdict, Verdict::MissingInKernel);
-    assert_eq!(by("10.244.2.0/26").verdict, Verdict::Ok);
+    let c = judge(&e, &bird, &protocols, Some(&kernel));
     assert_eq!(
-        by("10.96.0.0/12").verdict,
+        report(&c, "10.244.9.0/26").verdict,
+        Verdict::MissingInKernel
+    );
+    assert_eq!(
+        report(&c, "10.244.1.0/26").verdict,
+        Verdict::MissingInKernel
+    );
+    assert_eq!(report(&c, "10.244.2.0/26").verdict, Verdict::Ok);
+    assert_eq!(
+        report(&c, "10.96.0.0/12").verdict,
         Verdict::Ok,
         "services are not programmed"
     );
@@ -238,24 +244,14 @@ fn a_route_gone_from_the_kernel_is_missing_in_kernel() {
 #[test]
 fn a_kernel_route_through_the_wrong_gateway_or_device_is_wrong_next_hop() {
     let e = lab("10.77.0.2/24", B9);
-    let bird = routes("show_route_all_where_pools.raw");
-    let protocols = protocols("show_protocols_routes_lab.raw");
+    let (bird, protocols) = lab_captures();
     let mut kernel = healthy_kernel();
     kernel[3] = kernel_entry("10.244.2.0/26", "unicast", Some("10.77.0.9"), "va0", false);
     kernel[4] = kernel_entry("10.244.9.0/26", "unicast", Some("10.77.0.2"), "tunl0", true);
-    let c = check(
-        &e,
-        &Observed {
-            bird: &bird,
-            filtered: None,
-            protocols: &protocols,
-            kernel: KernelView::Table(&kernel),
-        },
-    );
-    let by = |p: &str| c.routes.iter().find(|r| r.prefix.to_string() == p).unwrap();
-    assert_eq!(by("10.244.2.0/26").verdict, Verdict::WrongNextHop);
+    let c = judge(&e, &bird, &protocols, Some(&kernel));
+    assert_eq!(report(&c, "10.244.2.0/26").verdict, Verdict::WrongNextHop);
     assert_eq!(
-        by("10.244.9.0/26").verdict,
+        report(&c, "10.244.9.0/26").verdict,
         Verdict::WrongNextHop,
         "direct expected, not tunl0"
     );
@@ -265,23 +261,13 @@ fn a_kernel_route_through_the_wrong_gateway_or_device_is_wrong_next_hop() {
 fn ipip_routes_must_go_through_tunl0_onlink() {
     let ipip = "kind: IPPool\nmetadata: {name: p}\nspec: {cidr: 10.244.0.0/16, ipipMode: Always}\n";
     let e = lab("10.77.0.2/24", &format!("{B9}---\n{ipip}"));
-    let bird = routes("show_route_all_where_pools.raw");
-    let protocols = protocols("show_protocols_routes_lab.raw");
+    let (bird, protocols) = lab_captures();
     let mut kernel = healthy_kernel();
     kernel[4] = kernel_entry("10.244.9.0/26", "unicast", Some("10.77.0.2"), "tunl0", true);
-    let c = check(
-        &e,
-        &Observed {
-            bird: &bird,
-            filtered: None,
-            protocols: &protocols,
-            kernel: KernelView::Table(&kernel),
-        },
-    );
-    let by = |p: &str| c.routes.iter().find(|r| r.prefix.to_string() == p).unwrap();
-    assert_eq!(by("10.244.9.0/26").verdict, Verdict::Ok);
+    let c = judge(&e, &bird, &protocols, Some(&kernel));
+    assert_eq!(report(&c, "10.244.9.0/26").verdict, Verdict::Ok);
     assert_eq!(
-        by("10.244.2.0/26").verdict,
+        report(&c, "10.244.2.0/26").verdict,
         Verdict::WrongNextHop,
         "not through tunl0"
     );
@@ -291,8 +277,7 @@ fn ipip_routes_must_go_through_tunl0_onlink() {
 fn a_route_no_affinity_explains_is_unexpected() {
     // Without b's affinity for 10.244.9.0/26, BIRD's route for it is unexplained.
     let e = lab("10.77.0.2/24", "");
-    let bird = routes("show_route_all_where_pools.raw");
-    let protocols = protocols("show_protocols_routes_lab.raw");
+    let (bird, protocols) = lab_captures();
     let mut kernel = healthy_kernel();
     kernel.push(kernel_entry(
         "10.244.77.0/24",
@@ -301,15 +286,7 @@ fn a_route_no_affinity_explains_is_unexpected() {
         "va0",
         false,
     ));
-    let c = check(
-        &e,
-        &Observed {
-            bird: &bird,
-            filtered: None,
-            protocols: &protocols,
-            kernel: KernelView::Table(&kernel),
-        },
-    );
+    let c = judge(&e, &bird, &protocols, Some(&kernel));
     let unexpected: Vec<(String, usize, usize)> = c
         .routes
         .iter()
@@ -347,29 +324,13 @@ fn a_bgp_filter_that_rejects_a_block_is_the_cause() {
     bird.iter_mut().for_each(|r| rename(&mut r.protocol));
     let mut protocols = protocols("show_protocols_routes_lab.raw");
     protocols.iter_mut().for_each(|p| rename(&mut p.name));
-    let c = check(
-        &e,
-        &Observed {
-            bird: &bird,
-            filtered: None,
-            protocols: &protocols,
-            kernel: KernelView::Unavailable(String::new()),
-        },
-    );
-    let r = c
-        .routes
-        .iter()
-        .find(|r| r.prefix.to_string() == "10.244.2.64/26")
-        .unwrap();
+    let c = judge(&e, &bird, &protocols, None);
+    let r = report(&c, "10.244.2.64/26");
     let cause = r.cause.as_ref().unwrap();
     assert_eq!(cause.kind, CauseKind::ImportFilter, "{cause:?}");
     assert_eq!(cause.sessions, ["Node_10_77_0_2"]);
     assert!(cause.message.contains("BGPFilter drop-one"), "{cause:?}");
-    let ok = c
-        .routes
-        .iter()
-        .find(|r| r.prefix.to_string() == "10.244.2.0/26")
-        .unwrap();
+    let ok = report(&c, "10.244.2.0/26");
     assert_eq!(ok.verdict, Verdict::Ok);
 }
 
@@ -470,15 +431,7 @@ fn routes_a_tor_rewrote_the_next_hop_of_are_ok() {
             false,
         ),
     ];
-    let c = check(
-        &e,
-        &Observed {
-            bird: &bird,
-            filtered: None,
-            protocols: &protocols,
-            kernel: KernelView::Table(&kernel),
-        },
-    );
+    let c = judge(&e, &bird, &protocols, Some(&kernel));
     assert_eq!(
         verdicts(&c),
         ["10.244.1.0/26 ok", "10.244.2.0/26 ok", "10.244.3.0/26 ok"]
@@ -494,15 +447,7 @@ fn a_block_no_relay_brings_names_the_relay_and_the_path_beyond_it() {
         bgp_route("10.244.2.0/26", TOR, "10.77.0.254", true),
     ];
     let protocols = [bgp_protocol(TOR, true)];
-    let c = check(
-        &e,
-        &Observed {
-            bird: &bird,
-            filtered: None,
-            protocols: &protocols,
-            kernel: KernelView::Unavailable(String::new()),
-        },
-    );
+    let c = judge(&e, &bird, &protocols, None);
     assert_eq!(
         verdicts(&c),
         [
@@ -539,15 +484,7 @@ fn a_direct_session_down_and_the_tor_s_path_taken_is_not_a_wrong_next_hop() {
         bgp_protocol("Mesh_10_77_0_12", false),
         bgp_protocol("Mesh_10_77_0_13", true),
     ];
-    let c = check(
-        &e,
-        &Observed {
-            bird: &bird,
-            filtered: None,
-            protocols: &protocols,
-            kernel: KernelView::Unavailable(String::new()),
-        },
-    );
+    let c = judge(&e, &bird, &protocols, None);
     assert_eq!(
         verdicts(&c),
         ["10.244.1.0/26 ok", "10.244.2.0/26 ok", "10.244.3.0/26 ok"]
@@ -580,17 +517,7 @@ fn a_moved_node_s_route_still_relayed_by_the_reflectors_is_a_wrong_next_hop() {
         bgp_protocol("Node_10_77_0_21", true),
         bgp_protocol("Node_10_77_0_22", true),
     ];
-    let observe = |bird: &[RouteEntry]| {
-        check(
-            &e,
-            &Observed {
-                bird,
-                filtered: None,
-                protocols: &protocols,
-                kernel: KernelView::Unavailable(String::new()),
-            },
-        )
-    };
+    let observe = |bird: &[RouteEntry]| judge(&e, bird, &protocols, None);
     let c = observe(&bird);
     assert_eq!(
         verdicts(&c),
@@ -629,15 +556,7 @@ fn a_wrong_next_hop_that_is_another_node_s_address_names_that_node() {
         bgp_protocol("Mesh_10_77_0_12", true),
         bgp_protocol("Mesh_10_77_0_13", true),
     ];
-    let c = check(
-        &e,
-        &Observed {
-            bird: &bird,
-            filtered: None,
-            protocols: &protocols,
-            kernel: KernelView::Unavailable(String::new()),
-        },
-    );
+    let c = judge(&e, &bird, &protocols, None);
     assert_eq!(
         verdicts(&c),
         [
@@ -676,7 +595,7 @@ fn a_kernel_route_through_the_link_local_address_bird_chose_is_ok() {
         interface: Some("eth0".into()),
         bgp_next_hop: Some("fd00:77::fe".into()),
     };
-    let judge = |bird_gateway: &str, kernel_gateway: &str| {
+    let with_gateways = |bird_gateway: &str, kernel_gateway: &str| {
         let bird = [bird_route(bird_gateway)];
         let kernel = [kernel_entry(
             "fd10::100/122",
@@ -685,21 +604,16 @@ fn a_kernel_route_through_the_link_local_address_bird_chose_is_ok() {
             "eth0",
             false,
         )];
-        verdicts(&check(
-            &e,
-            &Observed {
-                bird: &bird,
-                filtered: None,
-                protocols: &[],
-                kernel: KernelView::Table(&kernel),
-            },
-        ))
+        verdicts(&judge(&e, &bird, &[], Some(&kernel)))
     };
-    assert_eq!(judge("fe80::fe", "fe80::fe"), ["fd10::100/122 ok"]);
-    assert_eq!(judge("fd00:77::fe", "fd00:77::fe"), ["fd10::100/122 ok"]);
+    assert_eq!(with_gateways("fe80::fe", "fe80::fe"), ["fd10::100/122 ok"]);
+    assert_eq!(
+        with_gateways("fd00:77::fe", "fd00:77::fe"),
+        ["fd10::100/122 ok"]
+    );
     // A link-local gateway BIRD did not choose is still wrong.
     assert_eq!(
-        judge("fe80::fe", "fe80::99"),
+        with_gateways("fe80::fe", "fe80::99"),
         ["fd10::100/122 wrong next hop NextHop[]"]
     );
 }
@@ -760,15 +674,7 @@ fn as_per_rack_routes_with_a_router_s_next_hop_are_ok() {
     let unicast =
         |prefix: &str, via: &str| kernel_entry(prefix, "unicast", Some(via), "eth0", false);
     let observe = |bird: &[RouteEntry], kernel: &[KernelEntry]| {
-        verdicts(&check(
-            &e,
-            &Observed {
-                bird,
-                filtered: None,
-                protocols: &[bgp_protocol(TOR, true)],
-                kernel: KernelView::Table(kernel),
-            },
-        ))
+        verdicts(&judge(&e, bird, &[bgp_protocol(TOR, true)], Some(kernel)))
     };
     let ok = ["10.244.1.0/26 ok", "10.244.2.0/26 ok", "10.244.3.0/26 ok"];
     let blackhole = kernel_entry("10.244.1.0/26", "blackhole", None, "lo", false);
@@ -847,18 +753,11 @@ fn as_per_rack_routes_with_a_router_s_next_hop_are_ok() {
 fn as_per_rack_blocks_judge_presence_through_the_tor() {
     // The ToR's session is up, c's block did not arrive: missing, the ToR named.
     let e = as_per_rack();
-    let c = check(
-        &e,
-        &Observed {
-            bird: &[
-                own_blackhole(),
-                bgp_route("10.244.2.0/26", TOR, "10.77.0.12", true),
-            ],
-            filtered: None,
-            protocols: &[bgp_protocol(TOR, true)],
-            kernel: KernelView::Unavailable(String::new()),
-        },
-    );
+    let bird = [
+        own_blackhole(),
+        bgp_route("10.244.2.0/26", TOR, "10.77.0.12", true),
+    ];
+    let c = judge(&e, &bird, &[bgp_protocol(TOR, true)], None);
     assert_eq!(
         verdicts(&c),
         [
@@ -880,17 +779,8 @@ fn as_per_rack_ipip_routes_go_through_tunl0_to_the_router_s_next_hop() {
         bgp_route("10.244.2.0/26", TOR, "10.77.0.12", true),
         recursive_route("10.244.3.0/26", TOR, "10.77.0.253", "10.77.0.254"),
     ];
-    let observe = |kernel: &[KernelEntry]| {
-        check(
-            &e,
-            &Observed {
-                bird: &bird,
-                filtered: None,
-                protocols: &[bgp_protocol(TOR, true)],
-                kernel: KernelView::Table(kernel),
-            },
-        )
-    };
+    let observe =
+        |kernel: &[KernelEntry]| judge(&e, &bird, &[bgp_protocol(TOR, true)], Some(kernel));
     let blackhole = kernel_entry("10.244.1.0/26", "blackhole", None, "lo", false);
     assert_eq!(
         verdicts(&observe(&[
