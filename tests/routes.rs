@@ -11,6 +11,7 @@ mod support;
 use lab::migration::{self, GUIDE, REFLECTORS};
 use lab::node::Placement;
 use lab::resources as res;
+use lab::routes::{get_json, verdicts};
 use lab::{CONVERGE, Lab, until};
 use perch::routes::kernel::{KernelEntry, read_main_table};
 use serde_json::Value;
@@ -132,7 +133,7 @@ fn lab_resources(lab: &Lab, n: usize) -> std::path::PathBuf {
 }
 
 /// `perch routes -o json` for `node`, run in its namespace (so it reads that kernel table).
-fn routes_of(lab: &Lab, resources: &std::path::Path, node: &str) -> Result<Value, String> {
+fn perch_routes(lab: &Lab, resources: &std::path::Path, node: &str) -> Result<Value, String> {
     let n = lab.node(node);
     let out =
         n.ns.command(support::perch::binary().to_str().unwrap())
@@ -149,34 +150,10 @@ fn routes_of(lab: &Lab, resources: &std::path::Path, node: &str) -> Result<Value
     serde_json::from_slice(&out.stdout).map_err(|e| e.to_string())
 }
 
-/// `prefix verdict [cause sessions]` for every reported prefix.
-fn verdicts(v: &Value) -> Vec<String> {
-    v["routes"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|r| {
-            let mut s = format!(
-                "{} {}",
-                r["prefix"].as_str().unwrap(),
-                r["verdict"].as_str().unwrap()
-            );
-            if let Some(c) = r["cause"].as_object() {
-                s += &format!(
-                    " {} {}",
-                    c["kind"].as_str().unwrap(),
-                    c.get("sessions").map_or(String::new(), |x| x.to_string())
-                );
-            }
-            s
-        })
-        .collect()
-}
-
 /// Waits until node's verdicts are exactly `want`.
-fn wait_verdicts(lab: &Lab, resources: &std::path::Path, node: &str, want: &[String]) -> Value {
+fn wait_perch_routes(lab: &Lab, resources: &std::path::Path, node: &str, want: &[String]) -> Value {
     until(CONVERGE, &format!("{node}'s verdicts {want:?}"), || {
-        let v = routes_of(lab, resources, node)?;
+        let v = perch_routes(lab, resources, node)?;
         if verdicts(&v) == want {
             Ok(v)
         } else {
@@ -197,7 +174,7 @@ fn a_real_mesh_reports_every_block_and_each_fault_where_it_is() {
 
     // Healthy: every block ok on every node, read against its own kernel table.
     for i in 1..=3 {
-        let v = wait_verdicts(&lab, &resources, &res::node_name(i), &ok);
+        let v = wait_perch_routes(&lab, &resources, &res::node_name(i), &ok);
         assert_eq!(v["kernelChecked"], true, "{v}");
         assert_eq!(v["counts"]["ok"], 3);
     }
@@ -215,7 +192,7 @@ fn a_real_mesh_reports_every_block_and_each_fault_where_it_is() {
         ),
         format!("{} ok", res::node_block(3)),
     ];
-    let v = wait_verdicts(&lab, &resources, "node-1", &want);
+    let v = wait_perch_routes(&lab, &resources, "node-1", &want);
     let r2 = &v["routes"][1];
     assert!(r2["bird"].as_array().unwrap().is_empty(), "{r2}");
     assert!(
@@ -228,7 +205,7 @@ fn a_real_mesh_reports_every_block_and_each_fault_where_it_is() {
         "the kernel agrees"
     );
     assert!(n1.bird.birdc(&["enable", &to_2]).contains("enabled"));
-    wait_verdicts(&lab, &resources, "node-1", &ok);
+    wait_perch_routes(&lab, &resources, "node-1", &ok);
 
     // A route removed from the kernel by hand (BIRD's kernel protocol disabled first, or its
     // next scan would put it back): missing in kernel; back to ok once BIRD syncs again.
@@ -239,13 +216,13 @@ fn a_real_mesh_reports_every_block_and_each_fault_where_it_is() {
         format!("{} ok", res::node_block(2)),
         format!("{} missingInKernel kernelProgramming ", res::node_block(3)),
     ];
-    let v = wait_verdicts(&lab, &resources, "node-1", &want);
+    let v = wait_perch_routes(&lab, &resources, "node-1", &want);
     assert!(
         !v["routes"][2]["bird"].as_array().unwrap().is_empty(),
         "BIRD still has it"
     );
     assert!(n1.bird.birdc(&["enable", "kernel4"]).contains("enabled"));
-    wait_verdicts(&lab, &resources, "node-1", &ok);
+    wait_perch_routes(&lab, &resources, "node-1", &ok);
 
     // The same, told for one prefix.
     let out = n1
@@ -269,16 +246,6 @@ fn a_real_mesh_reports_every_block_and_each_fault_where_it_is() {
         text.contains("via 10.77.0.12 dev eth0 proto bird"),
         "{text}"
     );
-}
-
-/// `GET path` on `node`'s `perch run` as JSON, with its status code.
-fn get_json(lab: &Lab, node: &str, path: &str) -> Result<(u16, Value), String> {
-    let (code, body) = lab
-        .node(node)
-        .get(path)
-        .ok_or_else(|| format!("GET {path}: no answer"))?;
-    let v = serde_json::from_str(&body).map_err(|e| format!("GET {path}: {e}: {body}"))?;
-    Ok((code, v))
 }
 
 #[test]

@@ -14,7 +14,8 @@ mod support;
 
 use lab::node::Placement;
 use lab::resources as res;
-use lab::{CONVERGE, Lab, ms, until};
+use lab::routes::{report, wait_verdicts};
+use lab::{Lab, ms};
 use serde_json::Value;
 use std::time::Instant;
 
@@ -26,63 +27,6 @@ fn rack_as(r: usize) -> u32 {
 /// The rack of node `i` (1-based) of four: nodes 1 and 2 in rack 1, 3 and 4 in rack 2.
 fn rack_of(i: usize) -> usize {
     if res::rack(i, 4) == "rack-1" { 1 } else { 2 }
-}
-
-/// `GET /routes` on `node`'s `perch run`, once it answers 200 with a check.
-fn routes_of(lab: &Lab, node: &str) -> Result<Value, String> {
-    let (code, body) = lab
-        .node(node)
-        .get("/routes")
-        .ok_or_else(|| format!("{node}: GET /routes: no answer"))?;
-    if code != 200 {
-        return Err(format!("{node}: GET /routes answered {code}: {body}"));
-    }
-    serde_json::from_str(&body).map_err(|e| format!("{node}: /routes: {e}: {body}"))
-}
-
-/// `prefix verdict [cause sessions]` for every reported prefix.
-fn verdicts(v: &Value) -> Vec<String> {
-    v["routes"]
-        .as_array()
-        .map(Vec::as_slice)
-        .unwrap_or_default()
-        .iter()
-        .map(|r| {
-            let mut s = format!(
-                "{} {}",
-                r["prefix"].as_str().unwrap_or("?"),
-                r["verdict"].as_str().unwrap_or("?")
-            );
-            if let Some(c) = r["cause"].as_object() {
-                s += &format!(
-                    " {} {}",
-                    c["kind"].as_str().unwrap_or("?"),
-                    c.get("sessions").map_or(String::new(), |x| x.to_string())
-                );
-            }
-            s
-        })
-        .collect()
-}
-
-/// Waits until `node`'s `/routes` reports exactly `want`; returns that report.
-fn wait_verdicts(lab: &Lab, node: &str, want: &[String]) -> Value {
-    until(CONVERGE, &format!("{node}'s /routes {want:?}"), || {
-        let v = routes_of(lab, node)?;
-        if verdicts(&v) == want {
-            Ok(v)
-        } else {
-            Err(format!("{:?}", verdicts(&v)))
-        }
-    })
-}
-
-/// The report on `prefix` in a `/routes` answer.
-fn report<'a>(v: &'a Value, prefix: &str) -> &'a Value {
-    v["routes"]
-        .as_array()
-        .and_then(|rs| rs.iter().find(|r| r["prefix"] == prefix))
-        .unwrap_or_else(|| panic!("no {prefix} in {v}"))
 }
 
 /// BIRD's best route for `prefix` in `node`'s table (`birdc show route for PREFIX all`):

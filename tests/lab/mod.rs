@@ -22,6 +22,7 @@ pub mod migration;
 pub mod node;
 pub mod prober;
 pub mod resources;
+pub mod routes;
 pub mod tor;
 
 use std::path::PathBuf;
