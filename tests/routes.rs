@@ -11,7 +11,7 @@ mod support;
 use lab::migration::{self, GUIDE, REFLECTORS};
 use lab::node::Placement;
 use lab::resources as res;
-use lab::routes::{get_json, verdicts};
+use lab::routes::{all_ok, get_json, missing_behind, verdicts};
 use lab::{CONVERGE, Lab, until};
 use perch::routes::kernel::{KernelEntry, read_main_table};
 use serde_json::Value;
@@ -168,9 +168,7 @@ fn a_real_mesh_reports_every_block_and_each_fault_where_it_is() {
     lab.wait_mesh();
     lab.wait_routes();
     let resources = lab_resources(&lab, 3);
-    let ok: Vec<String> = (1..=3)
-        .map(|i| format!("{} ok", res::node_block(i)))
-        .collect();
+    let ok = all_ok(3);
 
     // Healthy: every block ok on every node, read against its own kernel table.
     for i in 1..=3 {
@@ -184,14 +182,7 @@ fn a_real_mesh_reports_every_block_and_each_fault_where_it_is() {
     let n1 = lab.node("node-1");
     let to_2 = res::session("Mesh", &res::node_address(2));
     assert!(n1.bird.birdc(&["disable", &to_2]).contains("disabled"));
-    let want = vec![
-        format!("{} ok", res::node_block(1)),
-        format!(
-            "{} missingInBird noEstablishedSession [\"{to_2}\"]",
-            res::node_block(2)
-        ),
-        format!("{} ok", res::node_block(3)),
-    ];
+    let want = missing_behind(3, &[2], &to_2);
     let v = wait_perch_routes(&lab, &resources, "node-1", &want);
     let r2 = &v["routes"][1];
     assert!(r2["bird"].as_array().unwrap().is_empty(), "{r2}");
@@ -262,9 +253,7 @@ fn perch_run_checks_the_routes_and_reports_a_session_disabled_by_hand() {
         &["--status-interval", "2s", "--readiness", "routes"],
         &ledger,
     );
-    let ok: Vec<String> = (1..=3)
-        .map(|i| format!("{} ok", res::node_block(i)))
-        .collect();
+    let ok = all_ok(3);
     let wait_routes = |what: &str, deadline, want: &[String]| {
         until(deadline, what, || {
             let (code, v) = get_json(&lab, "node-1", "/routes")?;
@@ -316,14 +305,7 @@ fn perch_run_checks_the_routes_and_reports_a_session_disabled_by_hand() {
     let n1 = lab.node("node-1");
     assert!(n1.bird.birdc(&["disable", &to_2]).contains("disabled"));
     let disabled = std::time::Instant::now();
-    let want = vec![
-        format!("{} ok", res::node_block(1)),
-        format!(
-            "{} missingInBird noEstablishedSession [\"{to_2}\"]",
-            res::node_block(2)
-        ),
-        format!("{} ok", res::node_block(3)),
-    ];
+    let want = missing_behind(3, &[2], &to_2);
     wait_routes("the block behind the session missing", 2 * interval, &want);
     eprintln!(
         "missing in /routes {} ms after birdc disable",
@@ -473,9 +455,7 @@ fn perch_run_in_the_node_namespace_judges_the_mesh_against_its_real_tables() {
     let mut lab = Lab::start_placed(3, Placement::Namespace);
     lab.wait_mesh();
     lab.wait_routes();
-    let ok: Vec<String> = (1..=3)
-        .map(|i| format!("{} ok", res::node_block(i)))
-        .collect();
+    let ok = all_ok(3);
 
     // Healthy: on every node, every block ok and nothing else, with the kernel compared.
     for i in 1..=3 {
@@ -498,14 +478,7 @@ fn perch_run_in_the_node_namespace_judges_the_mesh_against_its_real_tables() {
     let to_2 = res::session("Mesh", &res::node_address(2));
     assert!(n1.bird.birdc(&["disable", &to_2]).contains("disabled"));
     let disabled = std::time::Instant::now();
-    let want = vec![
-        format!("{} ok", res::node_block(1)),
-        format!(
-            "{} missingInBird noEstablishedSession [\"{to_2}\"]",
-            res::node_block(2)
-        ),
-        format!("{} ok", res::node_block(3)),
-    ];
+    let want = missing_behind(3, &[2], &to_2);
     wait_served(&lab, "node-1", 2 * interval, &want);
     eprintln!(
         "missing in /routes (perch in the namespace) {} ms after birdc disable",
@@ -544,9 +517,7 @@ fn perch_run_in_the_node_namespace_judges_route_reflectors_and_a_bgpfilter() {
     migration::start_reflector_machines(&mut lab);
     migration::run(&lab, &GUIDE, "routes");
     lab.wait_routes();
-    let ok: Vec<String> = (1..=3)
-        .map(|i| format!("{} ok", res::node_block(i)))
-        .collect();
+    let ok = all_ok(3);
     let rrs: Vec<String> = (1..=REFLECTORS)
         .map(|i| res::session("Node", &res::reflector(i).1))
         .collect();

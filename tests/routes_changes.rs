@@ -13,17 +13,10 @@ mod support;
 use lab::migration::{self, GUIDE, REFLECTORS};
 use lab::node::Placement;
 use lab::resources as res;
-use lab::routes::{report, routes_of, verdicts, wait_verdicts};
+use lab::routes::{all_ok, missing_behind, report, routes_of, verdicts, wait_verdicts};
 use lab::{CONVERGE, Lab, ms, until};
 use serde_json::Value;
 use std::time::Instant;
-
-/// `<block> ok` for each of the lab's `n` blocks.
-fn all_ok(n: usize) -> Vec<String> {
-    (1..=n)
-        .map(|i| format!("{} ok", res::node_block(i)))
-        .collect()
-}
 
 /// BIRD's BGP next hops for `prefix` in `node`'s table (`birdc show route PREFIX all`).
 fn bird_next_hops(lab: &Lab, node: &str, prefix: &str) -> Vec<String> {
@@ -347,13 +340,7 @@ fn nodes_behind_tors_get_every_block_and_lose_exactly_what_a_tor_carried() {
     let n1 = lab.node("node-1");
     assert!(n1.bird.birdc(&["disable", &to_tor]).contains("disabled"));
     let disabled = Instant::now();
-    let mut want = vec![format!("{} ok", res::node_block(1))];
-    for j in 2..=4 {
-        want.push(format!(
-            "{} missingInBird noEstablishedSession [\"{to_tor}\"]",
-            res::node_block(j)
-        ));
-    }
+    let want = missing_behind(4, &[2, 3, 4], &to_tor);
     wait_verdicts(&lab, "node-1", &want);
     println!(
         "routes tors: node-1's three other blocks missingInBird {} ms after birdc disable {to_tor}",
@@ -375,21 +362,7 @@ fn nodes_behind_tors_get_every_block_and_lose_exactly_what_a_tor_carried() {
     }
     let out_of_service = Instant::now();
     let to_tor2 = session_of("node-3");
-    let want3 = vec![
-        format!(
-            "{} missingInBird noEstablishedSession [\"{to_tor2}\"]",
-            res::node_block(1)
-        ),
-        format!(
-            "{} missingInBird noEstablishedSession [\"{to_tor2}\"]",
-            res::node_block(2)
-        ),
-        format!("{} ok", res::node_block(3)),
-        format!(
-            "{} missingInBird noEstablishedSession [\"{to_tor2}\"]",
-            res::node_block(4)
-        ),
-    ];
+    let want3 = missing_behind(4, &[1, 2, 4], &to_tor2);
     wait_verdicts(&lab, "node-3", &want3);
     let want1 = vec![
         format!("{} ok", res::node_block(1)),

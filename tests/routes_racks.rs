@@ -14,7 +14,7 @@ mod support;
 
 use lab::node::Placement;
 use lab::resources as res;
-use lab::routes::{report, wait_verdicts};
+use lab::routes::{missing_behind, report, wait_verdicts};
 use lab::{Lab, ms};
 use serde_json::Value;
 use std::time::Instant;
@@ -218,13 +218,7 @@ fn as_per_rack_blocks_from_the_other_rack_are_ok_with_the_tor_s_next_hop() {
     let n1 = lab.node("node-1");
     assert!(n1.bird.birdc(&["disable", &to_tor]).contains("disabled"));
     let disabled = Instant::now();
-    let mut want = vec![format!("{} ok", res::node_block(1))];
-    for j in 2..=4 {
-        want.push(format!(
-            "{} missingInBird noEstablishedSession [\"{to_tor}\"]",
-            res::node_block(j)
-        ));
-    }
+    let want = missing_behind(4, &[2, 3, 4], &to_tor);
     wait_verdicts(&lab, "node-1", &want);
     println!(
         "routes racks: node-1's three other blocks missingInBird {} ms after birdc disable {to_tor}",

@@ -4,6 +4,7 @@
 
 use serde_json::Value;
 
+use super::resources as res;
 use super::{CONVERGE, Lab, until};
 
 /// `GET path` on `node`'s `perch run` as JSON, with its status code.
@@ -71,4 +72,24 @@ pub fn report<'a>(v: &'a Value, prefix: &str) -> &'a Value {
         .as_array()
         .and_then(|rs| rs.iter().find(|r| r["prefix"] == prefix))
         .unwrap_or_else(|| panic!("no {prefix} in {v}"))
+}
+
+/// The verdicts of the lab's `n` blocks in order: for the nodes in `missing` (1-based)
+/// `missingInBird` with `session` down as the cause, `ok` for the others.
+pub fn missing_behind(n: usize, missing: &[usize], session: &str) -> Vec<String> {
+    (1..=n)
+        .map(|i| {
+            let block = res::node_block(i);
+            if missing.contains(&i) {
+                format!("{block} missingInBird noEstablishedSession [\"{session}\"]")
+            } else {
+                format!("{block} ok")
+            }
+        })
+        .collect()
+}
+
+/// `<block> ok` for each of the lab's `n` blocks.
+pub fn all_ok(n: usize) -> Vec<String> {
+    missing_behind(n, &[], "")
 }
