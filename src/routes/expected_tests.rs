@@ -28,6 +28,20 @@ fn ip(s: &str) -> IpAddr {
     s.parse().unwrap()
 }
 
+/// The source of a block of b (10.99.0.2, a node perch knows) that no filter rejects, reached
+/// through `next_hops` over `sessions`, `direct` when a session is with b itself.
+fn remote_b(next_hops: &[&str], sessions: &[&str], direct: bool) -> RouteSource {
+    RouteSource::Remote {
+        owner: "b".into(),
+        owner_address: Some(ip("10.99.0.2")),
+        owner_known: true,
+        next_hops: next_hops.iter().map(|h| ip(h)).collect(),
+        sessions: sessions.iter().map(|s| s.to_string()).collect(),
+        direct,
+        rejected_by: vec![],
+    }
+}
+
 fn route<'a>(e: &'a Expected, prefix: &str) -> &'a ExpectedRoute {
     e.routes
         .iter()
@@ -81,15 +95,7 @@ fn mesh_other_nodes_blocks_come_from_their_owner_directly() {
     let b = route(&e, "10.244.2.0/26");
     assert_eq!(
         b.source,
-        RouteSource::Remote {
-            owner: "b".into(),
-            owner_address: Some(ip("10.99.0.2")),
-            owner_known: true,
-            next_hops: vec![ip("10.99.0.2")],
-            sessions: vec!["Mesh_10_99_0_2".into()],
-            direct: true,
-            rejected_by: vec![],
-        }
+        remote_b(&["10.99.0.2"], &["Mesh_10_99_0_2"], true)
     );
     assert_eq!(
         b.kernel,
@@ -219,15 +225,7 @@ fn route_reflector_clients_learn_blocks_through_the_reflectors() {
     let e = expected_for(&s, "a");
     assert_eq!(
         route(&e, "10.244.2.0/26").source,
-        RouteSource::Remote {
-            owner: "b".into(),
-            owner_address: Some(ip("10.99.0.2")),
-            owner_known: true,
-            next_hops: vec![ip("10.99.0.2")],
-            sessions: vec!["Node_10_99_0_10".into()],
-            direct: false,
-            rejected_by: vec![],
-        },
+        remote_b(&["10.99.0.2"], &["Node_10_99_0_10"], false),
         "an iBGP reflector keeps the owner's next hop"
     );
 }
@@ -246,15 +244,7 @@ fn external_peers_may_rewrite_the_next_hop_and_reachable_by_sets_the_gateway() {
     let r = route(&e, "10.244.2.0/26");
     assert_eq!(
         r.source,
-        RouteSource::Remote {
-            owner: "b".into(),
-            owner_address: Some(ip("10.99.0.2")),
-            owner_known: true,
-            next_hops: vec![ip("10.97.0.1"), ip("10.99.0.2")],
-            sessions: vec!["Global_10_97_0_1".into()],
-            direct: false,
-            rejected_by: vec![],
-        }
+        remote_b(&["10.97.0.1", "10.99.0.2"], &["Global_10_97_0_1"], false)
     );
     assert_eq!(
         r.kernel,
@@ -348,15 +338,7 @@ fn with_a_direct_session_an_external_peer_s_next_hop_is_still_right() {
     let r = route(&e, "10.244.2.0/26");
     assert_eq!(
         r.source,
-        RouteSource::Remote {
-            owner: "b".into(),
-            owner_address: Some(ip("10.99.0.2")),
-            owner_known: true,
-            next_hops: vec![ip("10.99.0.2"), ip("10.99.0.254")],
-            sessions: vec!["Mesh_10_99_0_2".into()],
-            direct: true,
-            rejected_by: vec![],
-        }
+        remote_b(&["10.99.0.2", "10.99.0.254"], &["Mesh_10_99_0_2"], true)
     );
     assert_eq!(
         r.kernel,
