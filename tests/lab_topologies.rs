@@ -147,16 +147,7 @@ fn rack_peers_by_node_selector_with_the_mesh_disabled() {
         lab.add_tor(i, &members);
     }
     let t = Instant::now();
-    let mut peers = String::new();
-    for (i, rack) in [(1, "rack-1"), (2, "rack-2")] {
-        let (_, ip, asn) = res::tor(i);
-        peers.push_str("---\n");
-        peers.push_str(&res::bgp_peer(
-            &format!("{rack}-tor"),
-            &format!("peerIP: {ip}, asNumber: {asn}, nodeSelector: rack == '{rack}'"),
-        ));
-    }
-    lab.apply("rack-peers.yaml", &peers);
+    lab.apply("rack-peers.yaml", &res::rack_tor_peers(|r| res::tor(r).2));
     lab.perch(&[
         "patch",
         "bgpconfiguration",

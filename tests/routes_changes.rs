@@ -274,16 +274,7 @@ fn nodes_behind_tors_get_every_block_and_lose_exactly_what_a_tor_carried() {
     for i in 1..=2 {
         lab.add_tor(i, &tor_neighbors(i));
     }
-    let mut peers = String::new();
-    for (i, rack) in [(1, "rack-1"), (2, "rack-2")] {
-        let (_, ip, asn) = res::tor(i);
-        peers.push_str("---\n");
-        peers.push_str(&res::bgp_peer(
-            &format!("{rack}-tor"),
-            &format!("peerIP: {ip}, asNumber: {asn}, nodeSelector: rack == '{rack}'"),
-        ));
-    }
-    lab.apply("rack-peers.yaml", &peers);
+    lab.apply("rack-peers.yaml", &res::rack_tor_peers(|r| res::tor(r).2));
     lab.perch(&[
         "patch",
         "bgpconfiguration",

@@ -104,19 +104,7 @@ fn as_per_rack_blocks_from_the_other_rack_are_ok_with_the_tor_s_next_hop() {
             .collect();
         lab.add_rack_tor(r, rack_as(r), &neighbors, &clients);
     }
-    let mut peers = String::new();
-    for r in 1..=2 {
-        peers.push_str("---\n");
-        peers.push_str(&res::bgp_peer(
-            &format!("rack-{r}-tor"),
-            &format!(
-                "peerIP: {}, asNumber: {}, nodeSelector: rack == 'rack-{r}'",
-                res::tor(r).1,
-                rack_as(r)
-            ),
-        ));
-    }
-    lab.apply("rack-tor-peers.yaml", &peers);
+    lab.apply("rack-tor-peers.yaml", &res::rack_tor_peers(rack_as));
     lab.perch(&[
         "patch",
         "bgpconfiguration",

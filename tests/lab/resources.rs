@@ -86,6 +86,24 @@ pub fn bgp_peer(name: &str, spec: &str) -> String {
     )
 }
 
+/// The BGPPeers `rack-1-tor` and `rack-2-tor`: rack R's nodes (`nodeSelector: rack ==
+/// 'rack-R'`) peer with ToR R ([`tor`]) in AS `asn(R)`; one YAML stream.
+pub fn rack_tor_peers(asn: impl Fn(usize) -> u32) -> String {
+    let mut peers = String::new();
+    for r in 1..=2 {
+        peers.push_str("---\n");
+        peers.push_str(&bgp_peer(
+            &format!("rack-{r}-tor"),
+            &format!(
+                "peerIP: {}, asNumber: {}, nodeSelector: rack == 'rack-{r}'",
+                tor(r).1,
+                asn(r)
+            ),
+        ));
+    }
+    peers
+}
+
 /// The guide's BGPPeer that peers every node with the route reflectors.
 pub fn peer_with_route_reflectors() -> String {
     bgp_peer(
