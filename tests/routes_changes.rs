@@ -13,7 +13,9 @@ mod support;
 use lab::migration::{self, GUIDE, REFLECTORS};
 use lab::node::Placement;
 use lab::resources as res;
-use lab::routes::{all_ok, missing_behind, report, routes_of, verdicts, wait_verdicts};
+use lab::routes::{
+    all_ok, kernel_gateway, missing_behind, report, routes_of, verdicts, wait_verdicts,
+};
 use lab::{CONVERGE, Lab, ms, until};
 use serde_json::Value;
 use std::time::Instant;
@@ -31,23 +33,6 @@ fn bird_next_hops(lab: &Lab, node: &str, prefix: &str) -> Vec<String> {
         .collect();
     hops.sort();
     hops
-}
-
-/// The gateway of `node`'s kernel route for `prefix` (`ip -j route show PREFIX` in its
-/// namespace).
-fn kernel_gateway(lab: &Lab, node: &str, prefix: &str) -> Option<String> {
-    let out = lab
-        .node(node)
-        .ns
-        .command("ip")
-        .args(["-j", "route", "show", prefix])
-        .output()
-        .ok()?;
-    let routes: Vec<Value> = serde_json::from_slice(&out.stdout).ok()?;
-    routes
-        .first()
-        .and_then(|r| r["gateway"].as_str())
-        .map(str::to_owned)
 }
 
 /// Replaces `node`'s `perch run` with one cut off from the datastore (its etcd endpoint is a

@@ -14,9 +14,8 @@ mod support;
 
 use lab::node::Placement;
 use lab::resources as res;
-use lab::routes::{missing_behind, report, wait_verdicts};
+use lab::routes::{kernel_gateway, missing_behind, report, wait_verdicts};
 use lab::{Lab, ms};
-use serde_json::Value;
 use std::time::Instant;
 
 /// Rack `r`'s AS: its nodes' and its ToR's.
@@ -46,23 +45,6 @@ fn bird_best(lab: &Lab, node: &str, prefix: &str) -> (Option<String>, Option<Str
         words.next().map(str::to_owned)
     });
     (hop, via)
-}
-
-/// The gateway of `node`'s kernel route for `prefix` (`ip -j route show PREFIX` in its
-/// namespace).
-fn kernel_gateway(lab: &Lab, node: &str, prefix: &str) -> Option<String> {
-    let out = lab
-        .node(node)
-        .ns
-        .command("ip")
-        .args(["-j", "route", "show", prefix])
-        .output()
-        .ok()?;
-    let routes: Vec<Value> = serde_json::from_slice(&out.stdout).ok()?;
-    routes
-        .first()
-        .and_then(|r| r["gateway"].as_str())
-        .map(str::to_owned)
 }
 
 /// Four nodes in two racks, one AS per rack; each node's only session is iBGP with its

@@ -93,3 +93,20 @@ pub fn missing_behind(n: usize, missing: &[usize], session: &str) -> Vec<String>
 pub fn all_ok(n: usize) -> Vec<String> {
     missing_behind(n, &[], "")
 }
+
+/// The gateway of `node`'s kernel route for `prefix` (`ip -j route show PREFIX` in its
+/// namespace).
+pub fn kernel_gateway(lab: &Lab, node: &str, prefix: &str) -> Option<String> {
+    let out = lab
+        .node(node)
+        .ns
+        .command("ip")
+        .args(["-j", "route", "show", prefix])
+        .output()
+        .ok()?;
+    let routes: Vec<Value> = serde_json::from_slice(&out.stdout).ok()?;
+    routes
+        .first()
+        .and_then(|r| r["gateway"].as_str())
+        .map(str::to_owned)
+}
