@@ -68,6 +68,16 @@ pub fn route_query(filtered: bool, prefixes: &[IpNet]) -> String {
     }
 }
 
+/// The first whitespace-separated token of `text` and what follows it.
+fn next_token(text: &str) -> Option<(&str, &str)> {
+    let start = text.trim_start();
+    if start.is_empty() {
+        return None;
+    }
+    let end = start.find(char::is_whitespace).unwrap_or(start.len());
+    Some((&start[..end], &start[end..]))
+}
+
 /// Parses a `show route` reply.
 pub fn parse_show_route(reply: &Reply) -> Result<Vec<RouteEntry>, ParseError> {
     check_final(reply, "show route", &[0])?;
@@ -107,33 +117,35 @@ pub fn parse_show_route(reply: &Reply) -> Result<Vec<RouteEntry>, ParseError> {
             }
             continue;
         }
-        let mut tokens = text.split_whitespace().peekable();
-        let Some(first) = tokens.peek().copied() else {
+        // Scanned in place: the tokens are slices of the line, no per-route Vec or String
+        // besides the entry's own fields.
+        let Some((first, after_first)) = next_token(text) else {
             continue;
         };
-        if first.contains('/') {
-            network = first.to_owned();
-            tokens.next();
-        }
-        let Some(kind) = tokens.next() else { continue };
-        let rest: Vec<&str> = tokens.collect();
-        let joined = rest.join(" ");
-        let (protocol, from) = match (joined.find('['), joined.find(']')) {
+        let (kind, rest) = if first.contains('/') {
+            network.clear();
+            network.push_str(first);
+            match next_token(after_first) {
+                Some(t) => t,
+                None => continue,
+            }
+        } else {
+            (first, after_first)
+        };
+        let (protocol, from) = match (rest.find('['), rest.find(']')) {
             (Some(a), Some(b)) if a < b => {
-                let inside: Vec<&str> = joined[a + 1..b].split_whitespace().collect();
+                let mut inside = rest[a + 1..b].split_whitespace();
+                let protocol = inside.next().unwrap_or_default().to_owned();
+                let mut inside = rest[a + 1..b].split_whitespace();
                 let from = inside
-                    .iter()
-                    .position(|t| *t == "from")
-                    .and_then(|i| inside.get(i + 1))
-                    .map(|s| s.to_string());
-                (
-                    inside.first().map(|s| s.to_string()).unwrap_or_default(),
-                    from,
-                )
+                    .position(|t| t == "from")
+                    .and_then(|_| inside.next())
+                    .map(str::to_owned);
+                (protocol, from)
             }
             _ => (String::new(), None),
         };
-        let after = joined.find(']').map_or("", |b| &joined[b + 1..]);
+        let after = rest.find(']').map_or("", |b| &rest[b + 1..]);
         out.push(RouteEntry {
             table: table.clone(),
             network: network.clone(),
