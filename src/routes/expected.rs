@@ -429,9 +429,9 @@ pub fn expected(snapshot: &Snapshot, plan: &Plan) -> Expected {
             continue;
         }
         let family = if v4 { Family::IPv4 } else { Family::IPv6 };
-        let owner_address = snapshot
-            .nodes
-            .get(owner)
+        // One lookup of the owner serves its address and whether it is known.
+        let owner_node = snapshot.nodes.get(owner);
+        let owner_address = owner_node
             .and_then(|n| n.spec.bgp.as_ref())
             .and_then(|b| {
                 if v4 {
@@ -504,7 +504,7 @@ pub fn expected(snapshot: &Snapshot, plan: &Plan) -> Expected {
             source: RouteSource::Remote {
                 owner: owner.to_owned(),
                 owner_address,
-                owner_known: snapshot.nodes.contains_key(owner),
+                owner_known: owner_node.is_some(),
                 next_hops,
                 sessions,
                 direct: is_direct,

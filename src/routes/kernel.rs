@@ -51,9 +51,11 @@ impl KernelEntry {
             let _ = write!(s, " via {g}");
         }
         if let Some(d) = &self.device {
-            let _ = write!(s, " dev {d}");
+            s.push_str(" dev ");
+            s.push_str(d);
         }
-        let _ = write!(s, " proto {}", self.protocol);
+        s.push_str(" proto ");
+        s.push_str(&self.protocol);
         if self.onlink {
             s.push_str(" onlink");
         }

@@ -9,7 +9,7 @@
 //! and the kernel's gateway against BIRD's own (the next hop BIRD resolved recursively).
 //! Must not: do I/O or read the clock (callers time the check).
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap};
 use std::net::IpAddr;
 
 use ipnet::IpNet;
@@ -193,20 +193,38 @@ impl RouteCheck {
 
 /// `show route` form of a BIRD route, for evidence.
 pub(crate) fn describe_bird(r: &RouteEntry) -> String {
-    use std::fmt::Write as _;
-    let mut s = String::with_capacity(96);
-    let _ = write!(s, "{} {} [{}]", r.network, r.kind, r.protocol);
+    // Pieces pushed as they are (no formatting machinery): every route BIRD has is written
+    // once per check.
+    let mut s = String::with_capacity(
+        r.network.len()
+            + r.kind.len()
+            + r.protocol.len()
+            + r.gateway.as_ref().map_or(0, String::len)
+            + r.interface.as_ref().map_or(0, String::len)
+            + r.bgp_next_hop.as_ref().map_or(0, String::len)
+            + 40,
+    );
+    s.push_str(&r.network);
+    s.push(' ');
+    s.push_str(&r.kind);
+    s.push_str(" [");
+    s.push_str(&r.protocol);
+    s.push(']');
     if r.primary {
         s.push_str(" *");
     }
     if let Some(g) = &r.gateway {
-        let _ = write!(s, " via {g}");
+        s.push_str(" via ");
+        s.push_str(g);
     }
     if let Some(i) = &r.interface {
-        let _ = write!(s, " on {i}");
+        s.push_str(" on ");
+        s.push_str(i);
     }
     if let Some(n) = &r.bgp_next_hop {
-        let _ = write!(s, " (BGP.next_hop {n})");
+        s.push_str(" (BGP.next_hop ");
+        s.push_str(n);
+        s.push(')');
     }
     s
 }
@@ -216,7 +234,7 @@ fn parse_net(text: &str) -> Option<IpNet> {
 }
 
 fn index<T>(items: &[T], key: impl Fn(&T) -> Option<IpNet>) -> HashMap<IpNet, Vec<&T>> {
-    let mut map: HashMap<IpNet, Vec<&T>> = HashMap::new();
+    let mut map: HashMap<IpNet, Vec<&T>> = HashMap::with_capacity(items.len());
     for item in items {
         if let Some(k) = key(item) {
             map.entry(k).or_default().push(item);
@@ -227,7 +245,16 @@ fn index<T>(items: &[T], key: impl Fn(&T) -> Option<IpNet>) -> HashMap<IpNet, Ve
 
 /// Compares `expected` with `observed`.
 pub fn check(expected: &Expected, observed: &Observed<'_>) -> RouteCheck {
-    let bird = index(observed.bird, |r| parse_net(&r.network));
+    // Each BIRD route's prefix, parsed once.
+    let bird_nets: Vec<(IpNet, &RouteEntry)> = observed
+        .bird
+        .iter()
+        .filter_map(|r| Some((parse_net(&r.network)?, r)))
+        .collect();
+    let mut bird: HashMap<IpNet, Vec<&RouteEntry>> = HashMap::with_capacity(bird_nets.len());
+    for (p, r) in &bird_nets {
+        bird.entry(*p).or_default().push(r);
+    }
     let filtered = observed
         .filtered
         .map(|f| index(f, |r| parse_net(&r.network)))
@@ -282,11 +309,14 @@ pub fn check(expected: &Expected, observed: &Observed<'_>) -> RouteCheck {
             } => {
                 report.source = "remote";
                 report.owner = Some(owner.clone());
-                let learned: Vec<&&RouteEntry> = in_bird
+                let learned = in_bird
                     .iter()
-                    .filter(|r| r.bgp_next_hop.is_some() || bgp.contains_key(r.protocol.as_str()))
-                    .collect();
-                match learned.iter().find(|r| r.primary).or(learned.first()) {
+                    .filter(|r| r.bgp_next_hop.is_some() || bgp.contains_key(r.protocol.as_str()));
+                let best = learned
+                    .clone()
+                    .find(|r| r.primary)
+                    .or_else(|| learned.clone().next());
+                match best {
                     None => (
                         Verdict::MissingInBird,
                         Some(missing_cause(
@@ -335,6 +365,7 @@ pub fn check(expected: &Expected, observed: &Observed<'_>) -> RouteCheck {
                                 )
                             }
                             _ if router => {
+                                let learned: Vec<&&RouteEntry> = learned.collect();
                                 kernel_verdict(&e.kernel, in_kernel, link_local(best), &learned)
                             }
                             _ => kernel_verdict(&e.kernel, in_kernel, link_local(best), &[]),
@@ -368,41 +399,50 @@ pub fn check(expected: &Expected, observed: &Observed<'_>) -> RouteCheck {
         routes.push(report);
     }
 
-    // Routes inside a pool that no affinity explains.
-    let known: HashSet<IpNet> = expected.routes.iter().map(|r| r.prefix).collect();
+    // Routes inside a pool that no affinity explains. The evidence text is written only for
+    // those (the healthy path formats each route once, above).
     let mut unexpected: BTreeMap<IpNet, RouteReport> = BTreeMap::new();
-    let mut note = |prefix: IpNet, bird: Option<String>, kernel: Option<String>| {
-        if known.contains(&prefix)
-            || expected.pool_of(&prefix).is_none()
-            || expected.explains(&prefix)
-        {
-            return;
-        }
-        let r = unexpected.entry(prefix).or_insert_with(|| RouteReport {
-            prefix,
-            verdict: Verdict::Unexpected,
-            source: "unknown",
-            owner: None,
-            cause: Some(Cause {
-                kind: CauseKind::NoAffinity,
-                sessions: Vec::new(),
-                message: "inside a pool, but no block affinity explains it".into(),
-            }),
-            expected: None,
-            bird: Vec::new(),
-            kernel: Vec::new(),
-        });
-        r.bird.extend(bird);
-        r.kernel.extend(kernel);
+    // `expected` sorts its routes by prefix; a hand-made `Expected` may not.
+    let sorted = expected.routes.is_sorted_by_key(|r| r.prefix);
+    let unexplained = |prefix: &IpNet| {
+        let known = if sorted {
+            expected
+                .routes
+                .binary_search_by(|r| r.prefix.cmp(prefix))
+                .is_ok()
+        } else {
+            expected.routes.iter().any(|r| r.prefix == *prefix)
+        };
+        !known && expected.pool_of(prefix).is_some() && !expected.explains(prefix)
     };
-    for r in observed.bird {
-        if let Some(p) = parse_net(&r.network) {
-            note(p, Some(describe_bird(r)), None);
+    let report = |prefix: IpNet| RouteReport {
+        prefix,
+        verdict: Verdict::Unexpected,
+        source: "unknown",
+        owner: None,
+        cause: Some(Cause {
+            kind: CauseKind::NoAffinity,
+            sessions: Vec::new(),
+            message: "inside a pool, but no block affinity explains it".into(),
+        }),
+        expected: None,
+        bird: Vec::new(),
+        kernel: Vec::new(),
+    };
+    for (p, r) in &bird_nets {
+        if unexplained(p) {
+            let entry = unexpected.entry(*p).or_insert_with(|| report(*p));
+            entry.bird.push(describe_bird(r));
         }
     }
     if let KernelView::Table(t) = &observed.kernel {
         for k in t.iter() {
-            note(k.prefix, None, Some(k.describe()));
+            if unexplained(&k.prefix) {
+                let entry = unexpected
+                    .entry(k.prefix)
+                    .or_insert_with(|| report(k.prefix));
+                entry.kernel.push(k.describe());
+            }
         }
     }
     routes.extend(unexpected.into_values());
@@ -637,46 +677,44 @@ fn kernel_verdict(
             }
         }
         KernelRoute::Direct { gateways } => {
-            let unicast: Vec<&&KernelEntry> =
-                observed.iter().filter(|k| k.kind == "unicast").collect();
-            if unicast.is_empty() {
+            let mut unicast = observed.iter().filter(|k| k.kind == "unicast");
+            let Some(first) = unicast.clone().next() else {
                 return missing(
                     "BIRD has it, the kernel does not: the kernel protocol's export filter rejected it, or BIRD could not install it".into(),
                 );
-            }
+            };
             let fine = |k: &KernelEntry| {
                 k.device.as_deref() != Some(super::expected::IPIP_DEVICE)
                     && accepted(k.gateway, gateways)
             };
-            if gateways.is_empty() || unicast.iter().any(|k| fine(k)) {
+            if gateways.is_empty() || unicast.any(|k| fine(k)) {
                 (Verdict::Ok, None)
             } else {
                 wrong(format!(
                     "the kernel routes it {}; expected via {} directly",
-                    unicast[0].describe(),
+                    first.describe(),
                     list_with_bird(gateways, bird, false)
                 ))
             }
         }
         KernelRoute::Tunnel { gateways, device } => {
-            let unicast: Vec<&&KernelEntry> =
-                observed.iter().filter(|k| k.kind == "unicast").collect();
-            if unicast.is_empty() {
+            let mut unicast = observed.iter().filter(|k| k.kind == "unicast");
+            let Some(first) = unicast.clone().next() else {
                 return missing(format!(
                     "BIRD has it, the kernel does not: the kernel protocol's filter, a missing {device}, or a BIRD without onlink (older than 2.0.12)"
                 ));
-            }
+            };
             let fine = |k: &KernelEntry| {
                 k.device.as_deref() == Some(device.as_str())
                     && k.onlink
                     && (gateways.is_empty() || accepted(k.gateway, gateways))
             };
-            if unicast.iter().any(|k| fine(k)) {
+            if unicast.any(|k| fine(k)) {
                 (Verdict::Ok, None)
             } else {
                 wrong(format!(
                     "the kernel routes it {}; expected via {} dev {device} onlink",
-                    unicast[0].describe(),
+                    first.describe(),
                     list_with_bird(gateways, bird, true)
                 ))
             }
