@@ -244,7 +244,7 @@ enum RouteCheckError {
     /// `show route` failed.
     #[error("show route: {0}")]
     Routes(BirdError),
-    /// The judging thread panicked or was cancelled.
+    /// Building the expected routes or judging them panicked or was cancelled.
     #[error("route check: {0}")]
     Judging(tokio::task::JoinError),
 }
@@ -258,9 +258,12 @@ async fn check_routes(
 ) -> Option<Result<(RouteCheck, f64), RouteCheckError>> {
     let (plan, snapshot) = (state.plan.clone()?, state.snapshot.clone()?);
     let started = Instant::now();
-    let expected = tokio::task::spawn_blocking(move || expected(&snapshot, &plan))
-        .await
-        .ok()?;
+    // A panic while building the expected routes is this check's error, published like any
+    // other (readiness and /routes show it), not a silently kept old check.
+    let expected = match tokio::task::spawn_blocking(move || expected(&snapshot, &plan)).await {
+        Ok(e) => e,
+        Err(e) => return Some(Err(RouteCheckError::Judging(e))),
+    };
     let prefixes = query_prefixes(&expected);
     let protocols = match protocols {
         Ok(p) => p,
