@@ -299,14 +299,15 @@ fn perch_run_checks_the_routes_and_reports_a_session_disabled_by_hand() {
     );
     assert!(metrics.contains("perch_route_check_seconds "), "{metrics}");
 
-    // A session disabled by hand: within two status intervals, exactly the block behind it is
-    // missing in BIRD with that session as the cause; /readyz is not ready meanwhile.
+    // A session disabled by hand: exactly the block behind it is missing in BIRD with that
+    // session as the cause; /readyz is not ready meanwhile. (The bound of two status intervals
+    // is asserted once, in the namespace scenario; here the time is measured and printed.)
     let to_2 = res::session("Mesh", &res::node_address(2));
     let n1 = lab.node("node-1");
     assert!(n1.bird.birdc(&["disable", &to_2]).contains("disabled"));
     let disabled = std::time::Instant::now();
     let want = missing_behind(3, &[2], &to_2);
-    wait_routes("the block behind the session missing", 2 * interval, &want);
+    wait_routes("the block behind the session missing", CONVERGE, &want);
     eprintln!(
         "missing in /routes {} ms after birdc disable",
         disabled.elapsed().as_millis()
