@@ -408,19 +408,27 @@ fn perch_routes_exit_code_says_whether_every_route_is_ok() {
          spec: {{node: n2, cidr: 10.244.2.0/26, state: confirmed}}\n"
     );
     let s = bird_node("rx", "10.97.0.1", &cluster);
-    let run = |resources: &std::path::Path, exit_code: bool| {
+    let run_with = |resources: &std::path::Path, exit_code: bool, no_kernel: bool| {
         let mut cmd = std::process::Command::new(support::perch::binary());
-        cmd.args(["routes", "-n", "n1", "--no-kernel", "-o", "json", "-r"])
+        cmd.args(["routes", "-n", "n1", "-o", "json", "-r"])
             .arg(resources)
             .arg("--bird-socket")
             .arg(&s.bird.socket);
+        if no_kernel {
+            cmd.arg("--no-kernel");
+        }
         if exit_code {
             cmd.arg("--exit-code");
         }
         let out = cmd.output().unwrap();
-        let v: Value = serde_json::from_slice(&out.stdout)
-            .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out.stderr)));
-        (out.status.code(), v)
+        let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+        let v: Value =
+            serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{e}: {stderr}"));
+        (out.status.code(), v, stderr)
+    };
+    let run = |resources: &std::path::Path, exit_code: bool| {
+        let (code, v, _) = run_with(resources, exit_code, true);
+        (code, v)
     };
     let all = s.dir.join("resources");
     // BIRD runs n1's rendered config: its own block's blackhole.
@@ -442,4 +450,25 @@ fn perch_routes_exit_code_says_whether_every_route_is_ok() {
     let (code, v) = run(&alone, true);
     assert_eq!(v["counts"]["ok"], 1, "{v}");
     assert_eq!(code, Some(0), "{v}");
+
+    // The same check without --no-kernel, from outside BIRD's network namespace: the kernel
+    // perch reads has no route from BIRD, so it is not compared. Every route ok in BIRD is not
+    // a pass then: exit 4, the reason on stderr; without --exit-code still 0.
+    let (code, v, stderr) = run_with(&alone, true, false);
+    assert_eq!(v["counts"]["ok"], 1, "{v}");
+    assert_eq!(v["kernelChecked"], false, "{v}");
+    let note = v["kernelNote"].as_str().unwrap_or_else(|| panic!("{v}"));
+    assert!(note.contains("network namespace"), "{note}");
+    assert_eq!(code, Some(4), "{v} {stderr}");
+    assert!(
+        stderr.contains("check incomplete: the kernel was not read: ")
+            && stderr.contains("network namespace"),
+        "{stderr}"
+    );
+    let (code, _, _) = run_with(&alone, false, false);
+    assert_eq!(code, Some(0), "without --exit-code");
+    // A route not ok outranks the incomplete check: 3.
+    let (code, v, _) = run_with(&all, true, false);
+    assert_eq!(v["kernelChecked"], false, "{v}");
+    assert_eq!(code, Some(3), "{v}");
 }

@@ -75,7 +75,10 @@ nextHops, sessions, direct, rejectedBy}, kernel: {kind, gateways, ..}}, bird: [.
 [..]}]}
 
 Exit status: 0 when the check ran; 1 when it could not (BIRD not answering, the datastore
-unreadable); with --exit-code, 3 when a route is not ok (2 is a usage error).
+unreadable); with --exit-code, 3 when a route is not ok, and 4 when none is found not ok but
+the check is incomplete because the kernel was not read (netlink failed, or perch is not in
+BIRD's network namespace; the reason is on stderr; --no-kernel makes a BIRD-only check
+complete) (2 is a usage error).
 
 Examples:
   perch routes -n node-1
@@ -90,8 +93,9 @@ pub struct RoutesArgs {
     pub observe: ObserveArgs,
     #[arg(long, short = 'o', value_enum, default_value = "table")]
     pub output: RoutesOutput,
-    /// Exit with status 3 when any route is not ok (for scripts and monitoring); without it
-    /// the status is 0 whatever the verdicts, and 1 only when the check could not run.
+    /// Exit with status 3 when any route is not ok, 4 when the kernel was not read without
+    /// --no-kernel (for scripts and monitoring); without it the status is 0 whatever the
+    /// verdicts, and 1 only when the check could not run.
     #[arg(long)]
     pub exit_code: bool,
 }
@@ -295,8 +299,18 @@ pub(crate) async fn routes(a: RoutesArgs) -> Result<ExitCode, CliError> {
             }
         }
     }
-    if a.exit_code && o.check.problems().next().is_some() {
+    if !a.exit_code {
+        return Ok(ExitCode::SUCCESS);
+    }
+    if o.check.problems().next().is_some() {
         return Ok(ExitCode::from(3));
+    }
+    // Every route ok, but the kernel was not read although it was asked for: not a pass.
+    if !o.check.kernel_checked && !a.observe.no_kernel {
+        let note = o.check.kernel_note.as_deref().unwrap_or("no reason given");
+        let note = note.strip_prefix("kernel not checked: ").unwrap_or(note);
+        eprintln!("perch: check incomplete: the kernel was not read: {note}");
+        return Ok(ExitCode::from(4));
     }
     Ok(ExitCode::SUCCESS)
 }
