@@ -260,9 +260,9 @@ async fn check_routes(
     let started = Instant::now();
     // A panic while building the expected routes is this check's error, published like any
     // other (readiness and /routes show it), not a silently kept old check.
-    let expected = match tokio::task::spawn_blocking(move || expected(&snapshot, &plan)).await {
+    let expected = match off_thread(move || expected(&snapshot, &plan)).await {
         Ok(e) => e,
-        Err(e) => return Some(Err(RouteCheckError::Judging(e))),
+        Err(e) => return Some(Err(e)),
     };
     let prefixes = query_prefixes(&expected);
     let protocols = match protocols {
@@ -278,7 +278,7 @@ async fn check_routes(
             Err(e) => return Some(Err(RouteCheckError::Routes(e))),
         }
     };
-    let judged = tokio::task::spawn_blocking(move || {
+    let judged = off_thread(move || {
         let table = read_main_table().map_err(|e| e.to_string());
         let in_bird: std::collections::HashSet<ipnet::IpNet> = bird
             .iter()
@@ -295,9 +295,18 @@ async fn check_routes(
             },
         )
     })
-    .await
-    .map_err(RouteCheckError::Judging);
+    .await;
     Some(judged.map(|c| (c, started.elapsed().as_secs_f64())))
+}
+
+/// `work` (a CPU-bound part of the check) on a blocking thread; its panic or cancellation is
+/// the check's error.
+async fn off_thread<T: Send + 'static>(
+    work: impl FnOnce() -> T + Send + 'static,
+) -> Result<T, RouteCheckError> {
+    tokio::task::spawn_blocking(work)
+        .await
+        .map_err(RouteCheckError::Judging)
 }
 
 /// The rest of a full view, on a connection that already answered `show status`.
@@ -342,6 +351,21 @@ mod tests {
             last_reboot: Some(last_reboot.into()),
             ..Status::default()
         }
+    }
+
+    #[tokio::test]
+    async fn a_panic_off_thread_is_the_checks_error() {
+        // Building the expected routes or judging them: a panic is reported, not swallowed.
+        let err = off_thread(|| -> u8 { panic!("no expected routes") })
+            .await
+            .unwrap_err();
+        assert!(matches!(err, RouteCheckError::Judging(_)), "{err:?}");
+        let message = err.to_string();
+        assert!(
+            message.starts_with("route check: ") && message.contains("panicked"),
+            "{message}"
+        );
+        assert_eq!(off_thread(|| 7).await.unwrap(), 7);
     }
 
     #[test]
