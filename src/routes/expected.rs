@@ -123,7 +123,8 @@ pub enum KernelRoute {
     },
     /// `via GATEWAY dev tunl0 onlink`.
     Tunnel {
-        /// The acceptable gateways.
+        /// The acceptable gateways: node addresses only (the owner's, a reflector node's),
+        /// since an IPIP tunnel ends only on a node; a router's address is never one.
         gateways: Vec<IpAddr>,
         /// The tunnel device ([`IPIP_DEVICE`]).
         device: String,
@@ -473,12 +474,28 @@ pub fn expected(snapshot: &Snapshot, plan: &Plan) -> Expected {
             .collect();
         kernel_gateways.sort();
         kernel_gateways.dedup();
+        // An IPIP tunnel ends only on a node: a router's address (a relay that is no node)
+        // is no tunnel gateway, whatever BGP next hop it gives.
+        let tunnel_gateways = || -> Vec<IpAddr> {
+            let mut g: Vec<IpAddr> = next_hops
+                .iter()
+                .filter(|a| {
+                    !relays
+                        .iter()
+                        .any(|r| r.peer_ip == **a && router_sessions.binary_search(&r.name).is_ok())
+                })
+                .map(|a| gateways.get(a).copied().unwrap_or(*a))
+                .collect();
+            g.sort();
+            g.dedup();
+            g
+        };
         let kernel = match pool.kernel {
             PoolKernel::Direct => KernelRoute::Direct {
                 gateways: kernel_gateways,
             },
             PoolKernel::Tunnel => KernelRoute::Tunnel {
-                gateways: kernel_gateways,
+                gateways: tunnel_gateways(),
                 device: IPIP_DEVICE.into(),
             },
             PoolKernel::CrossSubnet => {
@@ -491,7 +508,7 @@ pub fn expected(snapshot: &Snapshot, plan: &Plan) -> Expected {
                     }
                 } else {
                     KernelRoute::Tunnel {
-                        gateways: kernel_gateways,
+                        gateways: tunnel_gateways(),
                         device: IPIP_DEVICE.into(),
                     }
                 }

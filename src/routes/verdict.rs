@@ -340,10 +340,18 @@ pub fn check(expected: &Expected, observed: &Observed<'_>) -> RouteCheck {
                         // A router that is no cluster node may give any next hop: judge
                         // presence, and the kernel against BIRD's own gateway.
                         let router = expected.is_router_session(&best.protocol);
-                        match hop {
-                            Some(h)
-                                if !router && !next_hops.is_empty() && !next_hops.contains(&h) =>
-                            {
+                        // From a router, the next hop is judged only when it is a node's
+                        // address that is not the owner's (a ToR passing on a stale route).
+                        let wrong_hop = hop.filter(|h| {
+                            !next_hops.is_empty()
+                                && !next_hops.contains(h)
+                                && (!router
+                                    || owners_by_address
+                                        .get_or_insert_with(|| address_owners(expected))
+                                        .contains_key(h))
+                        });
+                        match wrong_hop {
+                            Some(h) => {
                                 let whose = owners_by_address
                                     .get_or_insert_with(|| address_owners(expected))
                                     .get(&h)
@@ -364,11 +372,24 @@ pub fn check(expected: &Expected, observed: &Observed<'_>) -> RouteCheck {
                                     }),
                                 )
                             }
-                            _ if router => {
-                                let learned: Vec<&&RouteEntry> = learned.collect();
-                                kernel_verdict(&e.kernel, in_kernel, link_local(best), &learned)
+                            // A router's gateways reach the kernel only through BIRD's best
+                            // route; a tunnel must end on a node whatever BIRD has.
+                            None if router => {
+                                let nodes = owners_by_address
+                                    .get_or_insert_with(|| address_owners(expected));
+                                let tunnel = matches!(e.kernel, KernelRoute::Tunnel { .. });
+                                let bird: &[&RouteEntry] = if tunnel { &[] } else { &[best] };
+                                kernel_verdict(
+                                    &e.kernel,
+                                    in_kernel,
+                                    link_local(best),
+                                    bird,
+                                    Some(nodes),
+                                )
                             }
-                            _ => kernel_verdict(&e.kernel, in_kernel, link_local(best), &[]),
+                            None => {
+                                kernel_verdict(&e.kernel, in_kernel, link_local(best), &[], None)
+                            }
                         }
                     }
                 }
@@ -390,7 +411,7 @@ pub fn check(expected: &Expected, observed: &Observed<'_>) -> RouteCheck {
                         }),
                     )
                 } else {
-                    kernel_verdict(&e.kernel, in_kernel, None, &[])
+                    kernel_verdict(&e.kernel, in_kernel, None, &[], None)
                 }
             }
         };
@@ -602,7 +623,7 @@ fn link_local(route: &RouteEntry) -> Option<IpAddr> {
 
 /// Whether BIRD's routes `bird` (from a router's session) name `gateway`, as the resolved
 /// gateway (`via`) or as the BGP next hop (what an IPIP route's gateway is).
-fn bird_names(bird: &[&&RouteEntry], gateway: IpAddr) -> bool {
+fn bird_names(bird: &[&RouteEntry], gateway: IpAddr) -> bool {
     bird.iter().any(|r| {
         [r.gateway.as_deref(), r.bgp_next_hop.as_deref()]
             .into_iter()
@@ -614,7 +635,7 @@ fn bird_names(bird: &[&&RouteEntry], gateway: IpAddr) -> bool {
 /// `A or B` for the expected gateways, BIRD's own (from a router's session) after them: the
 /// gateway BIRD resolved (`via`), or for a tunnel the BGP next hop (what the kernel protocol's
 /// filter puts on `tunl0`).
-fn list_with_bird(gateways: &[IpAddr], bird: &[&&RouteEntry], tunnel: bool) -> String {
+fn list_with_bird(gateways: &[IpAddr], bird: &[&RouteEntry], tunnel: bool) -> String {
     let mut all: Vec<String> = gateways.iter().map(ToString::to_string).collect();
     for r in bird {
         let g = if tunnel {
@@ -630,14 +651,17 @@ fn list_with_bird(gateways: &[IpAddr], bird: &[&&RouteEntry], tunnel: bool) -> S
 }
 
 /// The kernel's side of a route BIRD has. `bird_link_local` is a link-local gateway BIRD
-/// chose for it (accepted besides the expected gateways). `bird`: BIRD's routes for the
-/// prefix when they came from a router that is no cluster node, whose gateways the kernel may
-/// then have too (the next hop the router gave, or what BIRD resolved it to); empty otherwise.
+/// chose for it (accepted besides the expected gateways). `bird`: BIRD's best route for the
+/// prefix when it came from a router that is no cluster node, whose gateways the kernel may
+/// then have too (the next hop the router gave, or what BIRD resolved it to); empty otherwise
+/// and for tunnels. `nodes`: the nodes' addresses (given for a router's route), to say so when
+/// a tunnel ends on an address that is no node's.
 fn kernel_verdict(
     expected: &KernelRoute,
     observed: Option<&Vec<&KernelEntry>>,
     bird_link_local: Option<IpAddr>,
-    bird: &[&&RouteEntry],
+    bird: &[&RouteEntry],
+    nodes: Option<&HashMap<IpAddr, &str>>,
 ) -> (Verdict, Option<Cause>) {
     let accepted = |g: Option<IpAddr>, gateways: &[IpAddr]| {
         g.is_some_and(|g| {
@@ -712,8 +736,17 @@ fn kernel_verdict(
             if unicast.any(|k| fine(k)) {
                 (Verdict::Ok, None)
             } else {
+                let tunnel = observed
+                    .iter()
+                    .find(|k| k.kind == "unicast" && k.device.as_deref() == Some(device.as_str()));
+                let no_node = match (tunnel.and_then(|k| k.gateway), nodes) {
+                    (Some(g), Some(nodes)) if !gateways.contains(&g) && !nodes.contains_key(&g) => {
+                        format!("IPIP to {g}, which is no node and cannot decapsulate: ")
+                    }
+                    _ => String::new(),
+                };
                 wrong(format!(
-                    "the kernel routes it {}; expected via {} dev {device} onlink",
+                    "{no_node}the kernel routes it {}; expected via {} dev {device} onlink",
                     first.describe(),
                     list_with_bird(gateways, bird, true)
                 ))

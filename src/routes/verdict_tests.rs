@@ -769,39 +769,46 @@ fn as_per_rack_blocks_judge_presence_through_the_tor() {
 }
 
 #[test]
-fn as_per_rack_ipip_routes_go_through_tunl0_to_the_router_s_next_hop() {
+fn as_per_rack_ipip_routes_must_end_on_a_node() {
     // IPIP Always: the kernel protocol's filter sets `gw = bgp_next_hop` on tunl0, onlink.
+    // A tunnel ends only on a Calico node: encapsulated to a ToR, the packet is dropped.
     let e = as_per_rack_with("{cidr: 10.244.0.0/16, ipipMode: Always}");
     let tunnel =
         |prefix: &str, via: &str| kernel_entry(prefix, "unicast", Some(via), "tunl0", true);
+    let observe = |bird: &[RouteEntry], kernel: &[KernelEntry]| {
+        judge(&e, bird, &[bgp_protocol(TOR, true)], Some(kernel))
+    };
+    let blackhole = kernel_entry("10.244.1.0/26", "blackhole", None, "lo", false);
+    // The owners' addresses as next hops: the tunnels end on b and c.
+    assert_eq!(
+        verdicts(&observe(
+            &[
+                own_blackhole(),
+                bgp_route("10.244.2.0/26", TOR, "10.77.0.12", true),
+                recursive_route("10.244.3.0/26", TOR, "10.77.0.13", "10.77.0.254"),
+            ],
+            &[
+                blackhole.clone(),
+                tunnel("10.244.2.0/26", "10.77.0.12"),
+                tunnel("10.244.3.0/26", "10.77.0.13"),
+            ]
+        )),
+        ["10.244.1.0/26 ok", "10.244.2.0/26 ok", "10.244.3.0/26 ok"]
+    );
+    // The remote ToR's address as BGP next hop: the kernel tunnels to a router, a blackhole.
     let bird = [
         own_blackhole(),
         bgp_route("10.244.2.0/26", TOR, "10.77.0.12", true),
         recursive_route("10.244.3.0/26", TOR, "10.77.0.253", "10.77.0.254"),
     ];
-    let observe =
-        |kernel: &[KernelEntry]| judge(&e, &bird, &[bgp_protocol(TOR, true)], Some(kernel));
-    let blackhole = kernel_entry("10.244.1.0/26", "blackhole", None, "lo", false);
-    assert_eq!(
-        verdicts(&observe(&[
+    let c = observe(
+        &bird,
+        &[
             blackhole.clone(),
             tunnel("10.244.2.0/26", "10.77.0.12"),
             tunnel("10.244.3.0/26", "10.77.0.253"),
-        ])),
-        ["10.244.1.0/26 ok", "10.244.2.0/26 ok", "10.244.3.0/26 ok"]
+        ],
     );
-    // Not through the tunnel: a wrong next hop, BIRD's gateways named as expected.
-    let c = observe(&[
-        blackhole,
-        tunnel("10.244.2.0/26", "10.77.0.12"),
-        kernel_entry(
-            "10.244.3.0/26",
-            "unicast",
-            Some("10.77.0.253"),
-            "eth0",
-            false,
-        ),
-    ]);
     assert_eq!(
         verdicts(&c),
         [
@@ -810,9 +817,91 @@ fn as_per_rack_ipip_routes_go_through_tunl0_to_the_router_s_next_hop() {
             "10.244.3.0/26 wrong next hop NextHop[]"
         ]
     );
-    let message = &c.routes[2].cause.as_ref().unwrap().message;
+    let message = &report(&c, "10.244.3.0/26").cause.as_ref().unwrap().message;
     assert!(
-        message.ends_with("expected via 10.77.0.13 or 10.77.0.253 dev tunl0 onlink"),
+        message.contains("IPIP to 10.77.0.253, which is no node and cannot decapsulate"),
         "{message}"
+    );
+    assert!(
+        message.ends_with("expected via 10.77.0.13 dev tunl0 onlink"),
+        "{message}"
+    );
+    // Not through the tunnel: a wrong next hop, the owner's address named as expected.
+    let c = observe(
+        &bird,
+        &[
+            blackhole,
+            tunnel("10.244.2.0/26", "10.77.0.12"),
+            kernel_entry(
+                "10.244.3.0/26",
+                "unicast",
+                Some("10.77.0.253"),
+                "eth0",
+                false,
+            ),
+        ],
+    );
+    assert_eq!(
+        verdicts(&c),
+        [
+            "10.244.1.0/26 ok",
+            "10.244.2.0/26 ok",
+            "10.244.3.0/26 wrong next hop NextHop[]"
+        ]
+    );
+    let message = &report(&c, "10.244.3.0/26").cause.as_ref().unwrap().message;
+    assert!(
+        message.ends_with("expected via 10.77.0.13 dev tunl0 onlink"),
+        "{message}"
+    );
+}
+
+#[test]
+fn as_per_rack_routes_with_another_node_s_address_are_a_wrong_next_hop() {
+    // A ToR passing on b's address for c's block (a stale route): a wrong next hop.
+    let e = as_per_rack();
+    let bird = [
+        own_blackhole(),
+        bgp_route("10.244.2.0/26", TOR, "10.77.0.12", true),
+        bgp_route("10.244.3.0/26", TOR, "10.77.0.12", true),
+    ];
+    let c = judge(&e, &bird, &[bgp_protocol(TOR, true)], None);
+    assert_eq!(
+        verdicts(&c),
+        [
+            "10.244.1.0/26 ok",
+            "10.244.2.0/26 ok",
+            "10.244.3.0/26 wrong next hop NextHop[\"Node_10_77_0_254\"]"
+        ]
+    );
+    let message = &report(&c, "10.244.3.0/26").cause.as_ref().unwrap().message;
+    assert!(message.contains("10.77.0.12 (b's address)"), "{message}");
+}
+
+#[test]
+fn as_per_rack_kernel_follows_bird_s_best_route_only() {
+    // A backup route BIRD does not use names 10.77.0.99: the kernel via it is wrong.
+    let e = as_per_rack();
+    let unicast =
+        |prefix: &str, via: &str| kernel_entry(prefix, "unicast", Some(via), "eth0", false);
+    let bird = [
+        own_blackhole(),
+        bgp_route("10.244.2.0/26", TOR, "10.77.0.12", true),
+        bgp_route("10.244.3.0/26", TOR, "10.77.0.253", true),
+        bgp_route("10.244.3.0/26", TOR, "10.77.0.99", false),
+    ];
+    let kernel = [
+        kernel_entry("10.244.1.0/26", "blackhole", None, "lo", false),
+        unicast("10.244.2.0/26", "10.77.0.12"),
+        unicast("10.244.3.0/26", "10.77.0.99"),
+    ];
+    let c = judge(&e, &bird, &[bgp_protocol(TOR, true)], Some(&kernel));
+    assert_eq!(
+        verdicts(&c),
+        [
+            "10.244.1.0/26 ok",
+            "10.244.2.0/26 ok",
+            "10.244.3.0/26 wrong next hop NextHop[]"
+        ]
     );
 }
