@@ -62,8 +62,10 @@ nodes (node-to-node BGPPeers, route reflectors), where a node's stale address is
 fault. A route learned from a router that is no cluster node (a BGPPeer whose peerIP is no
 node's address: a ToR, a spine) may carry any next hop the router gives, as in Calico's \"AS
 per rack\" design, where a node's iBGP ToR passes on the other racks' blocks with the remote
-ToR's address; BIRD resolves it recursively (gateway recursive). For those only presence is
-judged, and the kernel's gateway is compared with BIRD's; they are listed in routerSessions.
+ToR's address; BIRD resolves it recursively (gateway recursive). For those presence is
+judged, a next hop that is another node's address is wrong, and the kernel's gateway is
+compared with BIRD's best route; they are listed in routerSessions. An IPIP tunnel ends only
+on a node: a route on tunl0 to a router's address is a wrong next hop, whatever the session.
 
 The kernel is read over netlink in perch's own network namespace: run perch on the host
 network (as the DaemonSet does) or pass --no-kernel.

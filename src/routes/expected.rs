@@ -20,7 +20,10 @@
 //! - a route from a router that is not a cluster node (a ToR, a spine: a BGPPeer whose peerIP
 //!   is no node's address) may carry any next hop the router gives, and BIRD resolves it
 //!   recursively: such sessions are listed in [`Expected::router_sessions`], and their
-//!   routes' next hops are not judged (the mesh's, node-to-node and reflectors' are).
+//!   routes' next hops are judged only against the nodes' addresses (the mesh's,
+//!   node-to-node and reflectors' fully);
+//! - an IPIP tunnel ends only on a node: a tunnel's gateways are node addresses, never a
+//!   router's.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::net::IpAddr;
@@ -53,8 +56,10 @@ pub struct Expected {
     /// This node's sessions with routers that are not cluster nodes (a BGPPeer whose peerIP
     /// is no node's address: a ToR, a spine), sorted. A route learned over one may carry
     /// whatever next hop the router gives (the remote ToR's in Calico's "AS per rack" design,
-    /// the router's own with next-hop-self, an address BIRD resolves recursively): only its
-    /// presence is judged, and the kernel's gateway against BIRD's. Routes from the mesh,
+    /// the router's own with next-hop-self, an address BIRD resolves recursively): its
+    /// presence is judged, a next hop that is another node's address is wrong, and the
+    /// kernel's gateway is judged against BIRD's best route (a tunnel's against the nodes'
+    /// addresses only). Routes from the mesh,
     /// node-to-node and route-reflector nodes keep the next-hop check.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub router_sessions: Vec<String>,

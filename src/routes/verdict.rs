@@ -5,8 +5,10 @@
 //! hold, and gives every expected prefix, and every route in a pool that no block explains, a
 //! [`Verdict`] with its likely [`Cause`]. A next hop is judged only on routes learned over the
 //! mesh and from other nodes (where a different address is a stale route); a route from a
-//! router that is no cluster node ([`Expected::router_sessions`]) is judged by its presence,
-//! and the kernel's gateway against BIRD's own (the next hop BIRD resolved recursively).
+//! router that is no cluster node ([`Expected::router_sessions`]) is judged by its presence
+//! and by a next hop that is another node's address, and the kernel's gateway against BIRD's
+//! best route (the next hop BIRD resolved recursively). An IPIP route must end on a node,
+//! whatever the session: a tunnel to a router is a wrong next hop.
 //! Must not: do I/O or read the clock (callers time the check).
 
 use std::collections::{BTreeMap, HashMap};
