@@ -313,7 +313,7 @@ fn text_of(
                         .filter(|st| router_sessions.contains(&st.session))
                     {
                         s += &format!(
-                            "  {} is a router that is no cluster node: its route may carry any next hop (only its presence is judged; the kernel's gateway is BIRD's)\n",
+                            "  {} is a router that is no cluster node: its route may carry any next hop (its presence is judged, and a next hop that is another node's address; the kernel's gateway is BIRD's best, and an IPIP tunnel must end on a node)\n",
                             st.session
                         );
                     }
