@@ -25,7 +25,7 @@ use tracing::{info, warn};
 
 use super::channels::BirdEvent;
 use crate::bird::parse::ProtocolRow;
-use crate::bird::parse::{Status, parse_bird_time};
+use crate::bird::parse::{BirdTime, Status, parse_bird_time};
 use crate::bird::{BirdError, Client};
 use crate::routes::kernel::read_main_table;
 use crate::routes::observe::{kernel_view, query_prefixes};
@@ -36,6 +36,33 @@ use crate::views::{BirdUnavailable, BirdView, ReconcileView, RoutesView};
 /// How far BIRD's uptime may seem to go back (its stamps have whole seconds and are read from
 /// two clocks at different moments) before it counts as a restart.
 const UPTIME_TOLERANCE_SECS: i64 = 2;
+/// BIRD prints its last-reconfiguration time recomputed from a monotonic clock, so the same
+/// reconfiguration reads a millisecond or so apart from one `show status` to the next; a
+/// reading this close to the kept one is the same reconfiguration. Two real ones are further
+/// apart than this (a change waits out the file-watch debounce).
+const STAMP_JITTER_MICROS: i64 = 20_000;
+
+/// Microseconds since the epoch of a `YYYY-MM-DD HH:MM:SS[.fff]` stamp (BIRD's local time; only
+/// differences are used).
+fn stamp_micros(text: &str) -> Option<i64> {
+    match parse_bird_time(text)? {
+        BirdTime::DateTime(d) => Some(d.to_unix_seconds(0) * 1_000_000 + i64::from(d.time.micros)),
+        _ => None,
+    }
+}
+
+/// The stamp to publish: `kept` when `now` reads the same event within BIRD's print jitter, so
+/// readers (`/status`, CalicoNodeStatus) do not see it move; else `now`.
+pub(crate) fn steady_stamp(kept: Option<&str>, now: Option<String>) -> Option<String> {
+    match (kept, now.as_deref().and_then(stamp_micros)) {
+        (Some(k), Some(n))
+            if stamp_micros(k).is_some_and(|k| (k - n).abs() <= STAMP_JITTER_MICROS) =>
+        {
+            Some(k.to_owned())
+        }
+        _ => now,
+    }
+}
 
 /// What identifies one run of BIRD.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -101,6 +128,7 @@ impl Monitor {
         let mut reachable: Option<bool> = None;
         let mut boot: Option<Boot> = None;
         let mut boot_stamp: Option<String> = None;
+        let mut reconfig_stamp: Option<String> = None;
         let mut last_view: Option<Instant> = None;
         let mut last_check: Option<Instant> = None;
         let mut checks = 0u64;
@@ -141,6 +169,9 @@ impl Monitor {
                         (Some(first), true) => s.last_reboot = Some(first.clone()),
                         _ => boot_stamp = s.last_reboot.clone(),
                     }
+                    s.last_reconfiguration =
+                        steady_stamp(reconfig_stamp.as_deref(), s.last_reconfiguration.take());
+                    reconfig_stamp = s.last_reconfiguration.clone();
                     if publish {
                         queries += 1;
                         let at = Instant::now();
@@ -344,6 +375,39 @@ async fn read_view(client: &mut Client, status: Status, at: SystemTime, routes: 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_reconfiguration_stamp_read_a_millisecond_apart_is_the_same_one() {
+        let first = Some("2026-12-02 00:17:31.461");
+        assert_eq!(
+            steady_stamp(first, Some("2026-12-02 00:17:31.462".into())).as_deref(),
+            first,
+            "print jitter"
+        );
+        assert_eq!(
+            steady_stamp(first, Some("2026-12-02 00:17:31.460".into())).as_deref(),
+            first
+        );
+        let later = "2026-12-02 00:17:33.120";
+        assert_eq!(
+            steady_stamp(first, Some(later.into())).as_deref(),
+            Some(later),
+            "a real reconfiguration moves it"
+        );
+        assert_eq!(
+            steady_stamp(None, Some(later.into())).as_deref(),
+            Some(later)
+        );
+        assert_eq!(
+            steady_stamp(first, None),
+            None,
+            "BIRD says nothing: nothing kept"
+        );
+        assert_eq!(
+            steady_stamp(first, Some("garbage".into())).as_deref(),
+            Some("garbage")
+        );
+    }
 
     fn status(server_time: &str, last_reboot: &str) -> Status {
         Status {
