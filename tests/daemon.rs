@@ -44,29 +44,12 @@ fn setup() -> Setup {
     bird_node("pd", "10.99.0.1", CLUSTER)
 }
 
-fn args(s: &Setup, extra: &[&str]) -> Vec<String> {
-    let mut a: Vec<String> = vec![
-        "--resources".into(),
-        s.dir.join("resources").display().to_string(),
-        "--node".into(),
-        "n1".into(),
-        "--config".into(),
-        s.bird.config.display().to_string(),
-        "--bird-socket".into(),
-        s.bird.socket.display().to_string(),
-        "--bird-poll-interval".into(),
-        "200ms".into(),
-    ];
-    a.extend(extra.iter().map(|x| x.to_string()));
-    a
-}
-
 fn result(s: &Value) -> &str {
     s["lastApply"]["result"].as_str().unwrap_or("")
 }
 
 fn start_perch(s: &Setup, extra: &[&str]) -> Perch {
-    let p = Perch::start(&args(s, extra), &[], s.dir.join("perch.log"));
+    let p = Perch::start(&s.perch_args(extra), &[], s.dir.join("perch.log"));
     p.wait_status(
         Duration::from_secs(20),
         "the first apply accepted by BIRD",

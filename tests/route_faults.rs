@@ -33,25 +33,7 @@ spec: {node: n1, cidr: 10.244.1.0/26, state: confirmed}
 ";
 
 fn start(s: &BirdNode) -> Perch {
-    let args: Vec<String> = [
-        "--resources",
-        &s.dir.join("resources").display().to_string(),
-        "--node",
-        "n1",
-        "--config",
-        &s.bird.config.display().to_string(),
-        "--bird-socket",
-        &s.bird.socket.display().to_string(),
-        "--bird-poll-interval",
-        "200ms",
-        "--status-interval",
-        "1s",
-        "--readiness",
-        "routes",
-    ]
-    .iter()
-    .map(|a| a.to_string())
-    .collect();
+    let args = s.perch_args(&["--status-interval", "1s", "--readiness", "routes"]);
     Perch::start_in(Some(&s.ns.name), &args, &[], s.dir.join("perch.log"))
 }
 

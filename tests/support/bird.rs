@@ -145,6 +145,28 @@ pub struct BirdNode {
     pub bird: Bird,
 }
 
+#[allow(dead_code)]
+impl BirdNode {
+    /// `perch run` arguments serving this node as n1 from its resource directory, with a
+    /// 200 ms BIRD poll, then `extra`.
+    pub fn perch_args(&self, extra: &[&str]) -> Vec<String> {
+        let mut a: Vec<String> = vec![
+            "--resources".into(),
+            self.dir.join("resources").display().to_string(),
+            "--node".into(),
+            "n1".into(),
+            "--config".into(),
+            self.bird.config.display().to_string(),
+            "--bird-socket".into(),
+            self.bird.socket.display().to_string(),
+            "--bird-poll-interval".into(),
+            "200ms".into(),
+        ];
+        a.extend(extra.iter().map(|x| x.to_string()));
+        a
+    }
+}
+
 /// The minimal BIRD config a [`BirdNode`] starts with.
 #[allow(dead_code)]
 pub fn minimal_bird_config(router_id: &str) -> String {
