@@ -5,12 +5,12 @@
 //! `InitDone` and are swapped in at once, so a half-listed cluster is never planned.
 //! Must not: do I/O, read clocks, or plan.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use crate::resources::validate;
 use crate::resources::{
     BgpConfiguration, BgpFilter, BgpPeer, BlockAffinity, CalicoNodeStatus, EndpointStatus, IpPool,
-    Kind, Node, Resource, ResourceId, Secrets, Warning,
+    Kind, Node, Resource, ResourceId, SecretKeyRef, Secrets, Warning,
 };
 
 /// A change reported by a datastore.
@@ -83,6 +83,20 @@ impl Snapshot {
             s.apply(Event::Upsert(r));
         }
         s
+    }
+
+    /// Every secret key the resources reference (BGPPeer passwords, the mesh password): the
+    /// only secrets perch reads.
+    pub fn secret_refs(&self) -> BTreeSet<SecretKeyRef> {
+        let peers = self.bgp_peers.values().map(|p| &p.spec.password);
+        let mesh = self
+            .bgp_configurations
+            .values()
+            .map(|c| &c.spec.node_mesh_password);
+        peers
+            .chain(mesh)
+            .filter_map(|p| p.as_ref()?.secret_key_ref.clone())
+            .collect()
     }
 
     /// Whether a re-list has started and not finished.
@@ -403,5 +417,28 @@ mod tests {
         assert!(s.apply(Event::InitDone));
         assert_eq!(s.nodes.keys().collect::<Vec<_>>(), ["new"]);
         assert!(!s.is_relisting());
+    }
+
+    #[test]
+    fn secret_refs_are_every_peer_and_mesh_password_reference() {
+        let docs = crate::resources::decode::decode_documents(
+            "kind: BGPPeer\nmetadata: {name: a}\n\
+             spec: {peerIP: 192.0.2.1, asNumber: 1, password: {secretKeyRef: {name: s, key: a}}}\n---\n\
+             kind: BGPPeer\nmetadata: {name: b}\nspec: {peerIP: 192.0.2.2, asNumber: 1}\n---\n\
+             kind: BGPConfiguration\nmetadata: {name: default}\n\
+             spec: {nodeMeshPassword: {secretKeyRef: {name: mesh, key: pw}}}\n",
+            "test",
+        )
+        .unwrap();
+        let s = Snapshot::from_resources(docs.into_iter().map(|d| match d {
+            crate::resources::decode::Decoded::Resource(r) => r,
+            other => panic!("{other:?}"),
+        }));
+        let refs: Vec<String> = s
+            .secret_refs()
+            .into_iter()
+            .map(|r| format!("{}/{}", r.name, r.key))
+            .collect();
+        assert_eq!(refs, ["mesh/pw", "s/a"]);
     }
 }

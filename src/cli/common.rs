@@ -30,7 +30,8 @@ pub struct SourceArgs {
     /// A YAML/JSON file (multi-document allowed) or a directory of them.
     #[arg(long, short = 'r', env = "PERCH_RESOURCES", value_name = "PATH")]
     pub resources: Option<PathBuf>,
-    /// Directory of mounted BGP password secrets: `<dir>/<secret name>/<key>` files.
+    /// Directory of mounted BGP password secrets: `<dir>/<secret name>/<key>` files. Only the
+    /// keys that BGPPeers and BGPConfigurations reference are read.
     #[arg(long, env = "PERCH_SECRETS_DIR", value_name = "DIR")]
     pub secrets_dir: Option<PathBuf>,
     /// Felix's endpoint-status directory, for `localWorkloadSelector` peering with this node's
@@ -212,14 +213,25 @@ impl SourceArgs {
     }
 
     /// Reads the resources into a snapshot: from etcd (every kind, plus `node`'s block
-    /// affinities, at one revision) or from --resources; secrets from --secrets-dir.
+    /// affinities, at one revision) or from --resources; from --secrets-dir, the secrets they
+    /// reference.
     pub async fn load(&self, node: &str) -> Result<Snapshot, CliError> {
         let mut snapshot = self.source()?.load(node).await?;
-        if let Some(dir) = &self.secrets_dir {
-            snapshot.apply(Event::Secrets(crate::datastore::files::read_secrets(dir)?));
-        }
+        self.read_secrets(&mut snapshot)?;
         self.add_local_workloads(&mut snapshot);
         Ok(snapshot)
+    }
+
+    /// Reads, from --secrets-dir, the secrets `snapshot`'s resources reference (again, after
+    /// a change to them). Without --secrets-dir there are none.
+    pub fn read_secrets(&self, snapshot: &mut Snapshot) -> Result<(), CliError> {
+        if let Some(dir) = &self.secrets_dir {
+            let wanted = snapshot.secret_refs();
+            snapshot.apply(Event::Secrets(crate::datastore::files::read_secrets(
+                dir, &wanted,
+            )?));
+        }
+        Ok(())
     }
 
     fn add_local_workloads(&self, snapshot: &mut Snapshot) {

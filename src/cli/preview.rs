@@ -173,6 +173,8 @@ pub(crate) async fn preview_cmd(a: PreviewArgs) -> Result<ExitCode, CliError> {
     };
     let mut after = before.clone();
     change::apply(&mut after, &changes).map_err(CliError::failed)?;
+    // The change may reference secrets the cluster did not.
+    a.source.read_secrets(&mut after)?;
     let result = preview(&before, &after, &options);
     let report = Report {
         change: changes

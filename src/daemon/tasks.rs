@@ -1,9 +1,9 @@
 //! The daemon's input tasks: the sync task that owns the snapshot (and publishes
-//! [`DatastoreView`]), the secrets and local-workload watchers that feed it, and the templates
-//! watch (which publishes [`TemplatesView`]).
+//! [`DatastoreView`]; it reads the referenced secrets too), the secrets and local-workload
+//! watchers that feed it, and the templates watch (which publishes [`TemplatesView`]).
 
-use std::collections::BTreeMap;
-use std::path::PathBuf;
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -16,7 +16,7 @@ use crate::datastore::Update;
 use crate::datastore::watch::PathWatch;
 use crate::metrics::{KindLabel, Metrics};
 use crate::render::Templates;
-use crate::resources::Warning;
+use crate::resources::{SecretKeyRef, Secrets, Warning};
 use crate::snapshot::{Event, Snapshot};
 use crate::views::{DatastoreView, TemplatesView};
 
@@ -33,14 +33,22 @@ fn event_kind(e: &Event) -> &'static str {
 }
 
 /// Owns the snapshot: applies updates in batches and publishes complete views.
+///
+/// With a secrets directory it also reads the secrets the resources reference — before the
+/// first publish, whenever the set of references changes and when the directory changes — so
+/// a view is never published with a referenced secret not yet read.
 pub(crate) async fn sync(
     mut rx: mpsc::Receiver<Update>,
+    secrets_dir: Option<PathBuf>,
     out: watch::Sender<Option<Published>>,
     view: watch::Sender<DatastoreView>,
     metrics: Arc<Metrics>,
     cancel: CancellationToken,
 ) {
     let mut snapshot = Snapshot::new();
+    // The references the secrets were last read for, and whether the directory changed since.
+    let mut secrets_read_for: Option<BTreeSet<SecretKeyRef>> = None;
+    let mut secrets_dir_changed = false;
     let mut synced = false;
     let mut revision = 0;
     let mut dirty = false;
@@ -78,6 +86,29 @@ pub(crate) async fn sync(
                     availability = Some(Ok(()));
                 }
                 Update::Unavailable { message } => availability = Some(Err(message)),
+                Update::SecretsDirChanged => secrets_dir_changed = true,
+            }
+        }
+        if let Some(dir) = &secrets_dir
+            && synced
+            && !snapshot.is_relisting()
+        {
+            let wanted = snapshot.secret_refs();
+            if secrets_dir_changed || secrets_read_for.as_ref() != Some(&wanted) {
+                if let Some(secrets) = read_secrets(dir, &wanted).await {
+                    let usable = secrets.len();
+                    if snapshot.apply(Event::Secrets(secrets)) {
+                        dirty = true;
+                        info!(
+                            dir = %dir.display(),
+                            referenced = wanted.len(),
+                            usable,
+                            "secrets read"
+                        );
+                    }
+                }
+                secrets_read_for = Some(wanted);
+                secrets_dir_changed = false;
             }
         }
         if let Some(a) = &availability {
@@ -132,36 +163,13 @@ fn report_skipped(
     skipped.values().cloned().collect()
 }
 
+/// Tells the sync task when something in the secrets directory changed; the sync task reads
+/// the keys its resources reference (it alone knows which).
 pub(crate) async fn watch_secrets(
     dir: PathBuf,
     tx: mpsc::Sender<Update>,
     cancel: CancellationToken,
 ) {
-    // Read on a blocking thread: file I/O never stalls the runtime.
-    let read = |dir: &PathBuf| {
-        let dir = dir.clone();
-        async move {
-            let read =
-                tokio::task::spawn_blocking(move || crate::datastore::files::read_secrets(&dir));
-            match read.await {
-                Ok(Ok(s)) => Some(s),
-                Ok(Err(e)) => {
-                    warn!("secrets: {e}; keeping the secrets read before");
-                    None
-                }
-                Err(e) => {
-                    warn!("secrets: reading failed: {e}; keeping the secrets read before");
-                    None
-                }
-            }
-        }
-    };
-    if let Some(s) = read(&dir).await {
-        info!(dir = %dir.display(), count = s.len(), "secrets read");
-        if tx.send(Update::Event(Event::Secrets(s))).await.is_err() {
-            return;
-        }
-    }
     let mut watch = match PathWatch::new(&dir, Duration::from_millis(100)) {
         Ok(w) => w,
         Err(e) => {
@@ -174,11 +182,27 @@ pub(crate) async fn watch_secrets(
             _ = cancel.cancelled() => return,
             c = watch.changed() => if c.is_none() { return },
         }
-        if let Some(s) = read(&dir).await {
-            info!(count = s.len(), "secrets changed");
-            if tx.send(Update::Event(Event::Secrets(s))).await.is_err() {
-                return;
-            }
+        if tx.send(Update::SecretsDirChanged).await.is_err() {
+            return;
+        }
+    }
+}
+
+/// Reads the referenced secrets on a blocking thread (file I/O never stalls the runtime).
+/// `None` when the directory cannot be read: the secrets read before stay in use.
+async fn read_secrets(dir: &Path, wanted: &BTreeSet<SecretKeyRef>) -> Option<Secrets> {
+    let (dir, wanted) = (dir.to_path_buf(), wanted.clone());
+    let read =
+        tokio::task::spawn_blocking(move || crate::datastore::files::read_secrets(&dir, &wanted));
+    match read.await {
+        Ok(Ok(s)) => Some(s),
+        Ok(Err(e)) => {
+            warn!("secrets: {e}; keeping the secrets read before");
+            None
+        }
+        Err(e) => {
+            warn!("secrets: reading failed: {e}; keeping the secrets read before");
+            None
         }
     }
 }

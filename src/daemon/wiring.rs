@@ -78,6 +78,7 @@ impl Daemon {
         }
         handles.push(tokio::spawn(tasks::sync(
             updates_rx,
+            cfg.secrets_dir.clone(),
             snap_tx,
             datastore_tx,
             metrics.clone(),

@@ -1,11 +1,12 @@
 //! The file datastore: a YAML/JSON file or a directory of them (the embedded default, for
-//! trying perch without etcd), and the mounted secrets directory.
+//! trying perch without etcd), and the mounted secrets directory (only the keys resources
+//! reference are read).
 //!
 //! Owns: finding resource files (each directory once, by device and inode; regular files
 //! only), reading them off the async runtime, keeping a broken file's last good resources,
 //! and naming resources defined more than once. Must not: plan or render.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -18,7 +19,7 @@ use super::Update;
 use super::watch::PathWatch;
 
 use crate::resources::decode::{Decoded, decode_documents_at};
-use crate::resources::{Secret, Secrets, Warning};
+use crate::resources::{Secret, SecretKeyRef, Secrets, Warning};
 use crate::snapshot::{Event, Snapshot};
 
 /// A file that cannot be read or parsed as a whole.
@@ -311,69 +312,104 @@ fn relist(
     name_duplicates(out)
 }
 
-/// Loads a snapshot from `path` (and secrets from `secrets_dir`, if given).
+/// Loads a snapshot from `path` (and, from `secrets_dir` if given, the secrets its resources
+/// reference).
 pub fn load_snapshot(path: &Path, secrets_dir: Option<&Path>) -> Result<Snapshot, FileError> {
     let mut s = Snapshot::new();
     for e in read_events(path)? {
         s.apply(e);
     }
     if let Some(dir) = secrets_dir {
-        s.apply(Event::Secrets(read_secrets(dir)?));
+        s.apply(Event::Secrets(read_secrets(dir, &s.secret_refs())?));
     }
     Ok(s)
 }
 
-/// Reads mounted secrets: `<dir>/<secret name>/<key>` files, as a Kubernetes Secret volume
-/// per secret lays them out. One trailing newline is dropped from each value. A secret
-/// directory or key file that cannot be read as text (not UTF-8, no permission) fails
-/// nothing: it is recorded as unusable, and only a session that references it is withheld.
-pub fn read_secrets(dir: &Path) -> Result<Secrets, FileError> {
+/// The largest secret value perch reads. BIRD takes passwords far shorter; Kubernetes caps a
+/// whole Secret at 1 MiB.
+pub const MAX_SECRET_BYTES: u64 = 1 << 20;
+
+/// Reads the mounted secrets that `wanted` names: `<dir>/<secret name>/<key>` files, as a
+/// Kubernetes Secret volume per secret lays them out. Nothing else in `dir` is opened, so an
+/// unrelated file (huge, binary, a FIFO) costs nothing. One trailing newline is dropped from
+/// each value. A missing key is left out (the session that needs it says so); a key file that
+/// cannot be used as text (not UTF-8, unreadable, not a regular file, over
+/// [`MAX_SECRET_BYTES`]) is recorded as unusable, and only a session that references it is
+/// withheld. A missing `dir` means no secrets; a `dir` that cannot be read is an error.
+pub fn read_secrets(dir: &Path, wanted: &BTreeSet<SecretKeyRef>) -> Result<Secrets, FileError> {
     let mut out = Secrets::new();
-    let read_err = |p: &Path, e: std::io::Error| FileError::Read {
-        path: p.display().to_string(),
-        message: e.to_string(),
-    };
-    let entries = match std::fs::read_dir(dir) {
-        Ok(e) => e,
+    match std::fs::metadata(dir) {
+        Ok(m) if m.is_dir() => {}
+        Ok(_) => {
+            return Err(FileError::Read {
+                path: dir.display().to_string(),
+                message: "not a directory".into(),
+            });
+        }
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(out),
-        Err(e) => return Err(read_err(dir, e)),
-    };
-    for secret in entries.flatten() {
-        let name = secret.file_name().to_string_lossy().into_owned();
-        let path = secret.path();
-        if name.starts_with('.') || !path.is_dir() {
+        Err(e) => {
+            return Err(FileError::Read {
+                path: dir.display().to_string(),
+                message: e.to_string(),
+            });
+        }
+    }
+    for r in wanted {
+        // Hidden entries are the volume's own (`..data`); a name with a separator is no
+        // secret of this directory (validation refuses both, this keeps the read inside it).
+        let inside =
+            |part: &str| !part.is_empty() && !part.starts_with('.') && !part.contains(['/', '\0']);
+        if !inside(&r.name) || !inside(&r.key) {
             continue;
         }
-        let Ok(keys) = std::fs::read_dir(&path) else {
-            continue;
-        };
-        for key in keys.flatten() {
-            let key_name = key.file_name().to_string_lossy().into_owned();
-            let kp = key.path();
-            if key_name.starts_with('.') || !kp.is_file() {
-                continue;
-            }
-            let mut value = match std::fs::read(&kp).map(String::from_utf8) {
-                Ok(Ok(v)) => v,
-                Ok(Err(_)) => {
-                    out.insert_unusable(name.clone(), key_name, "is not UTF-8");
-                    continue;
-                }
-                Err(e) => {
-                    out.insert_unusable(name.clone(), key_name, &format!("cannot be read: {e}"));
-                    continue;
-                }
-            };
-            if value.ends_with('\n') {
-                value.pop();
-                if value.ends_with('\r') {
-                    value.pop();
-                }
-            }
-            out.insert(name.clone(), key_name, Secret::new(value));
+        match read_secret_value(&dir.join(&r.name).join(&r.key)) {
+            Ok(Some(value)) => out.insert(r.name.clone(), r.key.clone(), Secret::new(value)),
+            Ok(None) => {}
+            Err(why) => out.insert_unusable(r.name.clone(), r.key.clone(), &why),
         }
     }
     Ok(out)
+}
+
+/// One key file's text: `Ok(None)` when it does not exist, `Err(why)` when it cannot be used.
+fn read_secret_value(path: &Path) -> Result<Option<String>, String> {
+    use std::io::Read;
+    use std::os::unix::fs::OpenOptionsExt;
+    // Non-blocking, so a FIFO put in place of a key cannot hang the open; regular files
+    // ignore the flag.
+    let file = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(nix::libc::O_NONBLOCK)
+        .open(path);
+    let file = match file {
+        Ok(f) => f,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(format!("cannot be read: {e}")),
+    };
+    let meta = file
+        .metadata()
+        .map_err(|e| format!("cannot be read: {e}"))?;
+    if !meta.is_file() {
+        return Err("is not a regular file".into());
+    }
+    if meta.len() > MAX_SECRET_BYTES {
+        return Err(format!("is larger than {MAX_SECRET_BYTES} bytes"));
+    }
+    let mut bytes = Vec::new();
+    file.take(MAX_SECRET_BYTES + 1)
+        .read_to_end(&mut bytes)
+        .map_err(|e| format!("cannot be read: {e}"))?;
+    if bytes.len() as u64 > MAX_SECRET_BYTES {
+        return Err(format!("is larger than {MAX_SECRET_BYTES} bytes"));
+    }
+    let mut value = String::from_utf8(bytes).map_err(|_| "is not UTF-8".to_owned())?;
+    if value.ends_with('\n') {
+        value.pop();
+        if value.ends_with('\r') {
+            value.pop();
+        }
+    }
+    Ok(Some(value))
 }
 
 /// Reads Felix's endpoint-status files (`<dir>/<workload>`: JSON with `ipv4Nets`,
@@ -405,4 +441,54 @@ pub fn read_endpoint_statuses(dir: &Path) -> BTreeMap<String, crate::resources::
         }
     }
     out
+}
+
+#[cfg(test)]
+mod secret_tests {
+    use super::*;
+
+    fn r(name: &str, key: &str) -> SecretKeyRef {
+        SecretKeyRef {
+            name: name.into(),
+            key: key.into(),
+        }
+    }
+
+    #[test]
+    fn only_wanted_keys_are_read_and_reads_stay_inside_the_directory() {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path().join("secrets");
+        std::fs::create_dir_all(dir.join("bgp")).unwrap();
+        std::fs::write(dir.join("bgp/tor"), "s3cret\r\n").unwrap();
+        std::fs::write(dir.join("bgp/other"), "unwanted").unwrap();
+        std::fs::write(tmp.path().join("outside"), "not a secret").unwrap();
+        let wanted = [
+            r("bgp", "tor"),
+            r("bgp", "missing"),
+            r("..", "outside"),
+            r("bgp", "../../outside"),
+            r(".", "outside"),
+        ]
+        .into_iter()
+        .collect();
+        let s = read_secrets(&dir, &wanted).unwrap();
+        assert_eq!(s.len(), 1, "{s:?}");
+        assert_eq!(s.get("bgp", "tor").unwrap().expose(), "s3cret");
+        assert!(s.get("bgp", "other").is_none());
+        assert!(s.get("bgp", "missing").is_none() && s.unusable("bgp", "missing").is_none());
+    }
+
+    #[test]
+    fn a_missing_directory_is_no_secrets_and_a_file_is_an_error() {
+        let tmp = tempfile::tempdir().unwrap();
+        let wanted = [r("bgp", "tor")].into_iter().collect();
+        assert!(
+            read_secrets(&tmp.path().join("nope"), &wanted)
+                .unwrap()
+                .is_empty()
+        );
+        std::fs::write(tmp.path().join("file"), "").unwrap();
+        let e = read_secrets(&tmp.path().join("file"), &wanted).unwrap_err();
+        assert!(e.to_string().ends_with("not a directory"), "{e}");
+    }
 }

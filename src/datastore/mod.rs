@@ -26,6 +26,9 @@ pub enum Update {
         /// The etcd revision the view is at; 0 for files.
         revision: i64,
     },
+    /// Something in the mounted secrets directory changed: the secrets the resources
+    /// reference are read again (by the task that owns the snapshot, which knows which).
+    SecretsDirChanged,
     /// The datastore is unreachable or failing; the last synced view is still in use.
     Unavailable {
         /// What failed, in words.

@@ -60,6 +60,7 @@ impl Follow {
                 Update::Event(e) => format!("event {e:?}"),
                 Update::Synced { revision } => format!("synced {revision}"),
                 Update::Unavailable { message } => format!("unavailable {message}"),
+                Update::SecretsDirChanged => "secrets dir changed".into(),
             });
             if let Update::Event(e) = update {
                 self.snapshot.apply(e);
