@@ -91,6 +91,20 @@ fn secrets_dir(root: &Path) -> (PathBuf, PathBuf) {
     (secrets.clone(), secrets.join("other"))
 }
 
+/// `perch plan -o json` for n1 of `resources` with `--secrets-dir secrets`; it must succeed.
+fn plan(resources: &Path, secrets: &Path) -> Value {
+    let o = Command::new(env!("CARGO_BIN_EXE_perch"))
+        .env_remove("NODENAME")
+        .args(["plan", "-o", "json", "-n", "n1", "-r"])
+        .arg(resources)
+        .arg("--secrets-dir")
+        .arg(secrets)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    serde_json::from_slice(&o.stdout).unwrap()
+}
+
 #[test]
 fn plan_opens_only_the_referenced_key() {
     let tmp = tempfile::tempdir().unwrap();
@@ -99,16 +113,7 @@ fn plan_opens_only_the_referenced_key() {
     std::fs::write(&resources, cluster("tor")).unwrap();
     let mut opens = Opens::watch(&[&secrets.join("bgp"), &other]);
 
-    let o = Command::new(env!("CARGO_BIN_EXE_perch"))
-        .env_remove("NODENAME")
-        .args(["plan", "-o", "json", "-n", "n1", "-r"])
-        .arg(&resources)
-        .arg("--secrets-dir")
-        .arg(&secrets)
-        .output()
-        .unwrap();
-    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-    let plan: Value = serde_json::from_slice(&o.stdout).unwrap();
+    let plan = plan(&resources, &secrets);
     assert_eq!(plan["peers"][0]["hasPassword"], true, "{plan:#}");
 
     let seen = opens.until_now(&other.join(".marker"));
@@ -146,16 +151,7 @@ fn an_unusable_referenced_key_costs_only_its_session() {
              password: {secretKeyRef: {name: bgp, key: tor}}}\n",
         );
         std::fs::write(&resources, text).unwrap();
-        let o = Command::new(env!("CARGO_BIN_EXE_perch"))
-            .env_remove("NODENAME")
-            .args(["plan", "-o", "json", "-n", "n1", "-r"])
-            .arg(&resources)
-            .arg("--secrets-dir")
-            .arg(&secrets)
-            .output()
-            .unwrap();
-        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-        let plan: Value = serde_json::from_slice(&o.stdout).unwrap();
+        let plan = plan(&resources, &secrets);
         let peers: Vec<&str> = plan["peers"]
             .as_array()
             .unwrap()
