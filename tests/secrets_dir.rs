@@ -169,13 +169,28 @@ fn an_unusable_referenced_key_costs_only_its_session() {
     }
 }
 
+/// Key `tor` of the Secret volume at `dir`, laid out as the kubelet does (`tor ->
+/// ..data/tor`, `..data -> <version>`), with `value` in a new `version` directory; the
+/// `..data` link is replaced in one rename.
+fn mounted_secret(dir: &Path, version: &str, value: &str) {
+    std::fs::create_dir_all(dir.join(version)).unwrap();
+    std::fs::write(dir.join(version).join("tor"), value).unwrap();
+    std::os::unix::fs::symlink(version, dir.join("..data_tmp")).unwrap();
+    std::fs::rename(dir.join("..data_tmp"), dir.join("..data")).unwrap();
+    if std::fs::symlink_metadata(dir.join("tor")).is_err() {
+        std::os::unix::fs::symlink("..data/tor", dir.join("tor")).unwrap();
+    }
+}
+
 /// `perch run`: a BGPPeer added later that references an existing key is applied with its
-/// password at once (never withheld while the secret is read), a changed value reaches BIRD,
-/// and the unrelated secret is never opened.
+/// password at once (never withheld while the secret is read), a value rotated as the kubelet
+/// rotates a mounted Secret reaches BIRD, and the unrelated secret is never opened.
 #[test]
 fn run_reads_referenced_keys_when_they_are_first_needed() {
     let node = bird_node("sec", "10.97.0.1", NODE);
     let (secrets, other) = secrets_dir(&node.dir);
+    std::fs::remove_file(secrets.join("bgp/tor")).unwrap();
+    mounted_secret(&secrets.join("bgp"), "..v1", "s3cret\n");
     let mut opens = Opens::watch(&[&other]);
     let args = node.perch_args(&["--secrets-dir", secrets.to_str().unwrap()]);
     let perch = Perch::start(&args, &[], node.dir.join("perch.log"));
@@ -200,8 +215,9 @@ fn run_reads_referenced_keys_when_they_are_first_needed() {
         perch.log_text()
     );
 
-    std::fs::write(secrets.join("bgp/tor.tmp"), "n3w\n").unwrap();
-    std::fs::rename(secrets.join("bgp/tor.tmp"), secrets.join("bgp/tor")).unwrap();
+    // Rotated as the kubelet rotates a mounted Secret: a new version directory, then the
+    // `..data` link swapped to it in one rename.
+    mounted_secret(&secrets.join("bgp"), "..v2", "n3w\n");
     wait_for(
         Duration::from_secs(10),
         "the new password in bird.cfg",
