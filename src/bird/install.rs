@@ -71,6 +71,10 @@ pub(crate) enum InstallError {
     RefusedAtConfigure { message: String, restored: String },
     #[error("{path}: {message}")]
     Io { path: String, message: String },
+    /// BIRD did not run `configure` (an answer other than a config error, e.g. `8007 Access
+    /// denied` on a restricted socket): nothing was judged, the running file is untouched.
+    #[error("bird did not run `configure`: {message}")]
+    NotConfigured { message: String },
     /// BIRD reads a different file than the one perch writes.
     #[error(
         "bird reads its config from {bird_path}, but perch writes {ours}: start bird with -c {ours}"
@@ -341,8 +345,7 @@ impl Installer {
             if e.breaks_connection() {
                 ConfigureFailure::Unreachable(e.to_string())
             } else {
-                ConfigureFailure::Other(InstallError::Rejected {
-                    checker: "bird configure".into(),
+                ConfigureFailure::Other(InstallError::NotConfigured {
                     message: e.to_string(),
                 })
             }
@@ -362,7 +365,16 @@ impl Installer {
             }
         }
         match super::parse::parse_configure(&reply) {
-            ConfigureOutcome::Error { message, .. } => Err(ConfigureFailure::Refused(message)),
+            // 8002: the configuration file is in error — the only answer that judges it.
+            ConfigureOutcome::Error {
+                code: 8002,
+                message,
+            } => Err(ConfigureFailure::Refused(message)),
+            ConfigureOutcome::Error { code, message } => {
+                Err(ConfigureFailure::Other(InstallError::NotConfigured {
+                    message: format!("{code:04} {message}"),
+                }))
+            }
             outcome => {
                 debug!(outcome = ?outcome, "bird configure answered");
                 Ok(outcome)
@@ -466,6 +478,34 @@ mod tests {
             "# running\n",
             "the running file is untouched"
         );
+    }
+
+    /// `8007 Access denied` (a restricted control socket) is no verdict on the config: it is
+    /// not reported as a refusal, and the running file stays.
+    #[tokio::test]
+    async fn an_access_denied_configure_is_not_a_refused_config() {
+        use super::super::fake_bird::{FakeBird, GREETING, answer};
+        let (dir, mut installer) = without_bird(CheckMode::Socket);
+        let bird = FakeBird::start(GREETING, vec![answer(b"8007 Access denied\n")]);
+        installer.socket = bird.path.clone();
+        std::fs::write(&installer.config_path, "# running\n").unwrap();
+        let error = installer
+            .install("router id 192.0.2.1;\n", false)
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(error, InstallError::NotConfigured { .. }),
+            "{error:?}"
+        );
+        assert_eq!(
+            error.to_string(),
+            "bird did not run `configure`: 8007 Access denied"
+        );
+        assert_eq!(
+            std::fs::read_to_string(&installer.config_path).unwrap(),
+            "# running\n"
+        );
+        drop(dir);
     }
 
     #[tokio::test]
