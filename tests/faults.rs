@@ -164,6 +164,91 @@ fn a_bgppeer_bird_refuses_costs_only_its_session() {
     assert!(perch.stop(), "perch exits cleanly on SIGTERM");
 }
 
+/// Twelve nodes one BGPPeer peers this node with (`peerSelector`), each session in `10.97.0.0/24`.
+fn many_sessions_peer() -> String {
+    let mut yaml = String::new();
+    for i in 1..=12 {
+        yaml.push_str(&format!(
+            "---\nkind: Node\napiVersion: projectcalico.org/v3\nmetadata: {{name: m{i}, labels: {{many: 'y'}}}}\n\
+             spec: {{bgp: {{ipv4Address: 10.97.0.{i}/24}}}}\n"
+        ));
+    }
+    yaml.push_str(
+        "---\nkind: BGPPeer\napiVersion: projectcalico.org/v3\nmetadata: {name: many}\n\
+         spec: {nodeSelector: all(), peerSelector: many == 'y'}\n",
+    );
+    yaml
+}
+
+/// The built-in templates, with a line BIRD refuses in every session whose neighbor is in
+/// `10.97.0.0/24`: a refusal perch cannot foresee, tied to the sessions of one BGPPeer.
+fn templates_refusing_10_97(dir: &Path) -> String {
+    let builtin = include_str!("../templates/bird.cfg");
+    let open = "protocol bgp {{ p.name }} from bgp_template {";
+    assert!(
+        builtin.contains(open),
+        "the session block of the built-in template"
+    );
+    let poisoned = builtin.replace(
+        open,
+        &format!(
+            "{open}\n{{%- if \"10.97.0.\" in p.neighbor %}}\n  refused here;\n{{%- endif %}}"
+        ),
+    );
+    std::fs::create_dir_all(dir).unwrap();
+    std::fs::write(dir.join("bird.cfg"), poisoned).unwrap();
+    dir.display().to_string()
+}
+
+#[test]
+fn a_bgppeer_with_more_refused_sessions_than_one_apply_leaves_out_costs_only_them() {
+    let s = setup();
+    write(&s.dir.join("resources/tor.yaml"), TOR_PEER);
+    let templates = templates_refusing_10_97(&s.dir.join("templates"));
+    let perch = start_perch(&s, &["--templates", &templates]);
+    wait_for(Duration::from_secs(10), "the ToR session in BIRD", || {
+        in_bird(&s, "Global_10_98_0_254").then_some(())
+    });
+
+    write(&s.dir.join("resources/many.yaml"), &many_sessions_peer());
+    let st = perch.wait_status(
+        Duration::from_secs(20),
+        "the refused sessions of BGPPeer many in /status",
+        |st| refused(st).len() == 12,
+    );
+    assert!(
+        refused(&st)
+            .iter()
+            .all(|r| r["kind"] == "BGPPeer" && r["name"] == "many"),
+        "{st}"
+    );
+    assert_eq!(
+        st["lastApply"]["error"],
+        Value::Null,
+        "the rest is applied: {st}"
+    );
+
+    // A later, unrelated valid change reaches BIRD.
+    write(&s.dir.join("resources/tor2.yaml"), SECOND_TOR);
+    wait_for(Duration::from_secs(15), "the second ToR in BIRD", || {
+        in_bird(&s, "Global_10_98_0_253").then_some(())
+    });
+    assert!(in_bird(&s, "Global_10_98_0_254"), "the first ToR stays");
+    assert!(
+        !s.bird
+            .bgp_protocols()
+            .iter()
+            .any(|p| p.starts_with("Node_10_97_0_")),
+        "no refused session is in BIRD: {:?}",
+        s.bird.bgp_protocols()
+    );
+    assert_eq!(
+        metric(perch.port, "perch_bird_refused_sessions"),
+        Some(12.0)
+    );
+    assert!(perch.stop(), "perch exits cleanly on SIGTERM");
+}
+
 /// Opens `n` connections to the status server that each send half a request and wait.
 fn slow_clients(port: u16, n: usize) -> Vec<std::net::TcpStream> {
     use std::io::Write;

@@ -15,7 +15,7 @@ use super::coalesce::Coalescer;
 use super::config::RunConfig;
 use super::confirm;
 use super::outcome::{config_hash, outcome};
-use super::refusals::{MAX_REFUSED_PER_APPLY, Refusals, may_leave_out, refused_session};
+use super::refusals::{Refusals, may_leave_out, refused_session, within_refusal_limit};
 use crate::metrics::{Metrics, ResultLabel};
 use crate::plan::Plan;
 use crate::render::Templates;
@@ -344,8 +344,8 @@ struct Applied {
 }
 
 /// Installs the attempt; when BIRD refuses it at a line of one BGP session, leaves that
-/// session out, remembers it, and tries again (each retry has one session fewer, at most
-/// [`MAX_REFUSED_PER_APPLY`] of them, and never the last of several). If the config is still
+/// session out, remembers it, and tries again (each retry has one session fewer, the sessions
+/// of at most [`MAX_REFUSED_PER_APPLY`](super::refusals::MAX_REFUSED_PER_APPLY) resources, and never the last of several). If the config is still
 /// refused, the sessions this apply left out are forgotten and the last good config stays.
 #[allow(clippy::too_many_arguments)]
 async fn install_without_refused(
@@ -374,13 +374,13 @@ async fn install_without_refused(
         // BIRD's words are inside the error (`config rejected by …: file:line:col message`).
         let refusal = error.clone().filter(|_| result == ApplyResult::Rejected);
         let named = refusal
-            .filter(|_| left_out.len() < MAX_REFUSED_PER_APPLY)
             .filter(|_| may_leave_out(attempt.shown.peers.len(), attempt.refused.len()))
             .and_then(|message| {
                 refused_session(&message, &attempt.text, &attempt.shown, |f| {
                     cfg.installer.is_rendered_file(f)
                 })
-            });
+            })
+            .filter(|(_, report)| within_refusal_limit(&attempt.refused, &left_out, report));
         let Some((peer, report)) = named else {
             if !matches!(
                 result,

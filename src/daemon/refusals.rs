@@ -14,7 +14,8 @@ use crate::render::blocks::bgp_session_at;
 
 use crate::views::RefusedSession;
 
-/// At most this many sessions are left out in one apply; past it, the last good config stays.
+/// The sessions of at most this many resources are left out in one apply; past it, the last
+/// good config stays.
 pub(super) const MAX_REFUSED_PER_APPLY: usize = 8;
 
 /// Whether one more session may be left out of a config that has `shown` sessions, when
@@ -22,6 +23,26 @@ pub(super) const MAX_REFUSED_PER_APPLY: usize = 8;
 /// every session points to a common cause, such as the templates; the last good config stays).
 pub(super) fn may_leave_out(shown: usize, refused: usize) -> bool {
     shown > 1 || refused == 0
+}
+
+/// Whether this apply may leave out one more session, `report`'s: it may for up to
+/// [`MAX_REFUSED_PER_APPLY`] resources, and for every further session of a resource already
+/// left out (one BGPPeer whose `peerSelector` gives many sessions costs its sessions, however
+/// many; refusals spread over many resources point to a common cause).
+pub(super) fn within_refusal_limit(
+    refused: &[RefusedSession],
+    left_out: &[String],
+    report: &RefusedSession,
+) -> bool {
+    let mut resources: Vec<(&str, &str)> = refused
+        .iter()
+        .filter(|r| left_out.contains(&r.session))
+        .map(|r| (r.kind.as_str(), r.name.as_str()))
+        .collect();
+    resources.sort_unstable();
+    resources.dedup();
+    resources.contains(&(report.kind.as_str(), report.name.as_str()))
+        || resources.len() < MAX_REFUSED_PER_APPLY
 }
 
 /// The refused sessions, each with the plan entry BIRD refused.
@@ -163,6 +184,28 @@ protocol bgp Global_10_0_0_2 from t {\n  neighbor 10.0.0.2 as 65001;\n  source a
             refused_session(error, TEXT, &plan, |f| f == "/run/.bird.cfg.perch-7").unwrap();
         assert_eq!(p.name, "Global_10_0_0_2");
         assert_eq!(r, report());
+    }
+
+    #[test]
+    fn the_limit_counts_resources_not_sessions() {
+        let of = |session: &str, name: &str| RefusedSession {
+            session: session.into(),
+            name: name.into(),
+            ..report()
+        };
+        // Twelve sessions of one BGPPeer, all left out in this apply: a thirteenth is too.
+        let one: Vec<RefusedSession> = (0..12).map(|i| of(&format!("s{i}"), "many")).collect();
+        let left_out: Vec<String> = one.iter().map(|r| r.session.clone()).collect();
+        assert!(within_refusal_limit(&one, &left_out, &of("s12", "many")));
+        // Sessions of MAX_REFUSED_PER_APPLY resources: another resource's is not, theirs are.
+        let spread: Vec<RefusedSession> = (0..MAX_REFUSED_PER_APPLY)
+            .map(|i| of(&format!("s{i}"), &format!("p{i}")))
+            .collect();
+        let left_out: Vec<String> = spread.iter().map(|r| r.session.clone()).collect();
+        assert!(!within_refusal_limit(&spread, &left_out, &of("x", "other")));
+        assert!(within_refusal_limit(&spread, &left_out, &of("x", "p3")));
+        // Refusals remembered from earlier applies do not count against this one.
+        assert!(within_refusal_limit(&spread, &[], &of("x", "other")));
     }
 
     #[test]
