@@ -191,9 +191,7 @@ fn templates_refusing_10_97(dir: &Path) -> String {
     );
     let poisoned = builtin.replace(
         open,
-        &format!(
-            "{open}\n{{%- if \"10.97.0.\" in p.neighbor %}}\n  refused here;\n{{%- endif %}}"
-        ),
+        &format!("{open}\n{{%- if \"10.97.0.\" in p.neighbor %}}\n  refused here;\n{{%- endif %}}"),
     );
     std::fs::create_dir_all(dir).unwrap();
     std::fs::write(dir.join("bird.cfg"), poisoned).unwrap();

@@ -159,3 +159,59 @@ fn one_edit_gives_a_bounded_number_of_applies_and_then_none() {
     );
     assert!(perch.stop(), "perch exits cleanly on SIGTERM");
 }
+
+fn peer(name: &str, ip: &str) -> String {
+    format!(
+        "kind: BGPPeer\napiVersion: projectcalico.org/v3\nmetadata: {{name: {name}}}\n\
+         spec: {{peerIP: {ip}, asNumber: 65001}}\n"
+    )
+}
+
+/// `--resources` names a symlink to a directory, re-pointed as deploy tools release
+/// (`ln -s r2 current.tmp; mv -T current.tmp current`): the new directory is read, and edits
+/// inside it are followed afterwards.
+#[test]
+fn a_resources_symlink_repointed_to_another_directory_is_followed() {
+    let s = support::bird::bird_node("pw", "10.98.0.1", CLUSTER);
+    let releases = s.dir.join("releases");
+    for (r, peers) in [
+        ("r1", vec![("tor", "10.98.0.254")]),
+        ("r2", vec![("tor2", "10.98.0.253")]),
+    ] {
+        std::fs::create_dir_all(releases.join(r)).unwrap();
+        std::fs::write(releases.join(r).join("cluster.yaml"), CLUSTER).unwrap();
+        for (name, ip) in peers {
+            std::fs::write(
+                releases.join(r).join(format!("{name}.yaml")),
+                peer(name, ip),
+            )
+            .unwrap();
+        }
+    }
+    let current = s.dir.join("current");
+    std::os::unix::fs::symlink(releases.join("r1"), &current).unwrap();
+    let mut args = s.perch_args(&[]);
+    let at = args.iter().position(|a| a == "--resources").unwrap();
+    args[at + 1] = current.display().to_string();
+    let perch = Perch::start(&args, &[], s.dir.join("perch.log"));
+    let in_bird = |name: &str| s.bird.bgp_protocols().iter().any(|p| p == name);
+    wait_for(Duration::from_secs(15), "r1's ToR in BIRD", || {
+        in_bird("Global_10_98_0_254").then_some(())
+    });
+
+    let tmp_link = s.dir.join("current.tmp");
+    std::os::unix::fs::symlink(releases.join("r2"), &tmp_link).unwrap();
+    std::fs::rename(&tmp_link, &current).unwrap();
+    wait_for(
+        Duration::from_secs(15),
+        "r2's ToR in BIRD, r1's gone",
+        || (in_bird("Global_10_98_0_253") && !in_bird("Global_10_98_0_254")).then_some(()),
+    );
+
+    // An edit inside the directory the link now points to.
+    write(&releases.join("r2/tor3.yaml"), &peer("tor3", "10.98.0.252"));
+    wait_for(Duration::from_secs(15), "an edit inside r2 in BIRD", || {
+        in_bird("Global_10_98_0_252").then_some(())
+    });
+    assert!(perch.stop(), "perch exits cleanly on SIGTERM");
+}

@@ -1,6 +1,8 @@
 //! "Something under this path changed": debounced filesystem notifications (inotify via
 //! notify), bridged to tokio. Watches directories, not files, so atomic renames and
-//! Kubernetes ConfigMap/Secret `..data` symlink swaps are seen.
+//! Kubernetes ConfigMap/Secret `..data` symlink swaps are seen. A directory named through a
+//! symlink is watched in its parent too, so re-pointing the link (`mv -T new.tmp current`)
+//! is a change, after which the directory it now points to is the one watched.
 //!
 //! notify's inotify backend always asks for `IN_OPEN`, so every read of a watched file
 //! (perch's own, after each change) is reported as an access. Only events that can change
@@ -15,6 +17,7 @@ use notify::event::{AccessKind, AccessMode};
 use notify::{EventKind, RecursiveMode};
 use notify_debouncer_full::{DebounceEventResult, Debouncer, RecommendedCache, new_debouncer};
 use tokio::sync::mpsc;
+use tracing::warn;
 
 /// Whether an event can change what a reader of the path sees. Opening, reading and
 /// closing a file after reading it cannot.
@@ -42,16 +45,38 @@ pub(crate) struct WatchError {
 /// A live watch; dropping it stops watching.
 pub(crate) struct PathWatch {
     rx: mpsc::UnboundedReceiver<()>,
-    _debouncer: Debouncer<notify::RecommendedWatcher, RecommendedCache>,
+    debouncer: Debouncer<notify::RecommendedWatcher, RecommendedCache>,
+    /// For a directory named through a symlink: the path and the directory it resolved to
+    /// when it was last watched.
+    link: Option<(PathBuf, PathBuf)>,
+}
+
+/// Whether an event's paths concern what is watched: anything for a plain watch; for a
+/// symlinked directory (whose parent is watched too), only the link and what lies under it,
+/// not its siblings.
+fn concerns(paths: &[PathBuf], link: Option<&Path>) -> bool {
+    match link {
+        None => true,
+        Some(link) => paths.is_empty() || paths.iter().any(|p| p.starts_with(link)),
+    }
 }
 
 impl PathWatch {
     /// Starts watching `path` (a directory, recursively; or a file, through its directory).
     pub(crate) fn new(path: &Path, debounce: Duration) -> Result<PathWatch, WatchError> {
         let (tx, rx) = mpsc::unbounded_channel();
+        let linked_dir = path.is_dir()
+            && std::fs::symlink_metadata(path).is_ok_and(|m| m.file_type().is_symlink());
+        let link_parent = linked_dir
+            .then(|| path.parent().filter(|p| !p.as_os_str().is_empty()))
+            .flatten()
+            .map(Path::to_path_buf);
+        let filter = link_parent.as_ref().map(|_| path.to_path_buf());
         let mut debouncer = new_debouncer(debounce, None, move |r: DebounceEventResult| {
             let changed = match &r {
-                Ok(events) => events.iter().any(|e| is_change(&e.kind)),
+                Ok(events) => events
+                    .iter()
+                    .any(|e| is_change(&e.kind) && concerns(&e.paths, filter.as_deref())),
                 Err(_) => true,
             };
             if changed {
@@ -77,9 +102,21 @@ impl PathWatch {
                 path: target.clone(),
                 source,
             })?;
+        let mut link = None;
+        if let Some(parent) = link_parent {
+            debouncer
+                .watch(&parent, RecursiveMode::NonRecursive)
+                .map_err(|source| WatchError {
+                    path: parent.clone(),
+                    source,
+                })?;
+            let resolved = std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf());
+            link = Some((path.to_path_buf(), resolved));
+        }
         Ok(PathWatch {
             rx,
-            _debouncer: debouncer,
+            debouncer,
+            link,
         })
     }
 
@@ -87,7 +124,28 @@ impl PathWatch {
     pub(crate) async fn changed(&mut self) -> Option<()> {
         self.rx.recv().await?;
         while self.rx.try_recv().is_ok() {}
+        self.follow_link();
         Some(())
+    }
+
+    /// When the symlinked directory now resolves elsewhere, watches where it points now
+    /// (inotify watches the directory the link pointed to when the watch was added).
+    fn follow_link(&mut self) {
+        let Some((path, resolved)) = self.link.as_mut() else {
+            return;
+        };
+        let Ok(now) = std::fs::canonicalize(&*path) else {
+            // The link is gone or dangling for now: its parent's watch sees it come back.
+            return;
+        };
+        if now == *resolved {
+            return;
+        }
+        let _ = self.debouncer.unwatch(&*path);
+        match self.debouncer.watch(&*path, RecursiveMode::Recursive) {
+            Ok(()) => *resolved = now,
+            Err(e) => warn!(path = %path.display(), "cannot watch where the link now points: {e}"),
+        }
     }
 }
 
@@ -110,6 +168,34 @@ mod tests {
                 .starts_with(&format!("cannot watch {}: ", parent.display())),
             "{error}"
         );
+    }
+
+    #[test]
+    fn a_symlinked_directory_counts_only_itself_and_what_is_under_it() {
+        let link = Path::new("/etc/perch/current");
+        let p = |s: &str| vec![PathBuf::from(s)];
+        assert!(concerns(&p("/etc/perch/current"), Some(link)), "the link");
+        assert!(concerns(&p("/etc/perch/current/a.yaml"), Some(link)));
+        assert!(
+            concerns(
+                &[
+                    PathBuf::from("/etc/perch/current.tmp"),
+                    PathBuf::from("/etc/perch/current")
+                ],
+                Some(link)
+            ),
+            "a rename onto the link"
+        );
+        assert!(
+            !concerns(&p("/etc/perch/current.tmp"), Some(link)),
+            "a sibling"
+        );
+        assert!(!concerns(&p("/etc/perch/releases"), Some(link)));
+        assert!(
+            concerns(&[], Some(link)),
+            "an event without paths (a rescan)"
+        );
+        assert!(concerns(&p("/anything"), None), "a plain watch");
     }
 
     #[test]
