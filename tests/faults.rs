@@ -352,6 +352,42 @@ fn sigterm_with_a_slow_client_exits_promptly() {
     assert!(perch.stop(), "a clean exit");
 }
 
+/// Whether process `pid` has exited (gone, or a zombie waiting for its parent).
+fn exited(pid: u32) -> bool {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    stat.is_empty() || stat.split_whitespace().nth(2) == Some("Z")
+}
+
+#[test]
+fn sigterm_while_a_configure_waits_on_a_hung_bird_exits_promptly() {
+    let s = setup();
+    let perch = start_perch(&s, &[]);
+    let bird = nix::unistd::Pid::from_raw(s.bird.pid().expect("bird runs") as i32);
+    nix::sys::signal::kill(bird, nix::sys::signal::Signal::SIGSTOP).unwrap();
+    write(&s.dir.join("resources/tor.yaml"), TOR_PEER);
+    // The staged config exists while perch waits for BIRD to take it.
+    let staged = s.dir.join(format!(".bird.conf.perch-{}", perch.pid()));
+    wait_for(Duration::from_secs(10), "a configure in flight", || {
+        staged.exists().then_some(())
+    });
+    let pid = perch.pid();
+    let asked = std::time::Instant::now();
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(pid as i32),
+        nix::sys::signal::Signal::SIGTERM,
+    )
+    .unwrap();
+    // BIRD's command timeout is 10 s; the exit must not wait for it.
+    wait_for(
+        Duration::from_secs(6),
+        "perch to exit after SIGTERM",
+        || exited(pid).then_some(()),
+    );
+    eprintln!("exited {:?} after SIGTERM", asked.elapsed());
+    nix::sys::signal::kill(bird, nix::sys::signal::Signal::SIGCONT).unwrap();
+    assert!(perch.stop(), "a clean exit");
+}
+
 /// A BGP password planted on the session BIRD refuses; it must not appear in any output.
 const PLANTED: &str = "PWD-refused-session-5e2b";
 

@@ -2,10 +2,11 @@
 //! the status server and the CalicoNodeStatus writer included.
 
 use std::sync::Arc;
-use std::time::SystemTime;
+use std::time::{Duration, SystemTime};
 
 use tokio::sync::{mpsc, watch};
 use tokio_util::sync::CancellationToken;
+use tracing::warn;
 
 use super::channels::{BirdEvent, Published};
 use super::config::RunConfig;
@@ -14,6 +15,10 @@ use crate::datastore::Update;
 use crate::metrics::Metrics;
 use crate::time::rfc3339;
 use crate::views::{BirdUnavailable, BirdView, DatastoreView, ReconcileView, RoutesView, Views};
+
+/// How long the tasks get to stop after shutdown is asked for (the status server gives
+/// requests in flight 2 s of it).
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(3);
 
 /// A running daemon: the tasks to wait for.
 pub(crate) struct Daemon {
@@ -141,10 +146,19 @@ impl Daemon {
         Daemon { tasks: handles }
     }
 
-    /// Waits for every task to stop.
+    /// Waits for every task to stop, at most [`SHUTDOWN_GRACE`]: a configure or a query
+    /// waiting on a hung BIRD (or etcd) would otherwise hold the exit for its timeouts. What
+    /// is cut short is what a kill would cut short; BIRD finishes a configure it was sent.
     pub(crate) async fn join(self) {
-        for t in self.tasks {
-            let _ = t.await;
+        let all = async {
+            for t in self.tasks {
+                let _ = t.await;
+            }
+        };
+        if tokio::time::timeout(SHUTDOWN_GRACE, all).await.is_err() {
+            warn!(
+                "exiting with work in flight {SHUTDOWN_GRACE:?} after shutdown was asked for (BIRD or the datastore not answering)"
+            );
         }
     }
 }
