@@ -147,21 +147,33 @@ enum LabelOp {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub(crate) enum LabelError {
     /// Neither `key=value` nor `key-`.
-    #[error("label {0:?}: expected key=value or key-")]
+    #[error("label {}: expected key=value or key-", shown(.0))]
     NotAChange(String),
     /// The key is not `[prefix/]name`.
     #[error(
-        "label key {0:?}: expected an optional DNS prefix and '/', then up to 63 letters, digits, '-', '_' or '.', starting and ending with a letter or digit"
+        "label key {}: expected an optional DNS prefix and '/', then up to 63 letters, digits, '-', '_' or '.', starting and ending with a letter or digit",
+        shown(.0)
     )]
     Key(String),
     /// A stored label key holding `=`.
-    #[error("label key {0:?}: must not contain '='")]
+    #[error("label key {}: must not contain '='", shown(.0))]
     KeyWithEquals(String),
     /// The value is not a label value.
     #[error(
-        "label value {0:?}: expected up to 63 letters, digits, '-', '_' or '.', starting and ending with a letter or digit"
+        "label value {}: expected up to 63 letters, digits, '-', '_' or '.', starting and ending with a letter or digit",
+        shown(.0)
     )]
     Value(String),
+}
+
+/// `text` quoted for an error message; past 80 characters, its start and its length (a label
+/// can be megabytes long, and the message goes to a terminal or a log line).
+fn shown(text: &str) -> String {
+    const SHOWN: usize = 80;
+    match text.char_indices().nth(SHOWN) {
+        None => format!("{text:?}"),
+        Some((cut, _)) => format!("{:?}… ({} bytes)", &text[..cut], text.len()),
+    }
 }
 
 fn parse_label(text: &str) -> Result<LabelOp, LabelError> {
@@ -326,6 +338,22 @@ pub(crate) async fn label(a: LabelArgs) -> Result<ExitCode, CliError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_long_label_is_quoted_by_its_start_and_length() {
+        let long = "a".repeat(1_000_000);
+        let e = parse_label(&format!("k={long}")).unwrap_err().to_string();
+        assert!(e.len() < 300, "{e}");
+        assert!(
+            e.starts_with(&format!(
+                "label value \"{}\"… (1000000 bytes): expected",
+                "a".repeat(80)
+            )),
+            "{e}"
+        );
+        let e = parse_label(&format!("{long}=v")).unwrap_err().to_string();
+        assert!(e.len() < 300, "{e}");
+    }
 
     #[test]
     fn merge_patch_follows_rfc_7386() {
