@@ -30,14 +30,18 @@ metadata: {name: tor}
 spec: {peerIP: 10.98.0.254, asNumber: 65001}
 ";
 
-/// perch accepts it (Calico does too); BIRD refuses its session, whose source address is the
-/// node's link-local IPv6 address: "Link-local addresses require defined interface".
+/// A BGPPeer whose session BIRD refuses, through [`templates_refusing`]: perch cannot foresee
+/// the refusal (every rule it knows is checked before rendering), as with a BIRD rule it does
+/// not know of.
 const POISON_PEER: &str = "\
 kind: BGPPeer
 apiVersion: projectcalico.org/v3
 metadata: {name: poison}
-spec: {peerIP: 'fd00:98::254', asNumber: 65002}
+spec: {peerIP: 10.98.0.250, asNumber: 65002}
 ";
+
+/// The poison peer's address, refused by [`templates_refusing`].
+const POISON_IP: &str = "10.98.0.250";
 
 const SECOND_TOR: &str = "\
 kind: BGPPeer
@@ -91,7 +95,8 @@ fn metric(port: u16, name: &str) -> Option<f64> {
 fn a_bgppeer_bird_refuses_costs_only_its_session() {
     let s = setup();
     write(&s.dir.join("resources/tor.yaml"), TOR_PEER);
-    let perch = start_perch(&s, &[]);
+    let templates = templates_refusing(&s.dir.join("templates"), POISON_IP);
+    let perch = start_perch(&s, &["--templates", &templates]);
     wait_for(Duration::from_secs(10), "the ToR session in BIRD", || {
         in_bird(&s, "Global_10_98_0_254").then_some(())
     });
@@ -105,9 +110,9 @@ fn a_bgppeer_bird_refuses_costs_only_its_session() {
     let r = &refused(&st)[0];
     assert_eq!(r["kind"], "BGPPeer", "{r}");
     assert_eq!(r["name"], "poison", "{r}");
-    assert_eq!(r["session"], "Global_fd00_98__254", "{r}");
+    assert_eq!(r["session"], "Global_10_98_0_250", "{r}");
     let reason = r["reason"].as_str().unwrap();
-    assert!(reason.contains("Link-local"), "BIRD's own words: {reason}");
+    assert!(reason.contains("Hold time"), "BIRD's own words: {reason}");
     assert!(
         !reason.contains(".perch-"),
         "the reason names the resource, not a staged file: {reason}"
@@ -126,7 +131,7 @@ fn a_bgppeer_bird_refuses_costs_only_its_session() {
     });
     assert!(in_bird(&s, "Global_10_98_0_254"), "the first ToR stays");
     assert!(
-        !in_bird(&s, "Global_fd00_98__254"),
+        !in_bird(&s, "Global_10_98_0_250"),
         "the refused session is not in BIRD"
     );
     let st = perch.wait_status(
@@ -145,14 +150,14 @@ fn a_bgppeer_bird_refuses_costs_only_its_session() {
     );
     let log = perch.log_text();
     assert!(
-        log.contains("BGPPeer poison") && log.contains("Link-local"),
+        log.contains("BGPPeer poison") && log.contains("Hold time"),
         "the log names the resource and BIRD's reason:\n{log}"
     );
 
     // Fixing the BGPPeer brings its session in and clears the report.
     write(
         &s.dir.join("resources/poison.yaml"),
-        &POISON_PEER.replace("fd00:98::254", "10.98.0.252"),
+        &POISON_PEER.replace(POISON_IP, "10.98.0.252"),
     );
     wait_for(Duration::from_secs(15), "the fixed peer in BIRD", || {
         in_bird(&s, "Global_10_98_0_252").then_some(())
@@ -180,9 +185,10 @@ fn many_sessions_peer() -> String {
     yaml
 }
 
-/// The built-in templates, with a line BIRD refuses in every session whose neighbor is in
-/// `10.97.0.0/24`: a refusal perch cannot foresee, tied to the sessions of one BGPPeer.
-fn templates_refusing_10_97(dir: &Path) -> String {
+/// The built-in templates in `dir`, with a line BIRD refuses ("Hold time must be in range
+/// 3-65535 or zero") in every session whose neighbor address contains `neighbor`: a refusal
+/// perch cannot foresee, tied to the sessions of the BGPPeers with those addresses.
+fn templates_refusing(dir: &Path, neighbor: &str) -> String {
     let builtin = include_str!("../templates/bird.cfg");
     let open = "protocol bgp {{ p.name }} from bgp_template {";
     assert!(
@@ -191,7 +197,9 @@ fn templates_refusing_10_97(dir: &Path) -> String {
     );
     let poisoned = builtin.replace(
         open,
-        &format!("{open}\n{{%- if \"10.97.0.\" in p.neighbor %}}\n  refused here;\n{{%- endif %}}"),
+        &format!(
+            "{open}\n{{%- if \"{neighbor}\" in p.neighbor %}}\n  hold time 1;\n{{%- endif %}}"
+        ),
     );
     std::fs::create_dir_all(dir).unwrap();
     std::fs::write(dir.join("bird.cfg"), poisoned).unwrap();
@@ -202,7 +210,7 @@ fn templates_refusing_10_97(dir: &Path) -> String {
 fn a_bgppeer_with_more_refused_sessions_than_one_apply_leaves_out_costs_only_them() {
     let s = setup();
     write(&s.dir.join("resources/tor.yaml"), TOR_PEER);
-    let templates = templates_refusing_10_97(&s.dir.join("templates"));
+    let templates = templates_refusing(&s.dir.join("templates"), "10.97.0.");
     let perch = start_perch(&s, &["--templates", &templates]);
     wait_for(Duration::from_secs(10), "the ToR session in BIRD", || {
         in_bird(&s, "Global_10_98_0_254").then_some(())
@@ -244,6 +252,58 @@ fn a_bgppeer_with_more_refused_sessions_than_one_apply_leaves_out_costs_only_the
         metric(perch.port, "perch_bird_refused_sessions"),
         Some(12.0)
     );
+    assert!(perch.stop(), "perch exits cleanly on SIGTERM");
+}
+
+/// A node whose `ipv6Address` is link-local (BIRD refuses it as a source address) in a
+/// dual-stack mesh of twelve other nodes: its IPv6 sessions are withheld before rendering,
+/// its IPv4 sessions and later changes reach BIRD (the refusals, one Node each, froze it).
+#[test]
+fn a_link_local_node_address_costs_only_the_sessions_that_use_it() {
+    let s = setup();
+    let mut mesh = CLUSTER.replace(
+        "nodeToNodeMeshEnabled: false",
+        "nodeToNodeMeshEnabled: true",
+    );
+    for i in 1..=12 {
+        mesh.push_str(&format!(
+            "---\nkind: Node\napiVersion: projectcalico.org/v3\nmetadata: {{name: m{i}}}\n\
+             spec: {{bgp: {{ipv4Address: 10.98.0.{}/24, ipv6Address: 'fd00:98::{}/64'}}}}\n",
+            i + 10,
+            i + 10
+        ));
+    }
+    write(&s.dir.join("resources/cluster.yaml"), &mesh);
+    let perch = start_perch(&s, &[]);
+    wait_for(Duration::from_secs(15), "the IPv4 mesh in BIRD", || {
+        (s.bird
+            .bgp_protocols()
+            .iter()
+            .filter(|p| p.starts_with("Mesh_10_98_0_"))
+            .count()
+            == 12)
+            .then_some(())
+    });
+    assert!(
+        !s.bird
+            .bgp_protocols()
+            .iter()
+            .any(|p| p.starts_with("Mesh_fd00")),
+        "{:?}",
+        s.bird.bgp_protocols()
+    );
+    let (_, plan) = http_get(perch.port, "/plan").expect("/plan");
+    assert!(
+        plan.contains("session Mesh_fd00_98__11 withheld: source address fe80::5"),
+        "/plan names the withheld session and why:\n{plan}"
+    );
+
+    write(&s.dir.join("resources/tor.yaml"), TOR_PEER);
+    wait_for(Duration::from_secs(15), "a later change in BIRD", || {
+        in_bird(&s, "Global_10_98_0_254").then_some(())
+    });
+    let st = perch.status();
+    assert_eq!(st["lastApply"]["error"], Value::Null, "{st}");
     assert!(perch.stop(), "perch exits cleanly on SIGTERM");
 }
 
@@ -397,7 +457,7 @@ kind: BGPPeer
 apiVersion: projectcalico.org/v3
 metadata: {name: poison}
 spec:
-  peerIP: 'fd00:98::254'
+  peerIP: 10.98.0.250
   asNumber: 65002
   password: {secretKeyRef: {name: bgp, key: poison}}
 ";
@@ -417,9 +477,12 @@ fn the_password_of_a_refused_session_reaches_no_output() {
     std::fs::write(secrets.join("bgp/poison"), PLANTED).unwrap();
     let secrets_arg = secrets.display().to_string();
     write(&s.dir.join("resources/tor.yaml"), TOR_PEER);
+    let templates = templates_refusing(&s.dir.join("templates"), POISON_IP);
     let perch = start_perch(
         &s,
         &[
+            "--templates",
+            &templates,
             "--secrets-dir",
             &secrets_arg,
             "--log",
@@ -436,7 +499,7 @@ fn the_password_of_a_refused_session_reaches_no_output() {
         |st| refused(st).iter().any(|r| r["name"] == "poison"),
     );
     let reason = refused(&st)[0]["reason"].as_str().unwrap().to_owned();
-    assert!(reason.contains("Link-local"), "BIRD's own words: {reason}");
+    assert!(reason.contains("Hold time"), "BIRD's own words: {reason}");
     let rendered = std::fs::read_to_string(&s.bird.config)
         .unwrap_or_else(|e| panic!("{}: {e}", s.bird.config.display()));
     assert!(
@@ -465,8 +528,8 @@ fn the_password_of_a_refused_session_reaches_no_output() {
     let socket = s.bird.socket.display().to_string();
     let common = ["-r", &resources, "-n", "n1", "--secrets-dir", &secrets_arg];
     let runs: Vec<Vec<&str>> = vec![
-        vec!["render"],
-        vec!["render", "--check"],
+        vec!["render", "--templates", &templates],
+        vec!["render", "--templates", &templates, "--check"],
         vec!["plan", "-o", "json"],
         vec!["explain", "poison"],
         vec!["status", "--bird-socket", &socket],
@@ -490,13 +553,13 @@ fn the_password_of_a_refused_session_reaches_no_output() {
         let out = cmd.args(rest).env("PERCH_LOG", "trace").output().unwrap();
         let stderr = String::from_utf8_lossy(&out.stderr);
         without_secret(&format!("perch {}: stderr", run.join(" ")), &stderr);
-        if run == ["render"] {
+        if run == ["render", "--templates", &templates] {
             // `render` prints the config by design: the session carries the password, so
             // there is one to leak.
             assert!(String::from_utf8_lossy(&out.stdout).contains(PLANTED));
-        } else if run == ["render", "--check"] {
+        } else if run.last() == Some(&"--check") {
             assert!(!out.status.success(), "BIRD's check refuses it: {stderr}");
-            assert!(stderr.contains("Link-local"), "{stderr}");
+            assert!(stderr.contains("Hold time"), "{stderr}");
         } else {
             let stdout = String::from_utf8_lossy(&out.stdout);
             assert!(

@@ -98,16 +98,19 @@ pub const BIRD_HOLD_TIME: i64 = 240;
 
 /// Drops the sessions BIRD would refuse, so that one BGPPeer cannot stop every later
 /// configure (each rule checked against `bird -p`): `keepalive time` above the hold time
-/// ("Keepalive time must be at most hold time"), a link-local IPv6 neighbor without an
-/// interface ("Link-local addresses require defined interface") and the unspecified address
-/// ("Neighbor must be configured"). Each withheld session gets a warning naming the resources
-/// that produced it and why.
+/// ("Keepalive time must be at most hold time"), a link-local IPv6 neighbor or source address
+/// without an interface ("Link-local addresses require defined interface"; a node whose
+/// `ipv6Address` is link-local gives every IPv6 session such a source address) and the
+/// unspecified address ("Neighbor must be configured"). Each withheld session gets a warning
+/// naming the resources that produced it and why.
 fn withhold_refused_by_bird(peers: &mut Vec<Peer>, warnings: &mut Vec<Warning>) {
+    let is_link_local = |a: &IpAddr| match a {
+        IpAddr::V6(a) => a.segments()[0] & 0xffc0 == 0xfe80,
+        IpAddr::V4(_) => false,
+    };
     peers.retain(|p| {
-        let link_local = match p.peer_ip {
-            IpAddr::V6(a) => a.segments()[0] & 0xffc0 == 0xfe80,
-            IpAddr::V4(_) => false,
-        };
+        let link_local = is_link_local(&p.peer_ip);
+        let link_local_source = p.source_address.filter(is_link_local);
         let why = match p.keepalive_time {
             Some(k) if k > BIRD_HOLD_TIME => format!(
                 "keepaliveTime {k}s is above BIRD's hold time ({BIRD_HOLD_TIME}s), which BIRD refuses"
@@ -115,6 +118,10 @@ fn withhold_refused_by_bird(peers: &mut Vec<Peer>, warnings: &mut Vec<Warning>) 
             _ if link_local => format!(
                 "peer address {} is link-local, which BIRD refuses without an interface",
                 p.peer_ip
+            ),
+            _ if link_local_source.is_some() => format!(
+                "source address {} (this node's ipv6Address) is link-local, which BIRD refuses without an interface",
+                link_local_source.unwrap_or(p.peer_ip)
             ),
             _ if p.peer_ip.is_unspecified() && p.peer_ip.is_ipv6() => {
                 "peer address :: is unspecified, which BIRD refuses".to_owned()
@@ -252,6 +259,32 @@ mod tests {
             w,
             [
                 "BGPPeer \"slow\": session Global_10_0_0_9 withheld: keepaliveTime 1000s is above BIRD's hold time (240s), which BIRD refuses"
+            ]
+        );
+    }
+
+    #[test]
+    fn a_link_local_source_address_withholds_the_sessions_that_use_it() {
+        let mut s = Snapshot::new();
+        let yaml = "kind: Node\nmetadata: {name: a}\nspec: {bgp: {ipv4Address: 10.0.0.1/24, ipv6Address: 'fe80::5/64'}}\n---\n\
+             kind: Node\nmetadata: {name: b}\nspec: {bgp: {ipv4Address: 10.0.0.2/24, ipv6Address: 'fd00::2/64'}}\n---\n\
+             kind: BGPPeer\nmetadata: {name: v6}\nspec: {peerIP: 'fd00::9', asNumber: 65100}\n---\n\
+             kind: BGPPeer\nmetadata: {name: unbound}\nspec: {peerIP: 'fd00::8', asNumber: 65100, sourceAddress: None}\n";
+        for d in decode_documents(yaml, "test").unwrap() {
+            if let Decoded::Resource(r) = d {
+                s.apply(Event::Upsert(r));
+            }
+        }
+        let p = plan(&s, "a", &PlanOptions::default());
+        let names: Vec<&str> = p.peers.iter().map(|p| p.name.as_str()).collect();
+        // The IPv4 mesh session and the session without a source address stay.
+        assert_eq!(names, ["Global_fd00__8", "Mesh_10_0_0_2"]);
+        let w: Vec<String> = p.warnings.iter().map(ToString::to_string).collect();
+        assert_eq!(
+            w,
+            [
+                "BGPPeer \"v6\": session Global_fd00__9 withheld: source address fe80::5 (this node's ipv6Address) is link-local, which BIRD refuses without an interface",
+                "node-to-node mesh: session Mesh_fd00__2 withheld: source address fe80::5 (this node's ipv6Address) is link-local, which BIRD refuses without an interface",
             ]
         );
     }
