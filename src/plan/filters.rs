@@ -352,6 +352,9 @@ fn rule(r: &BgpFilterRule, family: Family) -> (FilterRule, Vec<String>) {
             _ => PrefixOperator::In,
         };
         let max_len: i64 = if family == Family::IPv4 { 32 } else { 128 };
+        if let Some(pl) = &r.prefix_length {
+            unknown.extend(pl.extra.keys().map(|k| format!("field prefixLength.{k:?}")));
+        }
         let lengths = r.prefix_length.as_ref().map(|pl| {
             let own = i64::from(net.prefix_len());
             let lo = pl.min.map_or(own, |m| m.max(own));
@@ -388,6 +391,22 @@ fn rule(r: &BgpFilterRule, family: Family) -> (FilterRule, Vec<String>) {
     let mut operations = Vec::new();
     for (i, op) in r.operations.iter().enumerate() {
         unknown.extend(op.extra.keys().map(|k| format!("operations[{i}].{k:?}")));
+        let nested = [
+            ("addCommunity", op.add_community.as_ref().map(|c| &c.extra)),
+            (
+                "prependASPath",
+                op.prepend_as_path.as_ref().map(|p| &p.extra),
+            ),
+            ("setPriority", op.set_priority.as_ref().map(|p| &p.extra)),
+        ];
+        for (name, extra) in nested {
+            unknown.extend(
+                extra
+                    .into_iter()
+                    .flat_map(|e| e.keys())
+                    .map(|k| format!("operations[{i}].{name}.{k:?}")),
+            );
+        }
         if let Some(c) = op
             .add_community
             .as_ref()
@@ -644,6 +663,54 @@ mod tests {
         assert!(p.warnings.iter().any(|w| w.resource == "BGPFilter/f"
             && w.message.contains("\"futureMatch\"")
             && w.message.contains("\"setMed\"")));
+    }
+
+    #[test]
+    fn an_unknown_field_inside_a_match_or_an_operation_rejects_what_the_rule_matches() {
+        // A newer Calico's field one level down (in prefixLength or in an operation's
+        // value) may narrow the match or change the operation: the rule must not accept.
+        let s = snapshot(&format!(
+            "{NODE}kind: BGPFilter\nmetadata: {{name: f}}\nspec:\n  importV4:\n  \
+             - {{action: Accept, matchOperator: In, cidr: 10.0.0.0/8, prefixLength: {{min: 16, exact: 24}}}}\n  \
+             - {{action: Accept, operations: [{{addCommunity: {{value: '65000:1', onlyIf: x}}}}]}}\n  \
+             - {{action: Accept, operations: [{{prependASPath: {{prefix: [65000], times: 3}}}}]}}\n  \
+             - {{action: Accept, operations: [{{setPriority: {{value: 5, relative: true}}}}]}}\n  \
+             - {{action: Accept}}\n---\n\
+             kind: BGPPeer\nmetadata: {{name: tor}}\nspec: {{peerIP: 10.0.0.9, asNumber: 65100, filters: [f]}}\n"
+        ));
+        let p = plan(&s, "a", &PlanOptions::default());
+        let f = &p.policy.filter_functions[0];
+        for (i, rule) in f.rules[..4].iter().enumerate() {
+            assert_eq!(rule.action, RuleAction::Reject, "rule {i}: {rule:?}");
+            assert!(rule.operations.is_empty(), "rule {i}: {rule:?}");
+        }
+        // The prefix match stays (with its lengths): the rule rejects only what it selects.
+        assert_eq!(
+            f.rules[0].matches,
+            [RuleMatch::Prefix {
+                operator: PrefixOperator::In,
+                cidr: "10.0.0.0/8".parse().unwrap(),
+                lengths: Some((16, 32)),
+            }]
+        );
+        assert_eq!(f.rules[4].action, RuleAction::Accept);
+        let about_f: Vec<&str> = p
+            .warnings
+            .iter()
+            .filter(|w| w.resource == "BGPFilter/f")
+            .map(|w| w.message.as_str())
+            .collect();
+        for field in [
+            "prefixLength.\"exact\"",
+            "addCommunity.\"onlyIf\"",
+            "prependASPath.\"times\"",
+            "setPriority.\"relative\"",
+        ] {
+            assert!(
+                about_f.iter().any(|m| m.contains(field)),
+                "{field}: {about_f:?}"
+            );
+        }
     }
 
     #[test]

@@ -527,6 +527,9 @@ pub struct PrefixLength {
     /// max: the longest prefix length matched; `None` means the family's maximum (32 or 128).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub max: Option<i64>,
+    /// Other fields perch does not use, kept unchanged.
+    #[serde(flatten)]
+    pub extra: BTreeMap<String, Value>,
 }
 
 /// `CalicoNodeStatus`: which status classes to publish for a node, and how often.
