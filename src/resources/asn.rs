@@ -1,12 +1,17 @@
 //! AS numbers as Calico accepts them: a JSON/YAML number, a decimal string, or asdot
 //! (`"1.10"` = 1 × 65536 + 10 = 65546). Always printed and stored in decimal.
+//!
+//! `0` decodes, as Calico reads it, so that it costs only its field: a BGPPeer's `asNumber: 0`
+//! means "not set" (as in Calico), an AS path may hold it (as in Calico's filters), and
+//! elsewhere `resources::validate` drops it with a warning before anything is planned. Parsing
+//! text ([`FromStr`]) refuses it.
 
 use std::fmt;
 use std::str::FromStr;
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer, de};
 
-/// A 32-bit BGP AS number, never 0.
+/// A 32-bit BGP AS number; 0 only as decoded from a resource (see the module doc).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct AsNumber(u32);
 
@@ -24,25 +29,19 @@ impl AsNumber {
         self.0
     }
 
+    /// Whether this is the 0 a resource may hold (see the module doc).
+    pub fn is_zero(self) -> bool {
+        self.0 == 0
+    }
+
     fn from_u64(value: u64) -> Result<AsNumber, String> {
-        match u32::try_from(value) {
-            Ok(0) => Err("AS number 0 is not a valid AS".into()),
-            Ok(v) => Ok(AsNumber(v)),
-            Err(_) => Err(format!("AS number {value} does not fit in 32 bits")),
-        }
+        u32::try_from(value)
+            .map(AsNumber)
+            .map_err(|_| format!("AS number {value} does not fit in 32 bits"))
     }
-}
 
-impl fmt::Display for AsNumber {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}", self.0)
-    }
-}
-
-impl FromStr for AsNumber {
-    type Err = String;
-
-    fn from_str(text: &str) -> Result<AsNumber, String> {
+    /// Decimal or asdot text, 0 included.
+    fn parse_decoded(text: &str) -> Result<AsNumber, String> {
         let t = text.trim();
         if let Some((high, low)) = t.split_once('.') {
             let part = |p: &str| -> Result<u64, String> {
@@ -69,6 +68,23 @@ impl FromStr for AsNumber {
             .parse()
             .map_err(|_| format!("AS number {t} does not fit in 32 bits"))?;
         AsNumber::from_u64(v)
+    }
+}
+
+impl fmt::Display for AsNumber {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.0)
+    }
+}
+
+impl FromStr for AsNumber {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<AsNumber, String> {
+        match AsNumber::parse_decoded(text)? {
+            AsNumber(0) => Err("AS number 0 is not a valid AS".into()),
+            a => Ok(a),
+        }
     }
 }
 
@@ -103,7 +119,7 @@ impl<'de> Deserialize<'de> for AsNumber {
                 )))
             }
             fn visit_str<E: de::Error>(self, v: &str) -> Result<AsNumber, E> {
-                v.parse().map_err(E::custom)
+                AsNumber::parse_decoded(v).map_err(E::custom)
             }
         }
         d.deserialize_any(V)
@@ -148,7 +164,13 @@ mod tests {
         assert_eq!(v.get(), 65001);
         let v: AsNumber = serde_json::from_str("\"1.10\"").unwrap();
         assert_eq!(v.get(), 65546);
-        assert!(serde_json::from_str::<AsNumber>("0").is_err());
+        // 0 decodes (Calico reads it); validation decides what it costs.
+        assert!(serde_json::from_str::<AsNumber>("0").unwrap().is_zero());
+        assert!(
+            serde_json::from_str::<AsNumber>("\"0.0\"")
+                .unwrap()
+                .is_zero()
+        );
         assert!(serde_json::from_str::<AsNumber>("-5").is_err());
         assert!(serde_json::from_str::<AsNumber>("4294967296").is_err());
         let v: AsNumber = yaml_serde::from_str("'1.10'").unwrap();

@@ -599,7 +599,7 @@ mod tests {
 
     #[test]
     fn bad_items_are_named_warnings() {
-        let text = "kind: BGPPeer\napiVersion: projectcalico.org/v3\nmetadata: {name: rack1-tor}\nspec: {asNumber: 0}\n---\nkind: Deployment\nmetadata: {name: x}\n---\nkind: Node\n";
+        let text = "kind: BGPPeer\napiVersion: projectcalico.org/v3\nmetadata: {name: rack1-tor}\nspec: {asNumber: 4294967296}\n---\nkind: Deployment\nmetadata: {name: x}\n---\nkind: Node\n";
         let got = resources(text);
         let msgs: Vec<String> = got
             .iter()
@@ -609,7 +609,7 @@ mod tests {
             })
             .collect();
         assert!(
-            msgs[0].starts_with("BGPPeer \"rack1-tor\": spec.asNumber: AS number 0"),
+            msgs[0].starts_with("BGPPeer \"rack1-tor\": spec.asNumber: AS number 4294967296"),
             "{}",
             msgs[0]
         );

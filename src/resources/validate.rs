@@ -53,11 +53,23 @@ pub(crate) fn salvage(r: &mut Resource) -> Vec<String> {
     let c = match r {
         Resource::BgpConfiguration(c) => c,
         Resource::BgpFilter(f) => return salvage_filter(f),
+        Resource::Node(n) => return salvage_node(n),
+        Resource::BgpPeer(p) => return salvage_peer(p),
         _ => return Vec::new(),
     };
     let is_default = c.metadata.name == "default";
     let s = &mut c.spec;
     let mut notes = Vec::new();
+    if s.as_number.take_if(|a| a.is_zero()).is_some() {
+        notes.push(format!(
+            "spec.asNumber 0 is not an AS number; ignored{}",
+            if is_default {
+                " (the default AS 64512 is used)"
+            } else {
+                ""
+            }
+        ));
+    }
     if let Some(level) = &s.log_severity_screen
         && !valid_log_level(level)
     {
@@ -188,6 +200,30 @@ pub(crate) fn salvage(r: &mut Resource) -> Vec<String> {
     notes
 }
 
+/// A Node's AS 0 (which BIRD refuses) costs only the field: the node takes the global AS.
+fn salvage_node(n: &mut Node) -> Vec<String> {
+    let zero = n
+        .spec
+        .bgp
+        .as_mut()
+        .and_then(|bgp| bgp.as_number.take_if(|a| a.is_zero()));
+    match zero {
+        Some(_) => vec!["spec.bgp.asNumber 0 is not an AS number; the global AS is used".into()],
+        None => Vec::new(),
+    }
+}
+
+/// A BGPPeer's `asNumber: 0` is "not set", as in Calico (a `peerSelector` peer must leave it
+/// so); a `localASNumber` of 0 (which BIRD refuses) costs only the field.
+fn salvage_peer(p: &mut BgpPeer) -> Vec<String> {
+    let s = &mut p.spec;
+    s.as_number.take_if(|a| a.is_zero());
+    if s.local_as_number.take_if(|a| a.is_zero()).is_some() {
+        return vec!["spec.localASNumber 0 is not an AS number; the node's AS is used".into()];
+    }
+    Vec::new()
+}
+
 /// Resource names: a DNS-1123 subdomain (lowercase letters, digits, `-` and `.`).
 fn check_name(name: &str, errs: &mut Vec<String>) {
     let ok = !name.is_empty()
@@ -206,6 +242,9 @@ fn check_name(name: &str, errs: &mut Vec<String>) {
 
 fn node(n: &Node, errs: &mut Vec<String>) {
     let Some(bgp) = &n.spec.bgp else { return };
+    if bgp.as_number.is_some_and(|a| a.is_zero()) {
+        errs.push("spec.bgp.asNumber 0 is not an AS number".into());
+    }
     if bgp.ipv4_address.is_none() && bgp.ipv6_address.is_none() {
         errs.push("spec.bgp must set ipv4Address or ipv6Address".into());
     }
@@ -269,6 +308,9 @@ fn bgp_configuration(c: &BgpConfiguration, errs: &mut Vec<String>) {
                 ));
             }
         }
+    }
+    if s.as_number.is_some_and(|a| a.is_zero()) {
+        errs.push("spec.asNumber 0 is not an AS number".into());
     }
     if let Some(level) = &s.log_severity_screen
         && !valid_log_level(level)
@@ -414,11 +456,20 @@ fn bgp_peer(p: &BgpPeer, errs: &mut Vec<String>) {
     if set(&s.peer_ip) && set(&s.peer_selector) {
         errs.push("spec.peerIP and spec.peerSelector cannot both be set".into());
     }
-    if set(&s.peer_selector) && s.as_number.is_some() {
+    // asNumber 0 is "not set", as in Calico; written next to a peerIP it is a mistake
+    // (Calico would render `as 0`, which BIRD refuses), so an edit is refused.
+    if set(&s.peer_ip) && s.as_number.is_some_and(|a| a.is_zero()) {
+        errs.push("spec.asNumber 0 is not an AS number".into());
+    }
+    let as_number = s.as_number.filter(|a| !a.is_zero());
+    if set(&s.peer_selector) && as_number.is_some() {
         errs.push("spec.asNumber must not be set with spec.peerSelector (the peers' own AS numbers are used)".into());
     }
+    if s.local_as_number.is_some_and(|a| a.is_zero()) {
+        errs.push("spec.localASNumber 0 is not an AS number".into());
+    }
     if set(&s.local_workload_selector) {
-        if s.as_number.is_none() {
+        if as_number.is_none() {
             errs.push("spec.asNumber is required with spec.localWorkloadSelector".into());
         }
         if set(&s.peer_ip) || set(&s.peer_selector) {
@@ -586,5 +637,53 @@ fn block_affinity(a: &BlockAffinity, errs: &mut Vec<String>) {
     }
     if parse_cidr(&a.spec.cidr).is_none() {
         errs.push(format!("spec.cidr {:?} is not a CIDR", a.spec.cidr));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::resources::decode::{Decoded, decode_documents};
+
+    fn one(yaml: &str) -> Resource {
+        match decode_documents(yaml, "t").unwrap().remove(0) {
+            Decoded::Resource(r) => r,
+            Decoded::Skipped(w) => panic!("{w}"),
+        }
+    }
+
+    #[test]
+    fn as_number_zero_decodes_and_costs_only_its_field() {
+        let config = "kind: BGPConfiguration\nmetadata: {name: default}\nspec: {asNumber: 0, listenPort: 1790}\n";
+        let node = "kind: Node\nmetadata: {name: a}\nspec: {bgp: {ipv4Address: 10.0.0.1/24, asNumber: '0.0'}}\n";
+        let local = "kind: BGPPeer\nmetadata: {name: p}\nspec: {peerIP: 10.0.0.9, asNumber: 65001, localASNumber: 0}\n";
+        let peer_ip = "kind: BGPPeer\nmetadata: {name: p}\nspec: {peerIP: 10.0.0.9, asNumber: 0}\n";
+        // An edit (`perch apply`) is refused, naming the field…
+        for yaml in [config, node, local, peer_ip] {
+            let errs = validate(&one(yaml));
+            assert!(
+                errs.iter().any(|e| e.contains("0 is not an AS number")),
+                "{yaml}: {errs:?}"
+            );
+        }
+        // …but a peerSelector BGPPeer's 0 is "not set", as in Calico.
+        let selector =
+            one("kind: BGPPeer\nmetadata: {name: p}\nspec: {peerSelector: all(), asNumber: 0}\n");
+        assert_eq!(validate(&selector), Vec::<String>::new());
+        // What is read from the datastore drops only the field.
+        for (yaml, note) in [
+            (config, Some("the default AS 64512 is used")),
+            (node, Some("the global AS is used")),
+            (local, Some("the node's AS is used")),
+            (peer_ip, None),
+        ] {
+            let mut r = one(yaml);
+            let notes = salvage(&mut r);
+            match note {
+                Some(n) => assert!(notes.len() == 1 && notes[0].contains(n), "{notes:?}"),
+                None => assert!(notes.is_empty(), "{notes:?}"),
+            }
+            assert_eq!(validate(&r), Vec::<String>::new(), "{yaml}");
+        }
     }
 }
