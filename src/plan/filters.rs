@@ -25,7 +25,7 @@ use serde::{Serialize, Serializer};
 use super::family::Family;
 pub(crate) use super::filter_call::FilterCall;
 use super::peer::Peer;
-use crate::resources::addr::parse_cidr;
+use crate::resources::addr::parse_cidr_or_ip;
 use crate::resources::validate::{PRIORITY_MAX, PRIORITY_MIN, parse_community};
 use crate::resources::{BgpConfigurationSpec, BgpFilterRule, BgpFilterSpec, Warning};
 use crate::snapshot::Snapshot;
@@ -344,7 +344,12 @@ fn function(
 fn rule(r: &BgpFilterRule, family: Family) -> (FilterRule, Vec<String>) {
     let mut unknown: Vec<String> = r.extra.keys().map(|k| format!("field {k:?}")).collect();
     let mut matches = Vec::new();
-    if let Some(net) = r.cidr.as_deref().and_then(parse_cidr).map(|n| n.trunc()) {
+    if let Some(net) = r
+        .cidr
+        .as_deref()
+        .and_then(parse_cidr_or_ip)
+        .map(|n| n.trunc())
+    {
         let operator = match r.match_operator.as_deref() {
             Some("Equal") => PrefixOperator::Equal,
             Some("NotEqual") => PrefixOperator::NotEqual,
@@ -711,6 +716,54 @@ mod tests {
                 "{field}: {about_f:?}"
             );
         }
+    }
+
+    #[test]
+    fn a_filter_cidr_without_a_mask_is_one_address_as_in_calicos_validator() {
+        // Calico's validator accepts an address as a fully masked network.
+        let s = snapshot(&format!(
+            "{}kind: BGPFilter\nmetadata: {{name: f}}\nspec:\n  importV4:\n  \
+             - {{action: Reject, matchOperator: Equal, cidr: 10.0.0.1}}\n  \
+             - {{action: Accept}}\n  importV6:\n  \
+             - {{action: Reject, matchOperator: In, cidr: 'fd00::1', prefixLength: {{max: 128}}}}\n---\n\
+             kind: BGPPeer\nmetadata: {{name: tor}}\nspec: {{peerIP: 10.0.0.9, asNumber: 65100, filters: [f]}}\n---\n\
+             kind: BGPPeer\nmetadata: {{name: tor6}}\nspec: {{peerIP: 'fd00::9', asNumber: 65100, filters: [f]}}\n",
+            NODE.replace("10.0.0.1/24}", "10.0.0.1/24, ipv6Address: 'fd00::1/64'}")
+        ));
+        let p = plan(&s, "a", &PlanOptions::default());
+        assert!(
+            !p.warnings
+                .iter()
+                .any(|w| w.resource.starts_with("BGPFilter")),
+            "{:?}",
+            p.warnings
+        );
+        let first = |family: Family| {
+            p.policy
+                .filter_functions
+                .iter()
+                .find(|f| f.family == family)
+                .map(|f| f.rules[0].clone())
+                .unwrap()
+        };
+        let v4 = first(Family::IPv4);
+        assert_eq!(v4.action, RuleAction::Reject);
+        assert_eq!(
+            v4.matches,
+            [RuleMatch::Prefix {
+                operator: PrefixOperator::Equal,
+                cidr: "10.0.0.1/32".parse().unwrap(),
+                lengths: None,
+            }]
+        );
+        assert_eq!(
+            first(Family::IPv6).matches,
+            [RuleMatch::Prefix {
+                operator: PrefixOperator::In,
+                cidr: "fd00::1/128".parse().unwrap(),
+                lengths: Some((128, 128)),
+            }]
+        );
     }
 
     #[test]

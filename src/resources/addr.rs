@@ -77,6 +77,12 @@ pub(crate) fn parse_cidr(text: &str) -> Option<IpNet> {
     text.trim().parse::<IpNet>().ok()
 }
 
+/// A CIDR, or an address alone as a fully masked network (`10.0.0.1` = `10.0.0.1/32`), as
+/// Calico's `net`, `netv4` and `netv6` validators read it.
+pub(crate) fn parse_cidr_or_ip(text: &str) -> Option<IpNet> {
+    parse_cidr(text).or_else(|| text.trim().parse::<IpAddr>().ok().map(IpNet::from))
+}
+
 /// The `_`-joined form of an IP used in protocol names: `10_0_0_1`, `fd00__1`.
 pub(crate) fn ip_for_name(ip: &IpAddr) -> String {
     ip.to_string().replace(['.', ':'], "_")

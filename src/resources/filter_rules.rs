@@ -12,7 +12,7 @@
 //! it goes on to the later rules exactly as before; a route it selects is rejected. The rule
 //! can only reject more than it meant to, never accept or change a route.
 
-use super::addr::parse_cidr;
+use super::addr::parse_cidr_or_ip;
 use super::{BgpFilter, BgpFilterRule, BgpFilterSpec};
 
 /// Route priorities (kernel metrics) Calico accepts: 1..2^31-2.
@@ -197,7 +197,7 @@ fn rule_faults(r: &BgpFilterRule, at: &str, v4: bool) -> Vec<(RuleFault, String)
     }
     let max_len = if v4 { 32 } else { 128 };
     if let Some(c) = cidr {
-        match parse_cidr(c) {
+        match parse_cidr_or_ip(c) {
             Some(net) if net.addr().is_ipv4() == v4 => {}
             Some(_) => push(
                 RuleFault::Prefix,
@@ -236,7 +236,7 @@ fn rule_faults(r: &BgpFilterRule, at: &str, v4: bool) -> Vec<(RuleFault, String)
         }
         // BIRD refuses a prefix pattern whose range ends before the CIDR's own length
         // (`44.0.0.0/16{16,8}`), which would fail the whole config.
-        if let (Some(net), Some(hi)) = (cidr.and_then(parse_cidr), pl.max)
+        if let (Some(net), Some(hi)) = (cidr.and_then(parse_cidr_or_ip), pl.max)
             && hi < i64::from(net.prefix_len())
         {
             push(

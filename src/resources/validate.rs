@@ -6,6 +6,7 @@
 use std::collections::BTreeSet;
 use std::net::IpAddr;
 
+pub(crate) use super::addr::parse_cidr_or_ip;
 use super::addr::{parse_cidr, parse_node_address, parse_peer_ip};
 pub(crate) use super::filter_rules::{
     PRIORITY_MAX, PRIORITY_MIN, parse_community, valid_interface_glob,
@@ -415,11 +416,6 @@ pub(crate) fn valid_log_level(level: &str) -> bool {
         "trace", "debug", "info", "warning", "error", "fatal", "none",
     ]
     .contains(&level.to_ascii_lowercase().as_str())
-}
-
-/// A CIDR or a single address (Calico's `ParseCIDROrIP`), as a network.
-pub(crate) fn parse_cidr_or_ip(text: &str) -> Option<ipnet::IpNet> {
-    parse_cidr(text).or_else(|| text.trim().parse::<IpAddr>().ok().map(ipnet::IpNet::from))
 }
 
 fn password(p: &PasswordSource, field: &str, errs: &mut Vec<String>) {
