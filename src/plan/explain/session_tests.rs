@@ -202,3 +202,25 @@ spec: {{node: a, peerIP: '10.0.0.254:1179', asNumber: 65001, localASNumber: 6499
     let text = serde_json::to_string(&t).unwrap();
     assert!(!text.contains("password:"), "{text}");
 }
+
+#[test]
+fn a_rule_with_an_unknown_field_is_named_on_each_session_using_its_filter() {
+    let s = snapshot(
+        "kind: Node\nmetadata: {name: a}\nspec: {bgp: {ipv4Address: 10.0.0.1/24}}\n---\n\
+         kind: BGPFilter\nmetadata: {name: future}\nspec:\n  importV4:\n  \
+         - {action: Accept, cidr: 10.0.0.0/8, matchOperator: In, futureMatch: 7}\n---\n\
+         kind: BGPPeer\nmetadata: {name: tor}\nspec: {peerIP: 10.0.0.9, asNumber: 65100, filters: [future]}\n",
+    );
+    let e = explain(&s, "a", "Global_10_0_0_9");
+    let about: Vec<&String> = e
+        .options
+        .iter()
+        .filter(|o| o.starts_with("BGPFilter future:"))
+        .collect();
+    assert_eq!(about.len(), 1, "{:?}", e.options);
+    assert!(
+        about[0].contains("perch does not know field \"futureMatch\"")
+            && about[0].contains("this rule rejects"),
+        "{about:?}"
+    );
+}
