@@ -96,9 +96,14 @@ pub struct Plan {
 /// BIRD's hold time when the config sets none (perch never sets one).
 pub const BIRD_HOLD_TIME: i64 = 240;
 
+/// The largest number BIRD's config reads (2^32 - 1): a `graceful restart time` above it
+/// fails the whole config ("Number out of range").
+pub const BIRD_MAX_NUMBER: i64 = u32::MAX as i64;
+
 /// Drops the sessions BIRD would refuse, so that one BGPPeer cannot stop every later
 /// configure (each rule checked against `bird -p`): `keepalive time` above the hold time
-/// ("Keepalive time must be at most hold time"), a link-local IPv6 neighbor or source address
+/// ("Keepalive time must be at most hold time"), a `graceful restart time` above
+/// [`BIRD_MAX_NUMBER`] ("Number out of range"), a link-local IPv6 neighbor or source address
 /// without an interface ("Link-local addresses require defined interface"; a node whose
 /// `ipv6Address` is link-local gives every IPv6 session such a source address) and the
 /// unspecified address ("Neighbor must be configured"). Each withheld session gets a warning
@@ -114,6 +119,10 @@ fn withhold_refused_by_bird(peers: &mut Vec<Peer>, warnings: &mut Vec<Warning>) 
         let why = match p.keepalive_time {
             Some(k) if k > BIRD_HOLD_TIME => format!(
                 "keepaliveTime {k}s is above BIRD's hold time ({BIRD_HOLD_TIME}s), which BIRD refuses"
+            ),
+            _ if p.graceful_restart_time.is_some_and(|t| t > BIRD_MAX_NUMBER) => format!(
+                "maxRestartTime {}s is above {BIRD_MAX_NUMBER}s, the largest number BIRD reads",
+                p.graceful_restart_time.unwrap_or_default()
             ),
             _ if link_local => format!(
                 "peer address {} is link-local, which BIRD refuses without an interface",
@@ -286,6 +295,44 @@ mod tests {
                 "BGPPeer \"v6\": session Global_fd00__9 withheld: source address fe80::5 (this node's ipv6Address) is link-local, which BIRD refuses without an interface",
                 "node-to-node mesh: session Mesh_fd00__2 withheld: source address fe80::5 (this node's ipv6Address) is link-local, which BIRD refuses without an interface",
             ]
+        );
+    }
+
+    #[test]
+    fn a_restart_time_beyond_what_bird_reads_costs_only_its_session_or_value() {
+        // BIRD reads numbers up to 2^32 - 1 ("Number out of range" fails the whole config).
+        let mut s = Snapshot::new();
+        let yaml = "kind: Node\nmetadata: {name: a}\nspec: {bgp: {ipv4Address: 10.0.0.1/24}}\n---\n\
+             kind: Node\nmetadata: {name: b}\nspec: {bgp: {ipv4Address: 10.0.0.2/24}}\n---\n\
+             kind: BGPConfiguration\nmetadata: {name: default}\nspec: {nodeMeshMaxRestartTime: 2000000h}\n---\n\
+             kind: BGPPeer\nmetadata: {name: long}\nspec: {peerIP: 10.0.0.9, asNumber: 65100, maxRestartTime: 1193047h}\n---\n\
+             kind: BGPPeer\nmetadata: {name: ok}\nspec: {peerIP: 10.0.0.8, asNumber: 65100, maxRestartTime: 1193046h}\n";
+        for d in decode_documents(yaml, "test").unwrap() {
+            if let Decoded::Resource(r) = d {
+                s.apply(Event::Upsert(r));
+            }
+        }
+        let p = plan(&s, "a", &PlanOptions::default());
+        let names: Vec<(&str, Option<i64>)> = p
+            .peers
+            .iter()
+            .map(|p| (p.name.as_str(), p.graceful_restart_time))
+            .collect();
+        assert_eq!(
+            names,
+            [
+                ("Global_10_0_0_8", Some(4294965600)),
+                ("Mesh_10_0_0_2", None)
+            ]
+        );
+        let w: Vec<String> = p.warnings.iter().map(ToString::to_string).collect();
+        assert!(
+            w.contains(&"BGPPeer \"long\": session Global_10_0_0_9 withheld: maxRestartTime 4294969200s is above 4294967295s, the largest number BIRD reads".to_owned()),
+            "{w:?}"
+        );
+        assert!(
+            w.iter().any(|w| w.starts_with("BGPConfiguration \"default\": spec.nodeMeshMaxRestartTime 2000000h is above 4294967295s")),
+            "{w:?}"
         );
     }
 

@@ -163,6 +163,16 @@ pub(crate) fn salvage(r: &mut Resource) -> Vec<String> {
         notes.push("spec.nodeMeshMaxRestartTime is negative; ignored".into());
         s.node_mesh_max_restart_time = None;
     }
+    // BIRD reads numbers up to 2^32 - 1; more would fail the whole config.
+    if let Some(d) = s
+        .node_mesh_max_restart_time
+        .take_if(|d| d.rounded_seconds() > i64::from(u32::MAX))
+    {
+        notes.push(format!(
+            "spec.nodeMeshMaxRestartTime {d} is above {}s, the largest number BIRD reads; ignored",
+            u32::MAX
+        ));
+    }
     if !is_default {
         let mut dropped = Vec::new();
         let mut drop_if = |set: bool, field: &str| {
