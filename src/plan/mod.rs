@@ -186,13 +186,21 @@ pub fn plan_in(cluster: &Cluster<'_>, node: &str, options: &PlanOptions) -> Plan
         },
         &mut warnings,
     );
-    warnings.sort();
-    warnings.dedup();
     let router_id = router_id::router_id(
         node,
         me.and_then(|n| n.ipv4.map(|a| a.ip)),
         options.router_id.as_ref(),
     );
+    if router_id.is_none() && me.is_some() {
+        // BIRD then takes the host's lowest IPv4 address, often the same on every node
+        // (docker0, link-local), and equal router IDs break iBGP between them.
+        warnings.push(Warning::new(
+            format!("Node/{node}"),
+            "no IPv4 address and no CALICO_ROUTER_ID: BIRD picks the router id from this host's IPv4 addresses, which may equal another node's; set CALICO_ROUTER_ID=hash (as Calico needs for IPv6-only nodes) or an address",
+        ));
+    }
+    warnings.sort();
+    warnings.dedup();
     Plan {
         node: node.to_owned(),
         router_id,
@@ -337,6 +345,37 @@ mod tests {
     }
 
     #[test]
+    fn an_ipv6_only_node_without_a_router_id_override_is_warned_about() {
+        // BIRD would take the lowest IPv4 address of the host (often the same docker0 or
+        // link-local address on every node: equal router IDs break iBGP).
+        let mut s = Snapshot::new();
+        let yaml = "kind: Node\nmetadata: {name: a}\nspec: {bgp: {ipv6Address: fd00::1/64}}\n---\n\
+             kind: Node\nmetadata: {name: b}\nspec: {bgp: {ipv6Address: fd00::2/64}}\n";
+        for d in decode_documents(yaml, "test").unwrap() {
+            if let Decoded::Resource(r) = d {
+                s.apply(Event::Upsert(r));
+            }
+        }
+        let p = plan(&s, "a", &PlanOptions::default());
+        assert_eq!(p.router_id, None);
+        let w: Vec<String> = p.warnings.iter().map(ToString::to_string).collect();
+        assert!(
+            w.iter().any(
+                |w| w.starts_with("Node \"a\": no IPv4 address and no CALICO_ROUTER_ID")
+                    && w.contains("CALICO_ROUTER_ID=hash")
+            ),
+            "{w:?}"
+        );
+        let hashed = PlanOptions {
+            router_id: Some(RouterIdOverride::Hash),
+            ..PlanOptions::default()
+        };
+        let p = plan(&s, "a", &hashed);
+        assert!(p.router_id.is_some());
+        assert!(p.warnings.is_empty(), "{:?}", p.warnings);
+    }
+
+    #[test]
     fn a_link_local_or_unspecified_neighbor_is_withheld() {
         let mut s = Snapshot::new();
         let yaml = "kind: Node\nmetadata: {name: a}\nspec: {bgp: {ipv6Address: fd00::1/64}}\n---\n\
@@ -351,7 +390,12 @@ mod tests {
         let p = plan(&s, "a", &PlanOptions::default());
         let names: Vec<&str> = p.peers.iter().map(|p| p.name.as_str()).collect();
         assert_eq!(names, ["Global_fd00__9"]);
-        let w: Vec<String> = p.warnings.iter().map(ToString::to_string).collect();
+        let w: Vec<String> = p
+            .warnings
+            .iter()
+            .filter(|w| w.resource.starts_with("BGPPeer/"))
+            .map(ToString::to_string)
+            .collect();
         assert_eq!(
             w,
             [
