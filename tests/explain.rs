@@ -1,5 +1,6 @@
 //! `perch explain` through the binary: a mesh session, a reverse selector session on a route
-//! reflector, a BGPPeer that adds nothing, every session at once, JSON, and errors.
+//! reflector, a BGPPeer that adds nothing, every session at once, JSON, errors, and a local
+//! workload session.
 
 use std::process::Command;
 
@@ -153,4 +154,40 @@ fn json_and_errors() {
         err.contains("node \"ghost\" is not in the resources"),
         "{err}"
     );
+}
+
+#[test]
+fn a_local_workload_session_names_its_workload_not_a_node() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("c.yaml"),
+        "kind: Node\nmetadata: {name: n1}\nspec: {bgp: {ipv4Address: 10.0.0.10/24}}\n---\n\
+         kind: BGPPeer\nmetadata: {name: vr}\nspec: {localWorkloadSelector: app == 'vr', asNumber: 65010}\n",
+    )
+    .unwrap();
+    let eps = dir.path().join("eps");
+    std::fs::create_dir_all(&eps).unwrap();
+    std::fs::write(
+        eps.join("wep1"),
+        r#"{"ifaceName":"cali1234","ipv4Nets":["192.168.1.5/32"],"bgpPeerName":"vr"}"#,
+    )
+    .unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_perch"))
+        .arg("explain")
+        .arg("-r")
+        .arg(dir.path().join("c.yaml"))
+        .arg("--endpoint-status-dir")
+        .arg(&eps)
+        .args(["-n", "n1", "Local_Workload_192_168_1_5"])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{text}");
+    assert!(
+        text.contains(
+            "the peer is on its remote side: localWorkloadSelector app == 'vr' (asNumber 65010): workload wep1 at 192.168.1.5, matched by Felix (its endpoint-status file names this BGPPeer)"
+        ),
+        "{text}"
+    );
+    assert!(!text.contains("on -:"), "{text}");
 }

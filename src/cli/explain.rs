@@ -180,6 +180,11 @@ fn side_text(s: &SideMatch) -> String {
     match s.field {
         "global" => format!("global BGPPeer (every node, {on} included)"),
         "node" => format!("node: {} ({on})", s.value),
+        // Felix, not perch, matches the selector against the workload's labels.
+        "localWorkloadSelector" => format!(
+            "localWorkloadSelector {}, matched by Felix (its endpoint-status file names this BGPPeer)",
+            s.value
+        ),
         "peerIP" => match &s.node {
             Some(n) => format!("peerIP {}, the address of node {n}", s.value),
             None => format!("peerIP {}", s.value),
