@@ -46,11 +46,9 @@ pub(crate) fn parse_peer_ip(text: &str) -> Result<PeerAddress, String> {
     }
     let bad = || format!("{text:?} is not an IP address, IPv4:port or [IPv6]:port");
     let (host, port) = if let Some(rest) = t.strip_prefix('[') {
+        // Calico's validator and confd also take an IPv4 address in brackets.
         let (h, p) = rest.split_once("]:").ok_or_else(bad)?;
         let ip: IpAddr = h.parse().map_err(|_| bad())?;
-        if !ip.is_ipv6() {
-            return Err(bad());
-        }
         (ip, p)
     } else {
         let (h, p) = t.rsplit_once(':').ok_or_else(bad)?;
@@ -98,6 +96,9 @@ mod tests {
         assert_eq!(parse_peer_ip("10.0.0.1:1790").unwrap().port, Some(1790));
         let p = parse_peer_ip("[ac13::57]:50").unwrap();
         assert_eq!((p.ip.to_string(), p.port), ("ac13::57".into(), Some(50)));
+        // As Calico's validator (`[<IPv6>]:<port>` allows dots) and confd read it.
+        let p = parse_peer_ip("[10.0.0.1]:5").unwrap();
+        assert_eq!((p.ip.to_string(), p.port), ("10.0.0.1".into(), Some(5)));
         assert_eq!(
             parse_peer_ip("2001:DB8::1").unwrap().ip.to_string(),
             "2001:db8::1"
@@ -105,7 +106,6 @@ mod tests {
         for bad in [
             "10.0.0.1:0",
             "10.0.0.1:70000",
-            "[10.0.0.1]:5",
             "fd00::1:x",
             "x",
             "10.0.0.1:",
