@@ -225,14 +225,35 @@ fn salvage_node(n: &mut Node) -> Vec<String> {
 }
 
 /// A BGPPeer's `asNumber: 0` is "not set", as in Calico (a `peerSelector` peer must leave it
-/// so); a `localASNumber` of 0 (which BIRD refuses) costs only the field.
+/// so); a `localASNumber` of 0 (which BIRD refuses) costs only the field; a `nextHopMode` or
+/// `reversePeering` Calico's validator lets through but does not know is Auto, as confd
+/// treats it.
 fn salvage_peer(p: &mut BgpPeer) -> Vec<String> {
     let s = &mut p.spec;
+    let mut notes = Vec::new();
     s.as_number.take_if(|a| a.is_zero());
     if s.local_as_number.take_if(|a| a.is_zero()).is_some() {
-        return vec!["spec.localASNumber 0 is not an AS number; the node's AS is used".into()];
+        notes.push("spec.localASNumber 0 is not an AS number; the node's AS is used".into());
     }
-    Vec::new()
+    // With keepOriginalNextHop, any nextHopMode is refused (as Calico refuses it).
+    if s.keep_original_next_hop != Some(true)
+        && let Some(m) = s
+            .next_hop_mode
+            .take_if(|m| !["Auto", "Self", "Keep"].contains(&m.as_str()))
+    {
+        notes.push(format!(
+            "spec.nextHopMode {m:?} is not Auto, Self or Keep; Auto is used, as Calico does"
+        ));
+    }
+    if let Some(r) = s
+        .reverse_peering
+        .take_if(|r| !["Auto", "Manual"].contains(&r.as_str()))
+    {
+        notes.push(format!(
+            "spec.reversePeering {r:?} is not Auto or Manual; Auto is used, as Calico does"
+        ));
+    }
+    notes
 }
 
 /// Resource names: a DNS-1123 subdomain (lowercase letters, digits, `-` and `.`).
@@ -691,5 +712,34 @@ mod tests {
             }
             assert_eq!(validate(&r), Vec::<String>::new(), "{yaml}");
         }
+    }
+}
+
+#[cfg(test)]
+mod peer_mode_tests {
+    use super::*;
+    use crate::resources::decode::{Decoded, decode_documents};
+
+    #[test]
+    fn an_unknown_next_hop_mode_or_reverse_peering_is_auto_as_in_calico() {
+        // Calico's validator does not check them and confd treats any other value as Auto.
+        let yaml = "kind: BGPPeer\nmetadata: {name: p}\nspec: {peerIP: 10.0.0.9, asNumber: 65001, nextHopMode: keep, reversePeering: manual}\n";
+        let Decoded::Resource(mut r) = decode_documents(yaml, "t").unwrap().remove(0) else {
+            panic!()
+        };
+        // `perch apply` refuses them (a typo, most likely)…
+        assert_eq!(validate(&r).len(), 2, "{:?}", validate(&r));
+        // …but what is read from the datastore keeps the BGPPeer, as Auto, with a warning.
+        let notes = salvage(&mut r);
+        assert_eq!(
+            notes,
+            [
+                "spec.nextHopMode \"keep\" is not Auto, Self or Keep; Auto is used, as Calico does",
+                "spec.reversePeering \"manual\" is not Auto or Manual; Auto is used, as Calico does",
+            ]
+        );
+        assert_eq!(validate(&r), Vec::<String>::new());
+        let Resource::BgpPeer(p) = r else { panic!() };
+        assert_eq!((p.spec.next_hop_mode, p.spec.reverse_peering), (None, None));
     }
 }
