@@ -230,9 +230,11 @@ fn services(
         "serviceLoadBalancerIPs",
         warnings,
     );
+    // confd aggregates only when the value is exactly Enabled (or unset); salvage has
+    // warned about any other value.
     let aggregate_lb = global
         .and_then(|g| g.service_load_balancer_aggregation.as_deref())
-        .is_none_or(|v| v != "Disabled");
+        .is_none_or(|v| v == "Enabled");
     let lb: Vec<IpNet> = if aggregate_lb {
         lb_all
             .iter()
@@ -535,5 +537,24 @@ mod tests {
         let r = &p.route_policy.ipv4;
         assert_eq!(r.service_routes, r.kernel_rejects);
         assert_eq!(r.service_routes, ["10.96.0.0/12".parse::<IpNet>().unwrap()]);
+    }
+
+    #[test]
+    fn load_balancer_aggregation_other_than_enabled_drops_the_ranges_as_in_calico() {
+        // confd aggregates only when the value is exactly Enabled (or unset).
+        let s = snapshot(&CLUSTER.replace(
+            "spec: {serviceClusterIPs",
+            "spec: {serviceLoadBalancerAggregation: enabled, serviceClusterIPs",
+        ));
+        let p = plan(&s, "a", &PlanOptions::default());
+        let r = &p.route_policy.ipv4;
+        assert_eq!(r.service_routes, ["10.96.0.0/12".parse::<IpNet>().unwrap()]);
+        let w: Vec<String> = p.warnings.iter().map(ToString::to_string).collect();
+        assert!(
+            w.iter().any(|w| w.contains(
+                "spec.serviceLoadBalancerAggregation \"enabled\" is not Enabled or Disabled"
+            )),
+            "{w:?}"
+        );
     }
 }

@@ -79,6 +79,16 @@ pub(crate) fn salvage(r: &mut Resource) -> Vec<String> {
         ));
         s.log_severity_screen = None;
     }
+    if let Some(v) = s
+        .service_load_balancer_aggregation
+        .as_deref()
+        .filter(|v| !["Enabled", "Disabled"].contains(v))
+    {
+        notes.push(format!(
+            "spec.serviceLoadBalancerAggregation {v:?} is not Enabled or Disabled; LoadBalancer ranges are not aggregated, as Calico treats it"
+        ));
+        s.service_load_balancer_aggregation = Some("Disabled".into());
+    }
     if s.listen_port == Some(0) {
         notes.push("spec.listenPort 0 is not a port; ignored".into());
         s.listen_port = None;
