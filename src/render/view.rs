@@ -173,12 +173,13 @@ pub fn build(plan: &Plan, snapshot: &Snapshot) -> View {
         .or_else(|| global.and_then(|c| c.log_severity_screen.as_deref()))
         .unwrap_or("Info")
         .to_ascii_lowercase();
-    // As confd: `none` logs nothing, `debug` everything, any other level (Trace, Info,
-    // Warning, …) state changes.
+    // As confd (`getLogSeverityKVPair`, then the template): `debug` logs everything, `info`
+    // (and an unset level) state changes, and every other level (Trace, Warning, Error,
+    // Fatal, None) becomes `none`, which logs nothing.
     let debug = match log_level.as_str() {
         "debug" => Some("debug all;".to_owned()),
-        "none" => None,
-        _ => Some("debug { states };".to_owned()),
+        "info" => Some("debug { states };".to_owned()),
+        _ => None,
     };
     let ignored_interfaces = global
         .map(|g| {
