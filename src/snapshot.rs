@@ -85,18 +85,18 @@ impl Snapshot {
         s
     }
 
-    /// Every secret key the resources reference (BGPPeer passwords, the mesh password): the
-    /// only secrets perch reads.
+    /// Every secret key the resources use (BGPPeer passwords, the mesh password): the only
+    /// secrets perch reads.
     pub fn secret_refs(&self) -> BTreeSet<SecretKeyRef> {
-        let peers = self.bgp_peers.values().map(|p| &p.spec.password);
+        let peers = self
+            .bgp_peers
+            .values()
+            .filter_map(|p| p.spec.password_ref());
         let mesh = self
             .bgp_configurations
             .values()
-            .map(|c| &c.spec.node_mesh_password);
-        peers
-            .chain(mesh)
-            .filter_map(|p| p.as_ref()?.secret_key_ref.clone())
-            .collect()
+            .filter_map(|c| c.spec.node_mesh_password.as_ref()?.secret_key_ref.as_ref());
+        peers.chain(mesh).cloned().collect()
     }
 
     /// Whether a re-list has started and not finished.

@@ -195,6 +195,16 @@ fn duplicates_are_named_with_both_places_and_the_last_wins() {
             "the last wins"
         );
     }
+    let text = Command::new(env!("CARGO_BIN_EXE_perch"))
+        .args(["plan", "-n", "n1", "-r"])
+        .arg(tmp.path())
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&text.stdout);
+    assert!(
+        text.contains("BGPPeer \"tor\" (duplicate): defined 3 times: "),
+        "the name is quoted alone: {text}"
+    );
 }
 
 #[test]

@@ -107,7 +107,7 @@ pub(super) fn plan_explicit(
                 ));
                 continue;
             }
-            let password = match s.password.as_ref().and_then(|p| p.secret_key_ref.as_ref()) {
+            let password = match s.password_ref() {
                 Some(r) => match resolve_password(cluster, r, &id, warnings) {
                     Ok(p) => p,
                     Err(()) => continue,
@@ -699,6 +699,11 @@ mod local_workload_tests {
         ));
         let p = plan(&s, "a", &PlanOptions::default());
         assert_eq!(p.peers.len(), 1, "{:?}", p.warnings);
+        assert!(
+            p.warnings.is_empty(),
+            "the password the workload sessions never use is not looked up: {:?}",
+            p.warnings
+        );
         let w = &p.peers[0];
         assert_eq!(w.name, "Local_Workload_192_168_1_5");
         assert_eq!(

@@ -59,7 +59,16 @@ pub(crate) fn bgp_filter(f: &BgpFilter, errs: &mut Vec<String>) {
 /// Returns one sentence per rule: the problems, with their field paths, and what the rule
 /// does instead.
 pub(crate) fn salvage_filter(f: &mut BgpFilter) -> Vec<String> {
-    let mut notes = Vec::new();
+    // A spec field beside the four rule lists changes no rule (Calico ignores what it does
+    // not know there too), but a newer Calico's field must not vanish unsaid.
+    let mut notes: Vec<String> = f
+        .spec
+        .extra
+        .keys()
+        .map(|k| {
+            format!("spec.{k} is a field perch does not know; ignored (the rules apply as written)")
+        })
+        .collect();
     let BgpFilterSpec {
         export_v4,
         import_v4,

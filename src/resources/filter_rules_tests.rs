@@ -301,3 +301,19 @@ proptest! {
         prop_assert_eq!(&s.as_path_prefix, &r.as_path_prefix);
     }
 }
+
+#[test]
+fn an_unknown_spec_field_is_named_and_changes_no_rule() {
+    let mut f: BgpFilter = serde_json::from_value(json!({
+        "metadata": {"name": "f"},
+        "spec": {"importV4": [{"action": "Accept"}], "importVRF": [{"action": "Reject"}]},
+    }))
+    .unwrap();
+    let before = f.spec.import_v4.clone();
+    let notes = salvage_filter(&mut f);
+    assert_eq!(f.spec.import_v4, before);
+    assert_eq!(
+        notes,
+        ["spec.importVRF is a field perch does not know; ignored (the rules apply as written)"]
+    );
+}

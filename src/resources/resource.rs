@@ -228,10 +228,14 @@ impl Warning {
 
 impl fmt::Display for Warning {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        // `BGPPeer "rack1-tor": message`
+        // `BGPPeer "rack1-tor": message`; a note after the name stays outside the quotes
+        // (`BGPPeer "tor" (duplicate): …`).
         match self.resource.split_once('/') {
             Some((kind, name)) if Kind::from_kind_field(kind).is_some() => {
-                write!(f, "{kind} {name:?}: {}", self.message)
+                match name.strip_suffix(')').and_then(|n| n.split_once(" (")) {
+                    Some((name, note)) => write!(f, "{kind} {name:?} ({note}): {}", self.message),
+                    None => write!(f, "{kind} {name:?}: {}", self.message),
+                }
             }
             _ => write!(f, "{}: {}", self.resource, self.message),
         }

@@ -319,6 +319,19 @@ pub struct BgpPeerSpec {
     pub extra: BTreeMap<String, Value>,
 }
 
+impl BgpPeerSpec {
+    /// The password key its sessions use. None for a BGPPeer that peers only with local
+    /// workloads (`localWorkloadSelector` without `peerSelector`): Calico gives those sessions
+    /// no password, so its secret is neither read nor needed.
+    pub fn password_ref(&self) -> Option<&SecretKeyRef> {
+        let set = |v: &Option<String>| v.as_deref().is_some_and(|v| !v.is_empty());
+        if set(&self.local_workload_selector) && !set(&self.peer_selector) {
+            return None;
+        }
+        self.password.as_ref()?.secret_key_ref.as_ref()
+    }
+}
+
 /// `IPPool`.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct IpPool {
