@@ -9,6 +9,11 @@
 //! and by a next hop that is another node's address, and the kernel's gateway against BIRD's
 //! best route (the next hop BIRD resolved recursively). An IPIP route must end on a node,
 //! whatever the session: a tunnel to a router is a wrong next hop.
+//! Multipath (ECMP) routes are judged by their set of paths: BIRD's route is right when one of
+//! its paths is (without a BGP next hop to judge); the kernel's route BIRD installed is right
+//! when each of its paths is explained (an expected gateway, one BIRD resolved the route to,
+//! or, for a multipath kernel route, another of BIRD's routes that `merge paths` joined) and,
+//! for a multipath BIRD route, when it holds every one of BIRD's paths.
 //! Must not: do I/O or read the clock (callers time the check).
 
 use std::collections::{BTreeMap, HashMap};
@@ -19,7 +24,7 @@ use serde::Serialize;
 
 use super::expected::{Expected, ExpectedRoute, KernelRoute, RouteSource};
 use super::kernel::KernelEntry;
-use crate::bird::parse::{ProtocolRow, RouteEntry};
+use crate::bird::parse::{ProtocolRow, RouteEntry, RoutePath};
 
 /// The verdict on one prefix.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
@@ -151,6 +156,10 @@ pub struct RouteReport {
     /// What the datastore says (next hops, sessions, kernel form).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub expected: Option<ExpectedRoute>,
+    /// The next hops of BIRD's best route when it has several (a multipath, ECMP route):
+    /// `{gateway, interface, weight}` each; empty (and left out of the JSON) otherwise.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub paths: Vec<RoutePath>,
     /// BIRD's routes for the prefix, as `show route` prints them.
     pub bird: Vec<String>,
     /// The kernel's routes for the prefix, as `ip route` prints them.
@@ -204,7 +213,7 @@ pub(crate) fn describe_bird(r: &RouteEntry) -> String {
             + r.gateway.as_ref().map_or(0, String::len)
             + r.interface.as_ref().map_or(0, String::len)
             + r.bgp_next_hop.as_ref().map_or(0, String::len)
-            + 40,
+            + 40 * r.paths.len().max(1),
     );
     s.push_str(&r.network);
     s.push(' ');
@@ -215,13 +224,20 @@ pub(crate) fn describe_bird(r: &RouteEntry) -> String {
     if r.primary {
         s.push_str(" *");
     }
-    if let Some(g) = &r.gateway {
-        s.push_str(" via ");
-        s.push_str(g);
-    }
-    if let Some(i) = &r.interface {
-        s.push_str(" on ");
-        s.push_str(i);
+    if r.paths.len() > 1 {
+        // Every path of a multipath route: ` via A on X weight 1, via B on Y weight 1`.
+        for (i, p) in r.paths.iter().enumerate() {
+            if i > 0 {
+                s.push(',');
+            }
+            describe_path(&mut s, p.gateway.as_deref(), p.interface.as_deref());
+            if let Some(w) = p.weight {
+                s.push_str(" weight ");
+                s.push_str(&w.to_string());
+            }
+        }
+    } else {
+        describe_path(&mut s, r.gateway.as_deref(), r.interface.as_deref());
     }
     if let Some(n) = &r.bgp_next_hop {
         s.push_str(" (BGP.next_hop ");
@@ -229,6 +245,30 @@ pub(crate) fn describe_bird(r: &RouteEntry) -> String {
         s.push(')');
     }
     s
+}
+
+/// ` via GATEWAY on INTERFACE` (or ` on INTERFACE` alone).
+fn describe_path(s: &mut String, gateway: Option<&str>, interface: Option<&str>) {
+    if let Some(g) = gateway {
+        s.push_str(" via ");
+        s.push_str(g);
+    }
+    if let Some(i) = interface {
+        s.push_str(" on ");
+        s.push_str(i);
+    }
+}
+
+/// The gateways of `route`'s paths (its `gateway` when a hand-made entry lists no paths).
+fn path_gateways(route: &RouteEntry) -> impl Iterator<Item = IpAddr> + '_ {
+    let single = route.paths.is_empty().then_some(route.gateway.as_deref());
+    route
+        .paths
+        .iter()
+        .map(|p| p.gateway.as_deref())
+        .chain(single)
+        .flatten()
+        .filter_map(|g| g.parse::<IpAddr>().ok())
 }
 
 fn parse_net(text: &str) -> Option<IpNet> {
@@ -293,6 +333,7 @@ pub fn check(expected: &Expected, observed: &Observed<'_>) -> RouteCheck {
             owner: None,
             cause: None,
             expected: Some(e.clone()),
+            paths: Vec::new(),
             bird: in_bird.iter().map(|r| describe_bird(r)).collect(),
             kernel: in_kernel
                 .map(|k| k.iter().map(|r| r.describe()).collect())
@@ -334,24 +375,36 @@ pub fn check(expected: &Expected, observed: &Observed<'_>) -> RouteCheck {
                         )),
                     ),
                     Some(best) => {
-                        let hop = best
-                            .bgp_next_hop
-                            .as_deref()
-                            .or(best.gateway.as_deref())
-                            .and_then(|h| h.parse::<IpAddr>().ok());
+                        if best.paths.len() > 1 {
+                            report.paths = best.paths.clone();
+                        }
                         // A router that is no cluster node may give any next hop: judge
                         // presence, and the kernel against BIRD's own gateway.
                         let router = expected.is_router_session(&best.protocol);
                         // From a router, the next hop is judged only when it is a node's
                         // address that is not the owner's (a ToR passing on a stale route).
-                        let wrong_hop = hop.filter(|h| {
+                        let mut wrong = |h: &IpAddr| {
                             !next_hops.is_empty()
                                 && !next_hops.contains(h)
                                 && (!router
                                     || owners_by_address
                                         .get_or_insert_with(|| address_owners(expected))
                                         .contains_key(h))
-                        });
+                        };
+                        // The BGP next hop; without one, the paths' gateways: right when one
+                        // of them is (a multipath route).
+                        let wrong_hop = match best
+                            .bgp_next_hop
+                            .as_deref()
+                            .and_then(|h| h.parse::<IpAddr>().ok())
+                        {
+                            Some(h) => Some(h).filter(|h| wrong(h)),
+                            None => {
+                                let mut hops = path_gateways(best).peekable();
+                                let first = hops.peek().copied();
+                                if hops.all(|h| wrong(&h)) { first } else { None }
+                            }
+                        };
                         match wrong_hop {
                             Some(h) => {
                                 let whose = owners_by_address
@@ -374,23 +427,51 @@ pub fn check(expected: &Expected, observed: &Observed<'_>) -> RouteCheck {
                                     }),
                                 )
                             }
-                            // A router's gateways reach the kernel only through BIRD's best
-                            // route; a tunnel must end on a node whatever BIRD has.
-                            None if router => {
-                                let nodes = owners_by_address
-                                    .get_or_insert_with(|| address_owners(expected));
-                                let tunnel = matches!(e.kernel, KernelRoute::Tunnel { .. });
-                                let bird: &[&RouteEntry] = if tunnel { &[] } else { &[best] };
-                                kernel_verdict(
-                                    &e.kernel,
-                                    in_kernel,
-                                    link_local(best),
-                                    bird,
-                                    Some(nodes),
-                                )
-                            }
+                            // The kernel follows BIRD's best route (the gateways BIRD resolved
+                            // it to), and a router's next hop; `merge paths` may join routes
+                            // BIRD judged as good. A tunnel must end on a node whatever BIRD
+                            // has.
                             None => {
-                                kernel_verdict(&e.kernel, in_kernel, link_local(best), &[], None)
+                                let nodes = router.then(|| {
+                                    &*owners_by_address
+                                        .get_or_insert_with(|| address_owners(expected))
+                                });
+                                let tunnel = matches!(e.kernel, KernelRoute::Tunnel { .. });
+                                let of_route = |r: &RouteEntry| -> Vec<IpAddr> {
+                                    let mut g: Vec<IpAddr> = path_gateways(r).collect();
+                                    if router {
+                                        g.extend(
+                                            r.bgp_next_hop
+                                                .as_deref()
+                                                .and_then(|h| h.parse::<IpAddr>().ok()),
+                                        );
+                                    }
+                                    g
+                                };
+                                let bird = if tunnel {
+                                    BirdPaths {
+                                        best: link_local(best).into_iter().collect(),
+                                        ..BirdPaths::default()
+                                    }
+                                } else {
+                                    BirdPaths {
+                                        best: of_route(best),
+                                        merged: learned
+                                            .clone()
+                                            .filter(|r| !std::ptr::eq::<RouteEntry>(**r, *best))
+                                            .filter(|r| {
+                                                let h = r
+                                                    .bgp_next_hop
+                                                    .as_deref()
+                                                    .and_then(|h| h.parse::<IpAddr>().ok());
+                                                router || h.is_some_and(|h| next_hops.contains(&h))
+                                            })
+                                            .flat_map(|r| of_route(r))
+                                            .collect(),
+                                        multipath: best.paths.len() > 1,
+                                    }
+                                };
+                                kernel_verdict(&e.kernel, in_kernel, &bird, nodes)
                             }
                         }
                     }
@@ -413,7 +494,7 @@ pub fn check(expected: &Expected, observed: &Observed<'_>) -> RouteCheck {
                         }),
                     )
                 } else {
-                    kernel_verdict(&e.kernel, in_kernel, None, &[], None)
+                    kernel_verdict(&e.kernel, in_kernel, &BirdPaths::default(), None)
                 }
             }
         };
@@ -449,6 +530,7 @@ pub fn check(expected: &Expected, observed: &Observed<'_>) -> RouteCheck {
             message: "inside a pool, but no block affinity explains it".into(),
         }),
         expected: None,
+        paths: Vec::new(),
         bird: Vec::new(),
         kernel: Vec::new(),
     };
@@ -623,55 +705,58 @@ fn link_local(route: &RouteEntry) -> Option<IpAddr> {
     }
 }
 
-/// Whether BIRD's routes `bird` (from a router's session) name `gateway`, as the resolved
-/// gateway (`via`) or as the BGP next hop (what an IPIP route's gateway is).
-fn bird_names(bird: &[&RouteEntry], gateway: IpAddr) -> bool {
-    bird.iter().any(|r| {
-        [r.gateway.as_deref(), r.bgp_next_hop.as_deref()]
-            .into_iter()
-            .flatten()
-            .any(|g| g.parse::<IpAddr>().is_ok_and(|g| g == gateway))
-    })
+/// The gateways BIRD gives the kernel for a prefix, besides the expected ones.
+#[derive(Debug, Default)]
+struct BirdPaths {
+    /// BIRD's best route's: the gateways it resolved the route to (every path of a multipath
+    /// route), and a router's BGP next hop; for a tunnel, only an IPv6 link-local gateway BIRD
+    /// chose (eBGP over IPv6).
+    best: Vec<IpAddr>,
+    /// The gateways of BIRD's other routes for the prefix that `merge paths` may join to the
+    /// best one (a multipath kernel route only): those whose next hop is judged right.
+    merged: Vec<IpAddr>,
+    /// Whether BIRD's best route has several paths, all of which the kernel must then hold.
+    multipath: bool,
 }
 
-/// `A or B` for the expected gateways, BIRD's own (from a router's session) after them: the
-/// gateway BIRD resolved (`via`), or for a tunnel the BGP next hop (what the kernel protocol's
-/// filter puts on `tunl0`).
-fn list_with_bird(gateways: &[IpAddr], bird: &[&RouteEntry], tunnel: bool) -> String {
-    let mut all: Vec<String> = gateways.iter().map(ToString::to_string).collect();
-    for r in bird {
-        let g = if tunnel {
-            r.bgp_next_hop.as_deref()
-        } else {
-            r.gateway.as_deref()
-        };
-        if let Some(g) = g.filter(|g| !all.iter().any(|a| a == g)) {
-            all.push(g.to_owned());
+/// `A or B` for the expected gateways, BIRD's own after them.
+fn list_with_bird(gateways: &[IpAddr], bird: &[IpAddr]) -> String {
+    let mut all: Vec<IpAddr> = gateways.to_vec();
+    for g in bird {
+        if !all.contains(g) {
+            all.push(*g);
         }
     }
-    all.join(" or ")
+    list(&all)
 }
 
-/// The kernel's side of a route BIRD has. `bird_link_local` is a link-local gateway BIRD
-/// chose for it (accepted besides the expected gateways). `bird`: BIRD's best route for the
-/// prefix when it came from a router that is no cluster node, whose gateways the kernel may
-/// then have too (the next hop the router gave, or what BIRD resolved it to); empty otherwise
-/// and for tunnels. `nodes`: the nodes' addresses (given for a router's route), to say so when
-/// a tunnel ends on an address that is no node's.
+/// The kernel's side of a route BIRD has. `bird`: the gateways BIRD gives the kernel for it
+/// (empty for this node's own and service routes). `nodes`: the nodes' addresses (given for a
+/// router's route), to say so when a tunnel ends on an address that is no node's.
+///
+/// The kernel's paths judged are those of the route BIRD installed (`proto bird`, one entry
+/// per path of a multipath route); when the kernel has none from BIRD, any route for the
+/// prefix in the expected form will do.
 fn kernel_verdict(
     expected: &KernelRoute,
     observed: Option<&Vec<&KernelEntry>>,
-    bird_link_local: Option<IpAddr>,
-    bird: &[&RouteEntry],
+    bird: &BirdPaths,
     nodes: Option<&HashMap<IpAddr, &str>>,
 ) -> (Verdict, Option<Cause>) {
-    let accepted = |g: Option<IpAddr>, gateways: &[IpAddr]| {
-        g.is_some_and(|g| {
-            gateways.contains(&g) || Some(g) == bird_link_local || bird_names(bird, g)
-        })
-    };
     let Some(observed) = observed else {
         return (Verdict::Ok, None);
+    };
+    let from_bird = observed
+        .iter()
+        .filter(|k| k.kind == "unicast" && k.protocol == "bird")
+        .count();
+    let kernel_multipath = from_bird > 1;
+    let accepted = |g: Option<IpAddr>, gateways: &[IpAddr]| {
+        g.is_some_and(|g| {
+            gateways.contains(&g)
+                || bird.best.contains(&g)
+                || (kernel_multipath && bird.merged.contains(&g))
+        })
     };
     let missing = |message: String| {
         (
@@ -713,13 +798,56 @@ fn kernel_verdict(
                 k.device.as_deref() != Some(super::expected::IPIP_DEVICE)
                     && accepted(k.gateway, gateways)
             };
-            if gateways.is_empty() || unicast.any(|k| fine(k)) {
+            if gateways.is_empty() {
+                return (Verdict::Ok, None);
+            }
+            if from_bird == 0 {
+                return if unicast.any(|k| fine(k)) {
+                    (Verdict::Ok, None)
+                } else {
+                    wrong(format!(
+                        "the kernel routes it {}; expected via {} directly",
+                        first.describe(),
+                        list_with_bird(gateways, &bird.best)
+                    ))
+                };
+            }
+            // The route BIRD installed: each of its paths explained, and every path of
+            // BIRD's multipath route there.
+            let ours = || {
+                observed
+                    .iter()
+                    .filter(|k| k.kind == "unicast" && k.protocol == "bird")
+            };
+            if let Some(stray) = ours().find(|k| !fine(k)) {
+                let of = if from_bird > 1 {
+                    format!(" (one of its {from_bird} paths)")
+                } else {
+                    String::new()
+                };
+                return wrong(format!(
+                    "the kernel routes it {}{of}; expected via {} directly",
+                    stray.describe(),
+                    list_with_bird(gateways, &bird.best)
+                ));
+            }
+            let lacking: Vec<IpAddr> = if bird.multipath {
+                bird.best
+                    .iter()
+                    .filter(|g| !ours().any(|k| k.gateway == Some(**g)))
+                    .copied()
+                    .collect()
+            } else {
+                Vec::new()
+            };
+            if lacking.is_empty() {
                 (Verdict::Ok, None)
             } else {
-                wrong(format!(
-                    "the kernel routes it {}; expected via {} directly",
-                    first.describe(),
-                    list_with_bird(gateways, bird, false)
+                let lacking: Vec<String> = lacking.iter().map(|g| format!("via {g}")).collect();
+                missing(format!(
+                    "BIRD's route has {} paths; the kernel's lacks {}",
+                    bird.best.len(),
+                    lacking.join(", ")
                 ))
             }
         }
@@ -750,7 +878,7 @@ fn kernel_verdict(
                 wrong(format!(
                     "{no_node}the kernel routes it {}; expected via {} dev {device} onlink",
                     first.describe(),
-                    list_with_bird(gateways, bird, true)
+                    list_with_bird(gateways, &bird.best)
                 ))
             }
         }

@@ -372,7 +372,17 @@ fn bgp_route(prefix: &str, protocol: &str, hop: &str, primary: bool) -> RouteEnt
         primary,
         gateway: Some(hop.into()),
         interface: Some("eth0".into()),
+        paths: vec![path(hop, "eth0")],
         bgp_next_hop: Some(hop.into()),
+    }
+}
+
+/// One path `via GATEWAY on INTERFACE` of a route with one path.
+fn path(gateway: &str, interface: &str) -> RoutePath {
+    RoutePath {
+        gateway: Some(gateway.into()),
+        interface: Some(interface.into()),
+        weight: None,
     }
 }
 
@@ -386,6 +396,7 @@ fn own_blackhole() -> RouteEntry {
         primary: true,
         gateway: None,
         interface: None,
+        paths: Vec::new(),
         bgp_next_hop: None,
     }
 }
@@ -593,6 +604,7 @@ fn a_kernel_route_through_the_link_local_address_bird_chose_is_ok() {
         primary: true,
         gateway: Some(gateway.into()),
         interface: Some("eth0".into()),
+        paths: vec![path(gateway, "eth0")],
         bgp_next_hop: Some("fd00:77::fe".into()),
     };
     let with_gateways = |bird_gateway: &str, kernel_gateway: &str| {
@@ -664,6 +676,7 @@ fn as_per_rack_with(pool: &str) -> Expected {
 fn recursive_route(prefix: &str, protocol: &str, hop: &str, gateway: &str) -> RouteEntry {
     RouteEntry {
         gateway: Some(gateway.into()),
+        paths: vec![path(gateway, "eth0")],
         ..bgp_route(prefix, protocol, hop, true)
     }
 }
@@ -898,6 +911,190 @@ fn as_per_rack_kernel_follows_bird_s_best_route_only() {
     let c = judge(&e, &bird, &[bgp_protocol(TOR, true)], Some(&kernel));
     assert_eq!(
         verdicts(&c),
+        [
+            "10.244.1.0/26 ok",
+            "10.244.2.0/26 ok",
+            "10.244.3.0/26 wrong next hop NextHop[]"
+        ]
+    );
+}
+
+/// The ECMP capture's cluster: n1 and n2 on loopback addresses (10.97.0.1/32, 10.97.0.2/32),
+/// full mesh, joined by two links; n1's BIRD resolves n2's address through an ECMP route.
+fn ecmp_cluster() -> Expected {
+    let y = "kind: Node\nmetadata: {name: n1}\nspec: {bgp: {ipv4Address: 10.97.0.1/32}}\n---\n\
+             kind: Node\nmetadata: {name: n2}\nspec: {bgp: {ipv4Address: 10.97.0.2/32}}\n---\n\
+             kind: IPPool\nmetadata: {name: p}\nspec: {cidr: 10.244.0.0/16}\n---\n\
+             kind: BlockAffinity\nmetadata: {name: n1-1}\nspec: {node: n1, cidr: 10.244.1.0/26, state: confirmed}\n---\n\
+             kind: BlockAffinity\nmetadata: {name: n2-1}\nspec: {node: n2, cidr: 10.244.2.0/26, state: confirmed}\n";
+    expected_for(&snapshot(y), "n1")
+}
+
+/// n1's kernel route for n2's block with one entry per gateway (`ip route`'s `nexthop via`).
+fn ecmp_kernel(gateways: &[(&str, &str)]) -> Vec<KernelEntry> {
+    let mut k = vec![kernel_entry(
+        "10.244.1.0/26",
+        "blackhole",
+        None,
+        "lo",
+        false,
+    )];
+    for (gateway, device) in gateways {
+        k.push(kernel_entry(
+            "10.244.2.0/26",
+            "unicast",
+            Some(gateway),
+            device,
+            false,
+        ));
+    }
+    k
+}
+
+#[test]
+fn a_multipath_route_is_judged_by_its_set_of_paths() {
+    // The real capture: n2's block over the mesh, BGP next hop n2's address, resolved by BIRD
+    // to two paths. The kernel holding both paths is right.
+    let e = ecmp_cluster();
+    let bird = routes("show_route_all_where_pools_ecmp.raw");
+    let mesh = [bgp_protocol("Mesh_10_97_0_2", true)];
+    let both = ecmp_kernel(&[("10.98.1.2", "up1"), ("10.98.2.2", "up2")]);
+    let c = judge(&e, &bird, &mesh, Some(&both));
+    assert_eq!(verdicts(&c), ["10.244.1.0/26 ok", "10.244.2.0/26 ok"]);
+    let r = report(&c, "10.244.2.0/26");
+    let paths: Vec<_> = r
+        .paths
+        .iter()
+        .map(|p| (p.gateway.as_deref(), p.interface.as_deref(), p.weight))
+        .collect();
+    assert_eq!(
+        paths,
+        [
+            (Some("10.98.1.2"), Some("up1"), Some(1)),
+            (Some("10.98.2.2"), Some("up2"), Some(1))
+        ]
+    );
+    assert_eq!(
+        r.bird,
+        [
+            "10.244.2.0/26 unicast [Mesh_10_97_0_2] * via 10.98.1.2 on up1 weight 1, via 10.98.2.2 on up2 weight 1 (BGP.next_hop 10.97.0.2)"
+        ]
+    );
+    assert_eq!(
+        r.kernel.len(),
+        2,
+        "one line per kernel path: {:?}",
+        r.kernel
+    );
+    assert!(
+        report(&c, "10.244.1.0/26").paths.is_empty(),
+        "only a multipath route lists its paths"
+    );
+
+    // A kernel route with a path BIRD does not have sends part of the traffic astray.
+    let stray = ecmp_kernel(&[("10.98.1.2", "up1"), ("10.98.1.9", "up1")]);
+    let c = judge(&e, &bird, &mesh, Some(&stray));
+    let r = report(&c, "10.244.2.0/26");
+    assert_eq!(r.verdict, Verdict::WrongNextHop);
+    let message = &r.cause.as_ref().unwrap().message;
+    assert!(
+        message.contains("via 10.98.1.9 dev up1") && message.contains("one of its 2 paths"),
+        "{message}"
+    );
+    // A kernel route lacking one of BIRD's paths: missing in the kernel, the path named.
+    let one = ecmp_kernel(&[("10.98.2.2", "up2")]);
+    let c = judge(&e, &bird, &mesh, Some(&one));
+    let r = report(&c, "10.244.2.0/26");
+    assert_eq!(r.verdict, Verdict::MissingInKernel);
+    let message = &r.cause.as_ref().unwrap().message;
+    assert!(
+        message.contains("2 paths") && message.contains("lacks via 10.98.1.2"),
+        "{message}"
+    );
+}
+
+#[test]
+fn a_multipath_route_with_the_owner_among_its_paths_is_not_a_wrong_next_hop() {
+    // Without a BGP next hop to judge (`show route` without `all`), the paths' gateways are:
+    // one of them being the owner's address is right.
+    let e = lab("10.77.0.2/24", "");
+    let multipath = |first: &str, second: &str| RouteEntry {
+        gateway: Some(first.into()),
+        paths: vec![
+            RoutePath {
+                weight: Some(1),
+                ..path(first, "eth0")
+            },
+            RoutePath {
+                weight: Some(1),
+                ..path(second, "eth1")
+            },
+        ],
+        bgp_next_hop: None,
+        ..bgp_route("10.244.2.0/26", "Mesh_10_77_0_2", first, true)
+    };
+    let mesh = [bgp_protocol("Mesh_10_77_0_2", true)];
+    for bird in [
+        multipath("10.77.0.99", "10.77.0.2"),
+        multipath("10.77.0.2", "10.77.0.99"),
+    ] {
+        let c = judge(&e, &[own_blackhole(), bird], &mesh, None);
+        assert_eq!(report(&c, "10.244.2.0/26").verdict, Verdict::Ok);
+    }
+    // No path to the owner: wrong, the first path named.
+    let c = judge(
+        &e,
+        &[own_blackhole(), multipath("10.77.0.98", "10.77.0.99")],
+        &mesh,
+        None,
+    );
+    let r = report(&c, "10.244.2.0/26");
+    assert_eq!(r.verdict, Verdict::WrongNextHop);
+    assert!(
+        r.cause
+            .as_ref()
+            .unwrap()
+            .message
+            .contains("next hop 10.77.0.98"),
+        "{:?}",
+        r.cause
+    );
+}
+
+#[test]
+fn a_router_s_routes_merged_into_a_multipath_kernel_route_are_ok_and_a_stray_path_is_not() {
+    // AS per rack: c's block from the ToR (add paths: two routes, next hops rack-2's ToR and
+    // another of its addresses). With `merge paths` the kernel route holds both gateways.
+    let e = as_per_rack();
+    let unicast =
+        |prefix: &str, via: &str| kernel_entry(prefix, "unicast", Some(via), "eth0", false);
+    let bird = [
+        own_blackhole(),
+        bgp_route("10.244.2.0/26", TOR, "10.77.0.12", true),
+        bgp_route("10.244.3.0/26", TOR, "10.77.0.253", true),
+        bgp_route("10.244.3.0/26", TOR, "10.77.0.252", false),
+    ];
+    let blackhole = kernel_entry("10.244.1.0/26", "blackhole", None, "lo", false);
+    let tor = [bgp_protocol(TOR, true)];
+    let merged = [
+        blackhole.clone(),
+        unicast("10.244.2.0/26", "10.77.0.12"),
+        unicast("10.244.3.0/26", "10.77.0.253"),
+        unicast("10.244.3.0/26", "10.77.0.252"),
+    ];
+    assert_eq!(
+        verdicts(&judge(&e, &bird, &tor, Some(&merged))),
+        ["10.244.1.0/26 ok", "10.244.2.0/26 ok", "10.244.3.0/26 ok"]
+    );
+    // A path to an address no BIRD route names, beside the right one: wrong.
+    let stray = [
+        blackhole,
+        unicast("10.244.2.0/26", "10.77.0.12"),
+        unicast("10.244.3.0/26", "10.77.0.253"),
+        unicast("10.244.3.0/26", "10.77.0.99"),
+    ];
+    assert_eq!(
+        verdicts(&judge(&e, &bird, &tor, Some(&stray))),
         [
             "10.244.1.0/26 ok",
             "10.244.2.0/26 ok",

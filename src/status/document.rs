@@ -414,6 +414,7 @@ mod tests {
                 message: "no Established session".into(),
             }),
             expected: None,
+            paths: vec![],
             bird: vec![],
             kernel: vec![],
         }

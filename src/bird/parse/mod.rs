@@ -21,6 +21,6 @@ pub use config_error::{ConfigErrorAt, parse_config_error};
 pub use configure::{ConfigureOutcome, parse_configure};
 pub use protocol_details::{BgpDetails, ProtocolDetails, parse_show_protocols_all};
 pub use protocols::{ProtocolRow, parse_protocol_row, parse_show_protocols};
-pub use route::{RouteEntry, parse_show_route, route_query};
+pub use route::{RouteEntry, RoutePath, parse_show_route, route_query};
 pub use status::{Status, parse_show_status};
 pub use time::{BirdDateTime, BirdTime, Date, TimeOfDay, parse_bird_time};

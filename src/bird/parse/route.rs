@@ -1,6 +1,8 @@
 //! `show route [filtered] [all] [where …]`: one line per route
 //! (`NET TYPE [PROTO TIME (from ADDR)] [*] (PREF) [ATTRS]`), with the next hop on the
-//! following line (`\tvia GW on IFACE` or `\tdev IFACE`). A route line without a network
+//! following line (`\tvia GW on IFACE` or `\tdev IFACE`); a multipath route (ECMP: a static
+//! route with several `via`, a BGP next hop resolved through a multipath route) has one such
+//! line per path, each ending in `weight N`. A route line without a network
 //! continues the previous network (several routes for one net). With `all`, code 1008
 //! (`Type:`) and 1012 (attributes) lines follow each route; `BGP.next_hop` is kept.
 //! [`route_query`] builds the command that asks for a set of prefixes and what lies inside.
@@ -26,13 +28,31 @@ pub struct RouteEntry {
     pub from: Option<String>,
     /// `*`: the route is the best one, i.e. the one exported to the kernel (FIB).
     pub primary: bool,
-    /// `via ADDR`, when shown.
+    /// `via ADDR` of the first path, when shown (a multipath route has more: [`Self::paths`]).
     pub gateway: Option<String>,
-    /// `on IFACE` or `dev IFACE`, when shown.
+    /// `on IFACE` or `dev IFACE` of the first path, when shown.
     pub interface: Option<String>,
+    /// Every next hop, in BIRD's order: one for an ordinary route, several for a multipath
+    /// (ECMP) route, none for a blackhole.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub paths: Vec<RoutePath>,
     /// The `BGP.next_hop` attribute (`show route all` only).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub bgp_next_hop: Option<String>,
+}
+
+/// One next hop of a route (a line `\tvia GW on IFACE [weight N]` or `\tdev IFACE`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct RoutePath {
+    /// `via ADDR`; `None` for `dev IFACE`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub gateway: Option<String>,
+    /// `on IFACE` or `dev IFACE`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub interface: Option<String>,
+    /// `weight N`: BIRD prints it on the paths of a multipath route only.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub weight: Option<u32>,
 }
 
 /// The longest command perch sends (BIRD drops the connection for a line over about 1 KiB).
@@ -78,6 +98,31 @@ fn next_token(text: &str) -> Option<(&str, &str)> {
     Some((&start[..end], &start[end..]))
 }
 
+/// One next-hop line: `via GW on IFACE [mpls …] [onlink] [weight N]` or `dev IFACE [weight N]`.
+fn parse_path(line: &str) -> Option<RoutePath> {
+    let (gateway, rest) = match line.strip_prefix("via ") {
+        Some(rest) => {
+            let (gw, rest) = next_token(rest)?;
+            (Some(gw.to_owned()), rest)
+        }
+        None => (None, line),
+    };
+    let mut path = RoutePath {
+        gateway,
+        interface: None,
+        weight: None,
+    };
+    let mut words = rest.split_whitespace();
+    while let Some(w) = words.next() {
+        match w {
+            "on" | "dev" => path.interface = words.next().map(str::to_owned),
+            "weight" => path.weight = words.next().and_then(|n| n.parse().ok()),
+            _ => {}
+        }
+    }
+    (path.gateway.is_some() || path.interface.is_some()).then_some(path)
+}
+
 /// Parses a `show route` reply.
 pub fn parse_show_route(reply: &Reply) -> Result<Vec<RouteEntry>, ParseError> {
     check_final(reply, "show route", &[0])?;
@@ -104,16 +149,12 @@ pub fn parse_show_route(reply: &Reply) -> Result<Vec<RouteEntry>, ParseError> {
         }
         if text.starts_with('\t') || text.starts_with("  \t") {
             let hop = text.trim();
-            if let Some(last) = out.last_mut() {
-                if let Some(rest) = hop.strip_prefix("via ") {
-                    let mut parts = rest.split_whitespace();
-                    last.gateway = parts.next().map(str::to_owned);
-                    if parts.next() == Some("on") {
-                        last.interface = parts.next().map(str::to_owned);
-                    }
-                } else if let Some(dev) = hop.strip_prefix("dev ") {
-                    last.interface = dev.split_whitespace().next().map(str::to_owned);
+            if let (Some(last), Some(path)) = (out.last_mut(), parse_path(hop)) {
+                if last.paths.is_empty() {
+                    last.gateway.clone_from(&path.gateway);
+                    last.interface.clone_from(&path.interface);
                 }
+                last.paths.push(path);
             }
             continue;
         }
@@ -155,6 +196,7 @@ pub fn parse_show_route(reply: &Reply) -> Result<Vec<RouteEntry>, ParseError> {
             primary: after.split_whitespace().next() == Some("*"),
             gateway: None,
             interface: None,
+            paths: Vec::new(),
             bgp_next_hop: None,
         });
     }
@@ -210,6 +252,63 @@ mod tests {
             ]
         );
         assert!(routes.iter().all(|r| r.table == "master4"));
+    }
+
+    /// `via GW on IFACE weight N` of each path.
+    fn paths(r: &RouteEntry) -> Vec<String> {
+        r.paths
+            .iter()
+            .map(|p| {
+                format!(
+                    "{} {} {}",
+                    p.gateway.as_deref().unwrap_or("-"),
+                    p.interface.as_deref().unwrap_or("-"),
+                    p.weight.map_or("-".into(), |w| w.to_string()),
+                )
+            })
+            .collect()
+    }
+
+    #[test]
+    fn a_multipath_route_keeps_every_path() {
+        // A BGP route whose next hop (n2's loopback address) BIRD resolved recursively through
+        // an ECMP route over two links: one route, two `via … weight 1` lines.
+        for name in [
+            "show_route_all_where_pools_ecmp.raw",
+            "show_route_where_pools_ecmp.raw",
+        ] {
+            let routes = capture(name);
+            assert_eq!(routes.len(), 2, "{name}");
+            let ecmp = &routes[1];
+            assert_eq!(
+                (ecmp.network.as_str(), ecmp.protocol.as_str(), ecmp.primary),
+                ("10.244.2.0/26", "Mesh_10_97_0_2", true),
+                "{name}"
+            );
+            assert_eq!(
+                paths(ecmp),
+                ["10.98.1.2 up1 1", "10.98.2.2 up2 1"],
+                "{name}"
+            );
+            // The single-path fields keep the first path.
+            assert_eq!(
+                (ecmp.gateway.as_deref(), ecmp.interface.as_deref()),
+                (Some("10.98.1.2"), Some("up1")),
+                "{name}"
+            );
+            assert!(routes[0].paths.is_empty(), "a blackhole has no path");
+        }
+        assert_eq!(
+            capture("show_route_all_where_pools_ecmp.raw")[1]
+                .bgp_next_hop
+                .as_deref(),
+            Some("10.97.0.2")
+        );
+        // A single-path route has its one path, without a weight.
+        let single = &capture("show_route_all_where_pools.raw")[1];
+        assert_eq!(paths(single), ["10.77.0.2 va26553 -"]);
+        let dev = &capture("show_route_all_where_pools.raw")[3];
+        assert_eq!(paths(dev), ["- va26553 -"]);
     }
 
     #[test]
@@ -312,7 +411,7 @@ mod tests {
         #[test]
         fn routes_round_trip_through_birds_format(
             routes in proptest::collection::vec(
-                (0u8..255, 24u8..33, 0usize..3, proptest::bool::ANY, proptest::option::of(0u8..255), proptest::bool::ANY),
+                (0u8..255, 24u8..33, 0usize..3, proptest::bool::ANY, proptest::collection::vec((0u8..255, 1u32..300), 0..4), proptest::bool::ANY),
                 0..20,
             )
         ) {
@@ -329,15 +428,34 @@ mod tests {
                     last.network.clone()
                 });
                 let kind = ["unicast", "blackhole", "unreachable"][*kind];
-                let gw = gw.filter(|_| kind == "unicast").map(|g| format!("10.99.0.{g}"));
-                let protocol = if gw.is_some() { format!("Mesh_{i}") } else { "static4".into() };
+                // The paths: none off unicast; `weight N` printed only with several (ECMP).
+                let hops: &[(u8, u32)] = if kind == "unicast" { gw } else { &[] };
+                let paths: Vec<RoutePath> = hops
+                    .iter()
+                    .enumerate()
+                    .map(|(j, (g, w))| RoutePath {
+                        gateway: Some(format!("10.99.{j}.{g}")),
+                        interface: Some(format!("eth{j}")),
+                        weight: (hops.len() > 1).then_some(*w),
+                    })
+                    .collect();
+                let next_hop = paths.first().and_then(|p| p.gateway.clone());
+                let protocol = if next_hop.is_some() { format!("Mesh_{i}") } else { "static4".into() };
                 let star = if *primary { " *" } else { "" };
                 wire += &format!(
                     "1007-{:20} {kind} [{protocol} 19:25:38.745]{star} (100) [i]\n",
                     network.as_deref().unwrap_or("")
                 );
-                if let Some(g) = &gw {
-                    wire += &format!(" \tvia {g} on eth0\n1008-\tType: BGP univ\n");
+                for p in &paths {
+                    wire += &format!(
+                        " \tvia {} on {}{}\n",
+                        p.gateway.as_deref().unwrap(),
+                        p.interface.as_deref().unwrap(),
+                        p.weight.map_or(String::new(), |w| format!(" weight {w}"))
+                    );
+                }
+                if let Some(g) = &next_hop {
+                    wire += "1008-\tType: BGP univ\n";
                     wire += &format!("1012-\tBGP.origin: IGP\n \tBGP.next_hop: {g}\n \tBGP.local_pref: 100\n");
                 } else {
                     wire += "1008-\tType: static univ\n";
@@ -349,9 +467,10 @@ mod tests {
                     protocol,
                     from: None,
                     primary: *primary,
-                    gateway: gw.clone(),
-                    interface: gw.as_ref().map(|_| "eth0".into()),
-                    bgp_next_hop: gw,
+                    gateway: next_hop.clone(),
+                    interface: paths.first().and_then(|p| p.interface.clone()),
+                    paths,
+                    bgp_next_hop: next_hop,
                 });
             }
             wire += "0000 \n";
