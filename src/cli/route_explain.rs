@@ -357,6 +357,25 @@ fn text_of(
     for b in &r.bird {
         s += &format!("    {b}\n");
     }
+    if !r.paths.is_empty() {
+        s += &format!(
+            "  BIRD's best route has {} paths (ECMP), each expected in the kernel:\n",
+            r.paths.len()
+        );
+        for p in &r.paths {
+            s += "    via";
+            if let Some(g) = &p.gateway {
+                s += &format!(" {g}");
+            }
+            if let Some(i) = &p.interface {
+                s += &format!(" on {i}");
+            }
+            if let Some(w) = p.weight {
+                s += &format!(" weight {w}");
+            }
+            s += "\n";
+        }
+    }
     match kernel_note {
         Some(n) => s += &format!("  the kernel: {n}\n"),
         None => {

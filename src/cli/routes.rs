@@ -67,14 +67,19 @@ judged, a next hop that is another node's address is wrong, and the kernel's gat
 compared with BIRD's best route; they are listed in routerSessions. An IPIP tunnel ends only
 on a node: a route on tunl0 to a router's address is a wrong next hop, whatever the session.
 
+A multipath (ECMP) route is judged by its paths: the kernel's route must hold every path of
+BIRD's best route and no path BIRD does not explain (a stray path is a wrong next hop, a
+lacking one missing in kernel); with merge paths, BIRD's other routes for the block may join.
+
 The kernel is read over netlink in perch's own network namespace: run perch on the host
 network (as the DaemonSet does) or pass --no-kernel.
 
 JSON (--output json): {node, counts: {ok, missingInBird, wrongNextHop, missingInKernel,
 unexpected}, kernelChecked, kernelNote, routerSessions, routes: [{prefix, verdict, source, owner, cause:
 {kind, sessions, message}, expected: {prefix, pool, source: {kind, owner, ownerAddress,
-nextHops, sessions, direct, rejectedBy}, kernel: {kind, gateways, ..}}, bird: [..], kernel:
-[..]}]}
+nextHops, sessions, direct, rejectedBy}, kernel: {kind, gateways, ..}}, paths: [{gateway,
+interface, weight}] (BIRD's best route's paths, only when it has several), bird: [..],
+kernel: [..] (one line per path)}]}
 
 Exit status: 0 when the check ran; 1 when it could not (BIRD not answering, the datastore
 unreadable); with --exit-code, 3 when a route is not ok, and 4 when none is found not ok but
@@ -240,9 +245,17 @@ pub(crate) fn routes_table(check: &RouteCheck) -> String {
                     .first()
                     .map_or("-".into(), |b| without_prefix(b, &r.prefix)),
                 if check.kernel_checked {
-                    r.kernel
-                        .first()
-                        .map_or("-".into(), |k| without_prefix(k, &r.prefix))
+                    // Every path of a multipath route (one kernel entry each).
+                    let paths: Vec<String> = r
+                        .kernel
+                        .iter()
+                        .map(|k| without_prefix(k, &r.prefix))
+                        .collect();
+                    if paths.is_empty() {
+                        "-".into()
+                    } else {
+                        paths.join(", ")
+                    }
                 } else {
                     "not checked".into()
                 },
