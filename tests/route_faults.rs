@@ -1,5 +1,6 @@
 //! Route verification when things go wrong around it, through `perch run` against a real
-//! BIRD 2 in its own network namespace: BIRD gone, and no pool to check.
+//! BIRD 2 in its own network namespace: BIRD gone, no pool to check, a deleted node's leftover
+//! affinity.
 
 mod support;
 
@@ -111,8 +112,67 @@ fn with_no_pool_nothing_is_missing_and_readiness_routes_is_ready() {
     assert_eq!(code, 200, "{v}");
     assert_eq!(v["routes"], serde_json::json!([]), "{v}");
     assert_eq!(v["counts"]["missingInBird"], 0, "{v}");
+    // Ready with nothing checked: /routes and /status say so, and why.
+    let note = v["note"].as_str().unwrap_or_else(|| panic!("{v}"));
+    assert!(
+        note.starts_with("nothing checked: there is no IP pool"),
+        "{note}"
+    );
     let status = perch.status();
     assert_eq!(status["routes"]["ok"], 0, "{status}");
+    assert_eq!(status["routes"]["note"], note, "{status}");
+    assert!(perch.stop(), "perch exits cleanly on SIGTERM");
+}
+
+#[test]
+fn a_deleted_node_s_leftover_affinity_is_ignored_not_missing() {
+    // Node `gone` was deleted; its block affinity waits for Calico's IPAM garbage collection.
+    // No BIRD advertises the block and no session could bring it (Calico routes it neither):
+    // this node stays ready, and the block is listed as ignored with why.
+    let cluster = format!(
+        "{CLUSTER}---\nkind: BlockAffinity\napiVersion: projectcalico.org/v3\n\
+         metadata: {{name: gone-1}}\nspec: {{node: gone, cidr: 10.244.3.0/26, state: confirmed}}\n"
+    );
+    let s = bird_node("rg", "10.97.0.1", &cluster);
+    let perch = start(&s);
+    wait_for(
+        Duration::from_secs(20),
+        "ready beside the leftover affinity",
+        || readyz(perch.port).filter(|(code, _)| *code == 200),
+    );
+    let (_, v) = routes(perch.port).unwrap();
+    assert_eq!(v["counts"]["ok"], 1, "{v}");
+    assert_eq!(v["counts"]["missingInBird"], 0, "{v}");
+    let prefixes: Vec<&str> = v["routes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["prefix"].as_str().unwrap())
+        .collect();
+    assert_eq!(prefixes, ["10.244.1.0/26"], "{v}");
+    assert_eq!(v["ignored"][0]["prefix"], "10.244.3.0/26", "{v}");
+    assert_eq!(v["ignored"][0]["owner"], "gone", "{v}");
+    let reason = v["ignored"][0]["reason"].as_str().unwrap();
+    assert!(
+        reason.contains("node gone is not in the datastore"),
+        "{reason}"
+    );
+    assert_eq!(perch.status()["routes"]["ignored"], 1);
+
+    // `perch routes` lists it under the table.
+    let out = std::process::Command::new(support::perch::binary())
+        .args(["routes", "-n", "n1", "--no-kernel", "-r"])
+        .arg(s.dir.join("resources"))
+        .arg("--bird-socket")
+        .arg(&s.bird.socket)
+        .output()
+        .unwrap();
+    let table = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{table}");
+    assert!(
+        table.contains("ignored (1): no route expected\n  10.244.3.0/26 of gone: node gone is not in the datastore"),
+        "{table}"
+    );
     assert!(perch.stop(), "perch exits cleanly on SIGTERM");
 }
 
@@ -183,10 +243,11 @@ fn explain_route_teaches_for_ranges_pending_blocks_and_addresses_outside_the_poo
     for line in [
         "10.244.1.0/26 on n1: ok",
         "10.244.2.0/26 on n1: missing in BIRD",
-        "10.244.3.0/26 on n1: missing in BIRD",
     ] {
         assert!(pool.contains(line), "{line:?} in:\n{pool}");
     }
+    // The deleted node's block is not checked (see the ignored-affinity test).
+    assert!(!pool.contains("10.244.3.0/26 on n1"), "{pool}");
     let json: Value = serde_json::from_str(&explain_route(&s, "10.244.2.0/24", true)).unwrap();
     let inside: Vec<&str> = json["inside"]
         .as_array()
@@ -208,7 +269,10 @@ fn explain_route_teaches_for_ranges_pending_blocks_and_addresses_outside_the_poo
 
     // The block of a node the datastore does not have: said so, and no empty next hop.
     let gone = explain_route(&s, "10.244.3.1", false);
-    assert!(gone.contains("node gone is not in the datastore"), "{gone}");
+    assert!(
+        gone.contains("in block 10.244.3.0/26 of node gone: node gone is not in the datastore"),
+        "{gone}"
+    );
     assert!(
         !gone
             .lines()

@@ -94,6 +94,13 @@ fn sessions_of(
 
 /// Why no route is expected for `query` (nothing checked holds it or lies in it).
 fn not_expected(query: &IpNet, expected: &Expected) -> String {
+    if let Some(i) = expected
+        .ignored
+        .iter()
+        .find(|i| i.prefix.contains(query) || query.contains(&i.prefix))
+    {
+        return format!("in block {} of node {}: {}", i.prefix, i.owner, i.reason);
+    }
     if let Some(pool) = expected.pool_of(query) {
         let i = expected.blocks.partition_point(|b| b <= query);
         let block = expected.blocks[..i]
@@ -278,7 +285,6 @@ fn text_of(
                 RouteSource::Remote {
                     owner,
                     owner_address,
-                    owner_known,
                     next_hops,
                     direct,
                     rejected_by,
@@ -287,7 +293,6 @@ fn text_of(
                     s += &format!(
                         "  owner: node {owner} ({}), by its block affinity\n",
                         match owner_address {
-                            _ if !owner_known => format!("node {owner} is not in the datastore"),
                             Some(a) => a.to_string(),
                             None => "no BGP address in this family".into(),
                         }

@@ -79,7 +79,8 @@ unexpected}, kernelChecked, kernelNote, routerSessions, routes: [{prefix, verdic
 {kind, sessions, message}, expected: {prefix, pool, source: {kind, owner, ownerAddress,
 nextHops, sessions, direct, rejectedBy}, kernel: {kind, gateways, ..}}, paths: [{gateway,
 interface, weight}] (BIRD's best route's paths, only when it has several), bird: [..],
-kernel: [..] (one line per path)}]}
+kernel: [..] (one line per path)}], ignored: [{prefix, owner, reason}] (blocks of nodes that
+are not in the datastore: no route expected), note (why nothing was checked, e.g. no IP pool)}
 
 Exit status: 0 when the check ran; 1 when it could not (BIRD not answering, the datastore
 unreadable); with --exit-code, 3 when a route is not ok, and 4 when none is found not ok but
@@ -282,8 +283,20 @@ pub(crate) fn routes_table(check: &RouteCheck) -> String {
         })
         .collect();
     out.push_str(&format!("{}\n", counts.join(", ")));
+    if let Some(note) = &check.note {
+        out.push_str(&format!("{note}\n"));
+    }
     if let Some(note) = &check.kernel_note {
         out.push_str(&format!("{note}\n"));
+    }
+    if !check.ignored.is_empty() {
+        out.push_str(&format!(
+            "ignored ({}): no route expected\n",
+            check.ignored.len()
+        ));
+        for i in &check.ignored {
+            out.push_str(&format!("  {} of {}: {}\n", i.prefix, i.owner, i.reason));
+        }
     }
     out
 }

@@ -4,7 +4,9 @@
 //! node's confirmed blocks in pools that BGP exports (with the next hops they may have and the
 //! sessions that would bring them), this node's own blocks (blackholes), and the service
 //! ranges it advertises (not programmed). Also [`Expected::explains`]: whether a prefix seen in
-//! a table is accounted for by some block affinity.
+//! a table is accounted for by some block affinity, and [`Expected::ignored`]: the blocks of
+//! nodes that are no Node resource (a deleted node's leftover affinity), which no session
+//! advertises, so no route is expected for them (as with Calico's confd).
 //! Must not: do I/O, or read BIRD or the kernel (the observed side is [`super::verdict`]'s
 //! input).
 //!
@@ -63,6 +65,24 @@ pub struct Expected {
     /// node-to-node and route-reflector nodes keep the next-hop check.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub router_sessions: Vec<String>,
+    /// Confirmed blocks in exporting pools for which no route is expected, sorted, each with
+    /// why: the affine node is no Node resource (an affinity left by a deleted node, until
+    /// Calico's IPAM garbage collection releases it). No BGP session advertises such a block
+    /// (in Calico neither), so expecting it would keep every node unready.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub ignored: Vec<IgnoredBlock>,
+}
+
+/// A block with a confirmed affinity for which no route is expected, and why.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct IgnoredBlock {
+    /// The block.
+    pub prefix: IpNet,
+    /// The node its affinity names.
+    pub owner: String,
+    /// Why no route is expected, in words.
+    pub reason: String,
 }
 
 /// One prefix this node must route.
@@ -94,8 +114,6 @@ pub enum RouteSource {
         /// The owner's address in the prefix's family; `None` when it has none (so it has no
         /// session to advertise the block over).
         owner_address: Option<IpAddr>,
-        /// Whether the owner is a Node of the datastore (an affinity can outlive its node).
-        owner_known: bool,
         /// BGP next hops BIRD may show: the owner's address, and the address of every relay
         /// session that rewrites the next hop to itself (eBGP, `nextHopMode: Self`), even when
         /// a session with the owner exists (BIRD takes the relay's path while it is down).
@@ -409,6 +427,7 @@ pub fn expected(snapshot: &Snapshot, plan: &Plan) -> Expected {
     all_blocks.dedup();
 
     let mut routes = Vec::with_capacity(owners.len());
+    let mut ignored: Vec<IgnoredBlock> = Vec::new();
     for (net, owner) in owners {
         let Some(pool) = pools.iter().find(|p| p.net.contains(&net)) else {
             continue;
@@ -435,10 +454,22 @@ pub fn expected(snapshot: &Snapshot, plan: &Plan) -> Expected {
             continue;
         }
         let family = if v4 { Family::IPv4 } else { Family::IPv6 };
-        // One lookup of the owner serves its address and whether it is known.
-        let owner_node = snapshot.nodes.get(owner);
+        let Some(owner_node) = snapshot.nodes.get(owner) else {
+            // An affinity left by a deleted node: no BIRD advertises the block, no session
+            // could bring it (Calico's confd routes it neither).
+            ignored.push(IgnoredBlock {
+                prefix: net,
+                owner: owner.to_owned(),
+                reason: format!(
+                    "node {owner} is not in the datastore: an affinity left by a deleted node (Calico's IPAM garbage collection releases it); no session advertises the block"
+                ),
+            });
+            continue;
+        };
         let owner_address = owner_node
-            .and_then(|n| n.spec.bgp.as_ref())
+            .spec
+            .bgp
+            .as_ref()
             .and_then(|b| {
                 if v4 {
                     b.ipv4_address.as_deref()
@@ -526,7 +557,6 @@ pub fn expected(snapshot: &Snapshot, plan: &Plan) -> Expected {
             source: RouteSource::Remote {
                 owner: owner.to_owned(),
                 owner_address,
-                owner_known: owner_node.is_some(),
                 next_hops,
                 sessions,
                 direct: is_direct,
@@ -578,6 +608,7 @@ pub fn expected(snapshot: &Snapshot, plan: &Plan) -> Expected {
         pools: pools.iter().map(|p| p.net).collect(),
         blocks: all_blocks,
         router_sessions,
+        ignored,
     }
 }
 

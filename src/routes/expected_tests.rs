@@ -34,7 +34,6 @@ fn remote_b(next_hops: &[&str], sessions: &[&str], direct: bool) -> RouteSource 
     RouteSource::Remote {
         owner: "b".into(),
         owner_address: Some(ip("10.99.0.2")),
-        owner_known: true,
         next_hops: next_hops.iter().map(|h| ip(h)).collect(),
         sessions: sessions.iter().map(|s| s.to_string()).collect(),
         direct,
@@ -315,7 +314,6 @@ fn the_json_spells_every_source_field_in_camel_case() {
             "nextHops",
             "owner",
             "ownerAddress",
-            "ownerKnown",
             "rejectedBy",
             "sessions"
         ],
@@ -454,4 +452,35 @@ proptest! {
         let probe = IpNet::new(addr, len).unwrap().trunc();
         prop_assert_eq!(e.explains(&probe), nets.iter().any(|b| b.contains(&probe)));
     }
+}
+
+#[test]
+fn a_block_of_a_node_that_is_no_node_resource_is_ignored_with_why() {
+    // A deleted node's affinity outlives it until Calico's IPAM garbage collection: no BIRD
+    // advertises the block, no session could bring it, so no route is expected (every node
+    // would stay unready under `--readiness routes` otherwise); it is listed as ignored.
+    let mut y = MESH3.to_string() + PLAIN_POOL;
+    y += &block("a-1", "a", "10.244.1.0/26", "confirmed");
+    y += &block("b-1", "b", "10.244.2.0/26", "confirmed");
+    y += &block("gone-1", "gone", "10.244.3.0/26", "confirmed");
+    y += &block("gone-2", "gone", "10.244.5.0/26", "pending");
+    let e = expected_for(&snapshot(y.trim_end_matches("---\n")), "a");
+    let prefixes: Vec<String> = e.routes.iter().map(|r| r.prefix.to_string()).collect();
+    assert_eq!(prefixes, ["10.244.1.0/26", "10.244.2.0/26"]);
+    assert_eq!(e.ignored.len(), 1, "{:?}", e.ignored);
+    let i = &e.ignored[0];
+    assert_eq!((i.prefix, i.owner.as_str()), (net("10.244.3.0/26"), "gone"));
+    assert!(
+        i.reason.contains("node gone is not in the datastore"),
+        "{}",
+        i.reason
+    );
+    // The affinity still explains a route for the block: not `unexpected`.
+    assert!(e.explains(&net("10.244.3.0/26")));
+    // On the node the affinity names (if it comes back under that name), its own block.
+    let mut back = y.clone();
+    back += "kind: Node\nmetadata: {name: gone}\nspec: {bgp: {ipv4Address: 10.99.0.9/24}}\n";
+    let e = expected_for(&snapshot(&back), "a");
+    assert!(e.ignored.is_empty());
+    assert!(e.routes.iter().any(|r| r.prefix == net("10.244.3.0/26")));
 }

@@ -12,7 +12,7 @@ pub mod kernel;
 pub mod observe;
 pub(crate) mod verdict;
 
-pub use expected::{Expected, ExpectedRoute, KernelRoute, RouteSource, expected};
+pub use expected::{Expected, ExpectedRoute, IgnoredBlock, KernelRoute, RouteSource, expected};
 pub use verdict::{
     Cause, CauseKind, KernelView, Observed, RouteCheck, RouteReport, Verdict, check,
 };

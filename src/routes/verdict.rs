@@ -22,7 +22,7 @@ use std::net::IpAddr;
 use ipnet::IpNet;
 use serde::Serialize;
 
-use super::expected::{Expected, ExpectedRoute, KernelRoute, RouteSource};
+use super::expected::{Expected, ExpectedRoute, IgnoredBlock, KernelRoute, RouteSource};
 use super::kernel::KernelEntry;
 use crate::bird::parse::{ProtocolRow, RouteEntry, RoutePath};
 
@@ -83,8 +83,7 @@ pub enum CauseKind {
     NoEstablishedSession,
     /// This node has no session that would bring it.
     NoSession,
-    /// The owning node has no address in the family (or is not in the datastore), so no
-    /// session to advertise it over.
+    /// The owning node has no address in the family, so no session to advertise it over.
     OwnerHasNoSession,
     /// An import filter rejected it (seen with `import keep filtered`).
     ImportFilter,
@@ -186,6 +185,14 @@ pub struct RouteCheck {
     pub router_sessions: Vec<String>,
     /// Every prefix checked, with its verdict.
     pub routes: Vec<RouteReport>,
+    /// Blocks not checked, and why (an affinity left by a deleted node): see
+    /// [`Expected::ignored`].
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub ignored: Vec<IgnoredBlock>,
+    /// When no prefix was checked: that, and why (no IP pool, no block affinity yet, every
+    /// block ignored). Nothing is missing then, so `--readiness routes` is ready.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
 }
 
 impl RouteCheck {
@@ -343,7 +350,6 @@ pub fn check(expected: &Expected, observed: &Observed<'_>) -> RouteCheck {
             RouteSource::Remote {
                 owner,
                 owner_address,
-                owner_known,
                 next_hops,
                 sessions,
                 direct,
@@ -364,7 +370,6 @@ pub fn check(expected: &Expected, observed: &Observed<'_>) -> RouteCheck {
                         Verdict::MissingInBird,
                         Some(missing_cause(
                             owner,
-                            *owner_known,
                             owner_address.is_some(),
                             sessions,
                             *direct,
@@ -563,7 +568,24 @@ pub fn check(expected: &Expected, observed: &Observed<'_>) -> RouteCheck {
         kernel_checked: kernel.is_some(),
         kernel_note,
         router_sessions: expected.router_sessions.clone(),
+        note: routes.is_empty().then(|| nothing_checked(expected)),
         routes,
+        ignored: expected.ignored.clone(),
+    }
+}
+
+/// Why a check found no prefix to judge.
+fn nothing_checked(expected: &Expected) -> String {
+    if expected.pools.is_empty() {
+        "nothing checked: there is no IP pool, so no block is routed (and no route is unexpected)"
+            .into()
+    } else if !expected.ignored.is_empty() {
+        format!(
+            "nothing checked: the only blocks in the pools are ignored ({} of nodes that are not in the datastore)",
+            expected.ignored.len()
+        )
+    } else {
+        "nothing checked: no block affinity in a pool that BGP exports, and no service range (no pod has an address yet)".into()
     }
 }
 
@@ -594,7 +616,6 @@ fn list(addrs: &[IpAddr]) -> String {
 #[allow(clippy::too_many_arguments)]
 fn missing_cause(
     owner: &str,
-    owner_known: bool,
     owner_has_address: bool,
     sessions: &[String],
     direct: bool,
@@ -622,15 +643,6 @@ fn missing_cause(
                 .map(str::to_owned)
                 .collect(),
             message: format!("an import rule rejects it: {}", rejected_by.join(", ")),
-        };
-    }
-    if !owner_known {
-        return Cause {
-            kind: CauseKind::OwnerHasNoSession,
-            sessions: Vec::new(),
-            message: format!(
-                "node {owner} is not in the datastore (an affinity left by a deleted node?), so no session advertises it"
-            ),
         };
     }
     if !owner_has_address {

@@ -1102,3 +1102,56 @@ fn a_router_s_routes_merged_into_a_multipath_kernel_route_are_ok_and_a_stray_pat
         ]
     );
 }
+
+#[test]
+fn a_deleted_node_s_block_is_listed_as_ignored_and_nothing_is_missing() {
+    // c's Node is gone, its affinity left behind: no route expected, listed with why.
+    let e = lab("10.77.0.2/24", B9);
+    let mut y = String::new();
+    for line in [
+        "kind: Node\nmetadata: {name: a}\nspec: {bgp: {ipv4Address: 10.77.0.1/24}}\n---\n",
+        "kind: IPPool\nmetadata: {name: p}\nspec: {cidr: 10.244.0.0/16}\n---\n",
+        "kind: BlockAffinity\nmetadata: {name: a1}\nspec: {node: a, cidr: 10.244.1.0/26, state: confirmed}\n---\n",
+        "kind: BlockAffinity\nmetadata: {name: c1}\nspec: {node: c, cidr: 10.244.3.0/26, state: confirmed}\n",
+    ] {
+        y += line;
+    }
+    let alone = expected_for(&snapshot(&y), "a");
+    let c = judge(&alone, &[own_blackhole()], &[], None);
+    assert_eq!(verdicts(&c), ["10.244.1.0/26 ok"]);
+    assert!(c.nothing_missing());
+    assert_eq!(c.ignored.len(), 1);
+    assert_eq!(c.ignored[0].prefix.to_string(), "10.244.3.0/26");
+    assert_eq!(c.note, None, "a prefix was checked");
+    let json = serde_json::to_value(&c).unwrap();
+    assert_eq!(json["ignored"][0]["owner"], "c", "{json}");
+    // With every node known, nothing is ignored and the field is left out.
+    let c = judge(&e, &lab_captures().0, &lab_captures().1, None);
+    assert!(c.ignored.is_empty());
+    assert!(serde_json::to_value(&c).unwrap().get("ignored").is_none());
+}
+
+#[test]
+fn a_check_with_nothing_to_judge_says_so_and_why() {
+    let no_pool = expected_for(
+        &snapshot("kind: Node\nmetadata: {name: a}\nspec: {bgp: {ipv4Address: 10.77.0.1/24}}\n"),
+        "a",
+    );
+    let c = judge(&no_pool, &[], &[], None);
+    assert!(c.routes.is_empty() && c.nothing_missing());
+    let note = c.note.as_deref().unwrap();
+    assert!(
+        note.starts_with("nothing checked: there is no IP pool"),
+        "{note}"
+    );
+    let gone_only = expected_for(
+        &snapshot(
+            "kind: Node\nmetadata: {name: a}\nspec: {bgp: {ipv4Address: 10.77.0.1/24}}\n---\n\
+             kind: IPPool\nmetadata: {name: p}\nspec: {cidr: 10.244.0.0/16}\n---\n\
+             kind: BlockAffinity\nmetadata: {name: c1}\nspec: {node: c, cidr: 10.244.3.0/26, state: confirmed}\n",
+        ),
+        "a",
+    );
+    let note = judge(&gone_only, &[], &[], None).note.unwrap();
+    assert!(note.contains("ignored (1 of nodes"), "{note}");
+}

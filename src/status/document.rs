@@ -83,6 +83,11 @@ pub(crate) struct RoutesSummary {
     pub kernel_note: Option<String>,
     /// Why the last check failed (the counts are from the one before).
     pub error: Option<String>,
+    /// Blocks the check ignored (an affinity left by a deleted node; `/routes` lists them).
+    pub ignored: usize,
+    /// When the check had no prefix to judge: that, and why (e.g. no IP pool).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
 }
 
 /// What `/status` returns.
@@ -134,6 +139,8 @@ pub(crate) fn routes_summary(view: &RoutesView) -> Option<RoutesSummary> {
         kernel_checked: check.is_some_and(|c| c.kernel_checked),
         kernel_note: check.and_then(|c| c.kernel_note.clone()),
         error: view.error.clone(),
+        ignored: check.map_or(0, |c| c.ignored.len()),
+        note: check.and_then(|c| c.note.clone()),
     })
 }
 
@@ -436,6 +443,8 @@ mod tests {
             kernel_checked: true,
             kernel_note: None,
             router_sessions: Vec::new(),
+            ignored: Vec::new(),
+            note: None,
             routes: vec![
                 report("10.0.1.0/26", Verdict::Ok),
                 report("10.0.2.0/26", Verdict::MissingInBird),
@@ -455,7 +464,7 @@ mod tests {
             serde_json::json!({
                 "ok": 2, "missingInBird": 1, "wrongNextHop": 0, "missingInKernel": 0,
                 "unexpected": 0, "checkedAt": "1970-01-01T00:00:00Z", "checkSeconds": 0.25,
-                "kernelChecked": true, "kernelNote": null, "error": null
+                "kernelChecked": true, "kernelNote": null, "error": null, "ignored": 0
             })
         );
         let metrics = route_metrics(&view);
