@@ -15,7 +15,9 @@ use super::error::CliError;
 use super::explain::{ExplainArgs, ExplainOutput};
 use super::routes::observe;
 use crate::bird::parse::ProtocolRow;
-use crate::routes::{Expected, ExpectedRoute, KernelRoute, RouteReport, RouteSource, Verdict};
+use crate::routes::{
+    Expected, ExpectedRoute, IgnoredBlock, KernelRoute, RouteReport, RouteSource, Verdict,
+};
 
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -38,6 +40,10 @@ struct RouteExplanation<'a> {
     bird_error: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     expected: Option<&'a ExpectedRoute>,
+    /// Blocks that hold or lie in the query and are not checked, with why (an affinity left
+    /// by a deleted node).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    ignored: Vec<&'a IgnoredBlock>,
 }
 
 #[derive(Serialize)]
@@ -164,6 +170,12 @@ pub(crate) async fn explain_route(a: &ExplainArgs, text: &str) -> Result<ExitCod
         inside,
         bird_error: o.bird_error.clone(),
         expected: None,
+        ignored: o
+            .check
+            .ignored
+            .iter()
+            .filter(|i| i.prefix.contains(&query) || query.contains(&i.prefix))
+            .collect(),
     };
     let mut out = std::io::stdout().lock();
     match a.output {
@@ -216,12 +228,16 @@ pub(crate) async fn explain_route(a: &ExplainArgs, text: &str) -> Result<ExitCod
                     not_expected: None,
                     bird_error: o.bird_error.clone(),
                     expected: None,
+                    ignored: Vec::new(),
                 };
                 write!(
                     out,
                     "\n{}",
                     text_of(&one, &o.check.kernel_note, &o.check.router_sessions)
                 )?;
+            }
+            for i in &explanation.ignored {
+                writeln!(out, "\n{} on {node}: not checked: {}", i.prefix, i.reason)?;
             }
         }
         ExplainOutput::Text => write!(

@@ -372,12 +372,12 @@ fn bgp_route(prefix: &str, protocol: &str, hop: &str, primary: bool) -> RouteEnt
         primary,
         gateway: Some(hop.into()),
         interface: Some("eth0".into()),
-        paths: vec![path(hop, "eth0")],
+        paths: Vec::new(),
         bgp_next_hop: Some(hop.into()),
     }
 }
 
-/// One path `via GATEWAY on INTERFACE` of a route with one path.
+/// One path `via GATEWAY on INTERFACE` of a multipath route (weight set by the caller).
 fn path(gateway: &str, interface: &str) -> RoutePath {
     RoutePath {
         gateway: Some(gateway.into()),
@@ -604,7 +604,7 @@ fn a_kernel_route_through_the_link_local_address_bird_chose_is_ok() {
         primary: true,
         gateway: Some(gateway.into()),
         interface: Some("eth0".into()),
-        paths: vec![path(gateway, "eth0")],
+        paths: Vec::new(),
         bgp_next_hop: Some("fd00:77::fe".into()),
     };
     let with_gateways = |bird_gateway: &str, kernel_gateway: &str| {
@@ -676,7 +676,6 @@ fn as_per_rack_with(pool: &str) -> Expected {
 fn recursive_route(prefix: &str, protocol: &str, hop: &str, gateway: &str) -> RouteEntry {
     RouteEntry {
         gateway: Some(gateway.into()),
-        paths: vec![path(gateway, "eth0")],
         ..bgp_route(prefix, protocol, hop, true)
     }
 }

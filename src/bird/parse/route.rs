@@ -32,8 +32,9 @@ pub struct RouteEntry {
     pub gateway: Option<String>,
     /// `on IFACE` or `dev IFACE` of the first path, when shown.
     pub interface: Option<String>,
-    /// Every next hop, in BIRD's order: one for an ordinary route, several for a multipath
-    /// (ECMP) route, none for a blackhole.
+    /// Every next hop of a multipath (ECMP) route, in BIRD's order (the first is also in
+    /// `gateway` and `interface`); empty for a route with one next hop or none, so that the
+    /// common route costs nothing more.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub paths: Vec<RoutePath>,
     /// The `BGP.next_hop` attribute (`show route all` only).
@@ -150,11 +151,25 @@ pub fn parse_show_route(reply: &Reply) -> Result<Vec<RouteEntry>, ParseError> {
         if text.starts_with('\t') || text.starts_with("  \t") {
             let hop = text.trim();
             if let (Some(last), Some(path)) = (out.last_mut(), parse_path(hop)) {
-                if last.paths.is_empty() {
+                let first =
+                    last.paths.is_empty() && last.gateway.is_none() && last.interface.is_none();
+                if first {
                     last.gateway.clone_from(&path.gateway);
                     last.interface.clone_from(&path.interface);
+                    // BIRD writes `weight` on the paths of a multipath route only.
+                    if path.weight.is_some() {
+                        last.paths.push(path);
+                    }
+                } else {
+                    if last.paths.is_empty() {
+                        last.paths.push(RoutePath {
+                            gateway: last.gateway.clone(),
+                            interface: last.interface.clone(),
+                            weight: None,
+                        });
+                    }
+                    last.paths.push(path);
                 }
-                last.paths.push(path);
             }
             continue;
         }
@@ -304,11 +319,10 @@ mod tests {
                 .as_deref(),
             Some("10.97.0.2")
         );
-        // A single-path route has its one path, without a weight.
+        // A single-path route keeps its one path in `gateway` and `interface` only.
         let single = &capture("show_route_all_where_pools.raw")[1];
-        assert_eq!(paths(single), ["10.77.0.2 va26553 -"]);
-        let dev = &capture("show_route_all_where_pools.raw")[3];
-        assert_eq!(paths(dev), ["- va26553 -"]);
+        assert!(single.paths.is_empty());
+        assert_eq!(single.gateway.as_deref(), Some("10.77.0.2"));
     }
 
     #[test]
@@ -440,6 +454,7 @@ mod tests {
                     })
                     .collect();
                 let next_hop = paths.first().and_then(|p| p.gateway.clone());
+                let interface = paths.first().and_then(|p| p.interface.clone());
                 let protocol = if next_hop.is_some() { format!("Mesh_{i}") } else { "static4".into() };
                 let star = if *primary { " *" } else { "" };
                 wire += &format!(
@@ -468,8 +483,9 @@ mod tests {
                     from: None,
                     primary: *primary,
                     gateway: next_hop.clone(),
-                    interface: paths.first().and_then(|p| p.interface.clone()),
-                    paths,
+                    interface,
+                    // Kept for a multipath route only.
+                    paths: if paths.len() > 1 { paths } else { Vec::new() },
                     bgp_next_hop: next_hop,
                 });
             }
