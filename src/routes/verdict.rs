@@ -473,7 +473,11 @@ pub fn check(expected: &Expected, observed: &Observed<'_>) -> RouteCheck {
                                             })
                                             .flat_map(|r| of_route(r))
                                             .collect(),
-                                        multipath: best.paths.len() > 1,
+                                        required: if best.paths.len() > 1 {
+                                            path_gateways(best).collect()
+                                        } else {
+                                            Vec::new()
+                                        },
                                     }
                                 };
                                 kernel_verdict(&e.kernel, in_kernel, &bird, nodes)
@@ -727,8 +731,9 @@ struct BirdPaths {
     /// The gateways of BIRD's other routes for the prefix that `merge paths` may join to the
     /// best one (a multipath kernel route only): those whose next hop is judged right.
     merged: Vec<IpAddr>,
-    /// Whether BIRD's best route has several paths, all of which the kernel must then hold.
-    multipath: bool,
+    /// The gateways of BIRD's best route when it has several paths (a multipath route): the
+    /// kernel's route must hold each of them.
+    required: Vec<IpAddr>,
 }
 
 /// `A or B` for the expected gateways, BIRD's own after them.
@@ -843,22 +848,19 @@ fn kernel_verdict(
                     list_with_bird(gateways, &bird.best)
                 ));
             }
-            let lacking: Vec<IpAddr> = if bird.multipath {
-                bird.best
-                    .iter()
-                    .filter(|g| !ours().any(|k| k.gateway == Some(**g)))
-                    .copied()
-                    .collect()
-            } else {
-                Vec::new()
-            };
+            let lacking: Vec<IpAddr> = bird
+                .required
+                .iter()
+                .filter(|g| !ours().any(|k| k.gateway == Some(**g)))
+                .copied()
+                .collect();
             if lacking.is_empty() {
                 (Verdict::Ok, None)
             } else {
                 let lacking: Vec<String> = lacking.iter().map(|g| format!("via {g}")).collect();
                 missing(format!(
                     "BIRD's route has {} paths; the kernel's lacks {}",
-                    bird.best.len(),
+                    bird.required.len(),
                     lacking.join(", ")
                 ))
             }

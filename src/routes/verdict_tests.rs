@@ -1085,6 +1085,36 @@ fn a_router_s_routes_merged_into_a_multipath_kernel_route_are_ok_and_a_stray_pat
         verdicts(&judge(&e, &bird, &tor, Some(&merged))),
         ["10.244.1.0/26 ok", "10.244.2.0/26 ok", "10.244.3.0/26 ok"]
     );
+    // One route from the ToR whose next hop BIRD resolved over two links: both paths in the
+    // kernel are right (the router's BGP next hop itself need not be a kernel gateway).
+    let recursive = RouteEntry {
+        paths: vec![
+            RoutePath {
+                weight: Some(1),
+                ..path("10.77.0.254", "eth0")
+            },
+            RoutePath {
+                weight: Some(1),
+                ..path("10.77.0.251", "eth1")
+            },
+        ],
+        ..recursive_route("10.244.3.0/26", TOR, "192.0.2.2", "10.77.0.254")
+    };
+    let bird_recursive = [
+        own_blackhole(),
+        bgp_route("10.244.2.0/26", TOR, "10.77.0.12", true),
+        recursive,
+    ];
+    let both = [
+        blackhole.clone(),
+        unicast("10.244.2.0/26", "10.77.0.12"),
+        unicast("10.244.3.0/26", "10.77.0.254"),
+        unicast("10.244.3.0/26", "10.77.0.251"),
+    ];
+    assert_eq!(
+        verdicts(&judge(&e, &bird_recursive, &tor, Some(&both))),
+        ["10.244.1.0/26 ok", "10.244.2.0/26 ok", "10.244.3.0/26 ok"]
+    );
     // A path to an address no BIRD route names, beside the right one: wrong.
     let stray = [
         blackhole,
