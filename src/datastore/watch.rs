@@ -65,13 +65,17 @@ impl PathWatch {
     /// Starts watching `path` (a directory, recursively; or a file, through its directory).
     pub(crate) fn new(path: &Path, debounce: Duration) -> Result<PathWatch, WatchError> {
         let (tx, rx) = mpsc::unbounded_channel();
-        let linked_dir = path.is_dir()
-            && std::fs::symlink_metadata(path).is_ok_and(|m| m.file_type().is_symlink());
+        // notify reports absolute paths (a relative one joined to the working directory):
+        // the link is compared, and its parent found, in the same form (`current` alone has
+        // a parent too).
+        let absolute = std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());
+        let linked_dir = absolute.is_dir()
+            && std::fs::symlink_metadata(&absolute).is_ok_and(|m| m.file_type().is_symlink());
         let link_parent = linked_dir
-            .then(|| path.parent().filter(|p| !p.as_os_str().is_empty()))
+            .then(|| absolute.parent().filter(|p| !p.as_os_str().is_empty()))
             .flatten()
             .map(Path::to_path_buf);
-        let filter = link_parent.as_ref().map(|_| path.to_path_buf());
+        let filter = link_parent.as_ref().map(|_| absolute.clone());
         let mut debouncer = new_debouncer(debounce, None, move |r: DebounceEventResult| {
             let changed = match &r {
                 Ok(events) => events
@@ -110,8 +114,8 @@ impl PathWatch {
                     path: parent.clone(),
                     source,
                 })?;
-            let resolved = std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf());
-            link = Some((path.to_path_buf(), resolved));
+            let resolved = std::fs::canonicalize(&absolute).unwrap_or_else(|_| absolute.clone());
+            link = Some((absolute, resolved));
         }
         Ok(PathWatch {
             rx,
@@ -168,6 +172,38 @@ mod tests {
                 .starts_with(&format!("cannot watch {}: ", parent.display())),
             "{error}"
         );
+    }
+
+    /// `--resources deploy/current` given relative: notify reports absolute paths, so the
+    /// link must be compared as one too, or every edit inside it is filtered out.
+    #[tokio::test]
+    async fn a_relative_symlinked_directory_is_followed_through_edits_and_re_pointing() {
+        let tmp = tempfile::tempdir().unwrap();
+        for r in ["r1", "r2"] {
+            std::fs::create_dir_all(tmp.path().join(r)).unwrap();
+        }
+        let current = tmp.path().join("current");
+        std::os::unix::fs::symlink(tmp.path().join("r1"), &current).unwrap();
+        // The same directory, relative to the working directory.
+        let cwd = std::env::current_dir().unwrap();
+        let up: PathBuf = cwd.components().skip(1).map(|_| "..").collect();
+        let relative = up.join(current.strip_prefix("/").unwrap());
+        assert!(relative.is_relative() && relative.is_dir(), "{relative:?}");
+        let mut w = PathWatch::new(&relative, Duration::from_millis(10)).unwrap();
+        async fn change(w: &mut PathWatch, what: &str) {
+            tokio::time::timeout(Duration::from_secs(10), w.changed())
+                .await
+                .unwrap_or_else(|_| panic!("{what} is a change"));
+        }
+
+        std::fs::write(tmp.path().join("r1/a.yaml"), "a").unwrap();
+        change(&mut w, "an edit inside the linked directory").await;
+        let next = tmp.path().join("current.tmp");
+        std::os::unix::fs::symlink(tmp.path().join("r2"), &next).unwrap();
+        std::fs::rename(&next, &current).unwrap();
+        change(&mut w, "re-pointing the link").await;
+        std::fs::write(tmp.path().join("r2/b.yaml"), "b").unwrap();
+        change(&mut w, "an edit inside the directory it now points to").await;
     }
 
     #[test]
