@@ -355,11 +355,12 @@ pub fn read_secrets(dir: &Path, wanted: &BTreeSet<SecretKeyRef>) -> Result<Secre
         }
     }
     for r in wanted {
-        // Hidden entries are the volume's own (`..data`); a name with a separator is no
-        // secret of this directory (validation refuses both, this keeps the read inside it).
-        let inside =
-            |part: &str| !part.is_empty() && !part.starts_with('.') && !part.contains(['/', '\0']);
-        if !inside(&r.name) || !inside(&r.key) {
+        // A part with a separator is no secret of this directory (validation refuses it, this
+        // keeps the read inside it). A Secret's name never starts with `.`; a key may (`.pw`,
+        // as Kubernetes allows) but not with `..`, the volume's own entries (`..data`).
+        let inside = |part: &str| !part.is_empty() && part != "." && !part.contains(['/', '\0']);
+        if !inside(&r.name) || r.name.starts_with('.') || !inside(&r.key) || r.key.starts_with("..")
+        {
             continue;
         }
         match read_secret_value(&dir.join(&r.name).join(&r.key)) {
@@ -476,6 +477,29 @@ mod secret_tests {
         assert_eq!(s.get("bgp", "tor").unwrap().expose(), "s3cret");
         assert!(s.get("bgp", "other").is_none());
         assert!(s.get("bgp", "missing").is_none() && s.unusable("bgp", "missing").is_none());
+    }
+
+    #[test]
+    fn a_key_may_start_with_one_dot_as_kubernetes_allows() {
+        // Kubernetes allows Secret keys such as `.pw` (only `.`, `..` and a `..` prefix are
+        // refused: the volume's own `..data` entries); Calico reads them.
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path().join("secrets");
+        std::fs::create_dir_all(dir.join("bgp/..data")).unwrap();
+        std::fs::write(dir.join("bgp/.pw"), "dotted\n").unwrap();
+        std::fs::write(dir.join("bgp/..data/pw"), "volume internals").unwrap();
+        std::fs::write(dir.join("bgp/..pw"), "not a key").unwrap();
+        let wanted = [
+            r("bgp", ".pw"),
+            r("bgp", "..pw"),
+            r("bgp", "."),
+            r(".bgp", "pw"),
+        ]
+        .into_iter()
+        .collect();
+        let s = read_secrets(&dir, &wanted).unwrap();
+        assert_eq!(s.len(), 1, "{s:?}");
+        assert_eq!(s.get("bgp", ".pw").unwrap().expose(), "dotted");
     }
 
     #[test]
