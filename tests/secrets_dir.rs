@@ -230,3 +230,36 @@ fn run_reads_referenced_keys_when_they_are_first_needed() {
     );
     assert!(perch.stop(), "perch exits cleanly on SIGTERM");
 }
+
+/// `perch run` with a secrets directory it cannot read (here a file): the session whose key
+/// it could not look for is withheld, with a warning that says why, instead of peering
+/// without the password it may need.
+#[test]
+fn run_withholds_a_session_whose_key_cannot_be_looked_for() {
+    let node = bird_node("sen", "10.97.0.1", &cluster("tor"));
+    let not_a_dir = node.dir.join("secrets-file");
+    std::fs::write(&not_a_dir, "").unwrap();
+    let args = node.perch_args(&["--secrets-dir", not_a_dir.to_str().unwrap()]);
+    let perch = Perch::start(&args, &[], node.dir.join("perch.log"));
+    perch.wait_status(Duration::from_secs(20), "ready", |st: &Value| {
+        st["ready"] == true
+    });
+    let (_, body) = support::perch::http_get(perch.port, "/plan").expect("/plan");
+    let plan: Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(plan["peers"], serde_json::json!([]), "{plan:#}");
+    let warnings = plan["warnings"].to_string();
+    assert!(
+        warnings.contains("key \\\"tor\\\" cannot be read: ")
+            && warnings.contains("not a directory"),
+        "{warnings}"
+    );
+    assert!(
+        !node
+            .bird
+            .bgp_protocols()
+            .contains(&"Global_10_97_0_254".to_string()),
+        "{:?}",
+        node.bird.bgp_protocols()
+    );
+    assert!(perch.stop(), "perch exits cleanly on SIGTERM");
+}

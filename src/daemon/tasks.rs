@@ -13,6 +13,7 @@ use tracing::{error, info, warn};
 
 use super::channels::Published;
 use crate::datastore::Update;
+use crate::datastore::files;
 use crate::datastore::watch::PathWatch;
 use crate::metrics::{KindLabel, Metrics};
 use crate::render::Templates;
@@ -95,17 +96,24 @@ pub(crate) async fn sync(
         {
             let wanted = snapshot.secret_refs();
             if secrets_dir_changed || secrets_read_for.as_ref() != Some(&wanted) {
-                if let Some(secrets) = read_secrets(dir, &wanted).await {
-                    let usable = secrets.len();
-                    if snapshot.apply(Event::Secrets(secrets)) {
-                        dirty = true;
-                        info!(
-                            dir = %dir.display(),
-                            referenced = wanted.len(),
-                            usable,
-                            "secrets read"
+                let secrets = match read_secrets(dir, &wanted).await {
+                    Ok(s) => s,
+                    Err(why) => {
+                        warn!(
+                            "secrets: {why}; keeping the secrets read before (the sessions of a key referenced since are withheld)"
                         );
+                        files::secrets_when_unreadable(&snapshot.secrets, &wanted, &why)
                     }
+                };
+                let usable = secrets.len();
+                if snapshot.apply(Event::Secrets(secrets)) {
+                    dirty = true;
+                    info!(
+                        dir = %dir.display(),
+                        referenced = wanted.len(),
+                        usable,
+                        "secrets read"
+                    );
                 }
                 secrets_read_for = Some(wanted);
                 secrets_dir_changed = false;
@@ -189,21 +197,14 @@ pub(crate) async fn watch_secrets(
 }
 
 /// Reads the referenced secrets on a blocking thread (file I/O never stalls the runtime).
-/// `None` when the directory cannot be read: the secrets read before stay in use.
-async fn read_secrets(dir: &Path, wanted: &BTreeSet<SecretKeyRef>) -> Option<Secrets> {
+/// `Err(why)` when the directory cannot be read.
+async fn read_secrets(dir: &Path, wanted: &BTreeSet<SecretKeyRef>) -> Result<Secrets, String> {
     let (dir, wanted) = (dir.to_path_buf(), wanted.clone());
-    let read =
-        tokio::task::spawn_blocking(move || crate::datastore::files::read_secrets(&dir, &wanted));
+    let read = tokio::task::spawn_blocking(move || files::read_secrets(&dir, &wanted));
     match read.await {
-        Ok(Ok(s)) => Some(s),
-        Ok(Err(e)) => {
-            warn!("secrets: {e}; keeping the secrets read before");
-            None
-        }
-        Err(e) => {
-            warn!("secrets: reading failed: {e}; keeping the secrets read before");
-            None
-        }
+        Ok(Ok(s)) => Ok(s),
+        Ok(Err(e)) => Err(e.to_string()),
+        Err(e) => Err(format!("reading failed: {e}")),
     }
 }
 

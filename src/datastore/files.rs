@@ -372,6 +372,27 @@ pub fn read_secrets(dir: &Path, wanted: &BTreeSet<SecretKeyRef>) -> Result<Secre
     Ok(out)
 }
 
+/// The secrets to use when the directory itself cannot be read (`why`): the values read
+/// before stay, and a key referenced since is unusable for that reason, so that its sessions
+/// are withheld rather than peered without the password they may need.
+pub fn secrets_when_unreadable(
+    before: &Secrets,
+    wanted: &BTreeSet<SecretKeyRef>,
+    why: &str,
+) -> Secrets {
+    let mut out = before.clone();
+    for r in wanted {
+        if out.get(&r.name, &r.key).is_none() && out.unusable(&r.name, &r.key).is_none() {
+            out.insert_unusable(
+                r.name.clone(),
+                r.key.clone(),
+                &format!("cannot be read: {why}"),
+            );
+        }
+    }
+    out
+}
+
 /// One key file's text: `Ok(None)` when it does not exist, `Err(why)` when it cannot be used.
 fn read_secret_value(path: &Path) -> Result<Option<String>, String> {
     use std::io::Read;
@@ -500,6 +521,22 @@ mod secret_tests {
         let s = read_secrets(&dir, &wanted).unwrap();
         assert_eq!(s.len(), 1, "{s:?}");
         assert_eq!(s.get("bgp", ".pw").unwrap().expose(), "dotted");
+    }
+
+    #[test]
+    fn a_key_referenced_while_the_directory_cannot_be_read_is_unusable_not_missing() {
+        // A missing key peers without a password (as Calico does); a key perch could not look
+        // for must not: its sessions are withheld until the directory reads again.
+        let mut before = Secrets::new();
+        before.insert("bgp", "tor", Secret::new("s3cret"));
+        let wanted = [r("bgp", "tor"), r("bgp", "new")].into_iter().collect();
+        let s = secrets_when_unreadable(&before, &wanted, "/run/secrets: Permission denied");
+        assert_eq!(s.get("bgp", "tor").unwrap().expose(), "s3cret");
+        assert!(s.get("bgp", "new").is_none());
+        assert_eq!(
+            s.unusable("bgp", "new"),
+            Some("cannot be read: /run/secrets: Permission denied")
+        );
     }
 
     #[test]
