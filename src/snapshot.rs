@@ -295,6 +295,21 @@ fn replace<T: PartialEq>(map: &mut BTreeMap<String, T>, name: String, value: T) 
     }
 }
 
+/// Test input: a snapshot of the resources in `yaml` (every document must decode).
+#[cfg(test)]
+pub(crate) fn from_yaml(yaml: &str) -> Snapshot {
+    use crate::resources::decode::{Decoded, decode_documents};
+    Snapshot::from_resources(
+        decode_documents(yaml, "test")
+            .unwrap()
+            .into_iter()
+            .map(|d| match d {
+                Decoded::Resource(r) => r,
+                Decoded::Skipped(w) => panic!("{w}"),
+            }),
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -421,19 +436,13 @@ mod tests {
 
     #[test]
     fn secret_refs_are_every_peer_and_mesh_password_reference() {
-        let docs = crate::resources::decode::decode_documents(
+        let s = from_yaml(
             "kind: BGPPeer\nmetadata: {name: a}\n\
              spec: {peerIP: 192.0.2.1, asNumber: 1, password: {secretKeyRef: {name: s, key: a}}}\n---\n\
              kind: BGPPeer\nmetadata: {name: b}\nspec: {peerIP: 192.0.2.2, asNumber: 1}\n---\n\
              kind: BGPConfiguration\nmetadata: {name: default}\n\
              spec: {nodeMeshPassword: {secretKeyRef: {name: mesh, key: pw}}}\n",
-            "test",
-        )
-        .unwrap();
-        let s = Snapshot::from_resources(docs.into_iter().map(|d| match d {
-            crate::resources::decode::Decoded::Resource(r) => r,
-            other => panic!("{other:?}"),
-        }));
+        );
         let refs: Vec<String> = s
             .secret_refs()
             .into_iter()

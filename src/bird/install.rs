@@ -485,7 +485,7 @@ mod tests {
     #[tokio::test]
     async fn an_access_denied_configure_is_not_a_refused_config() {
         use super::super::fake_bird::{FakeBird, GREETING, answer};
-        let (dir, mut installer) = without_bird(CheckMode::Socket);
+        let (_dir, mut installer) = without_bird(CheckMode::Socket);
         let bird = FakeBird::start(GREETING, vec![answer(b"8007 Access denied\n")]);
         installer.socket = bird.path.clone();
         std::fs::write(&installer.config_path, "# running\n").unwrap();
@@ -505,7 +505,6 @@ mod tests {
             std::fs::read_to_string(&installer.config_path).unwrap(),
             "# running\n"
         );
-        drop(dir);
     }
 
     #[tokio::test]

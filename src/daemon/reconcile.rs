@@ -345,8 +345,9 @@ struct Applied {
 
 /// Installs the attempt; when BIRD refuses it at a line of one BGP session, leaves that
 /// session out, remembers it, and tries again (each retry has one session fewer, the sessions
-/// of at most [`MAX_REFUSED_PER_APPLY`](super::refusals::MAX_REFUSED_PER_APPLY) resources, and never the last of several). If the config is still
-/// refused, the sessions this apply left out are forgotten and the last good config stays.
+/// of at most [`MAX_REFUSED_PER_APPLY`](super::refusals::MAX_REFUSED_PER_APPLY) resources,
+/// and never the last of several). If the config is still refused, the sessions this apply
+/// left out are forgotten and the last good config stays.
 #[allow(clippy::too_many_arguments)]
 async fn install_without_refused(
     cfg: &RunConfig,

@@ -579,16 +579,10 @@ pub(super) fn resolve_password(
 #[cfg(test)]
 mod tests {
     use crate::plan::{PlanOptions, plan};
-    use crate::resources::decode::{Decoded, decode_documents};
     use crate::snapshot::Snapshot;
 
     fn snapshot(yaml: &str) -> Snapshot {
-        Snapshot::from_resources(decode_documents(yaml, "test").unwrap().into_iter().map(
-            |d| match d {
-                Decoded::Resource(r) => r,
-                Decoded::Skipped(w) => panic!("{w}"),
-            },
-        ))
+        crate::snapshot::from_yaml(yaml)
     }
 
     #[test]
@@ -658,28 +652,18 @@ mod secret_tests {
 mod local_workload_tests {
     use crate::plan::{PlanOptions, plan};
     use crate::resources::EndpointStatus;
-    use crate::resources::decode::{Decoded, decode_documents};
-    use crate::snapshot::{Event, Snapshot};
+    use crate::snapshot::Event;
 
     #[test]
     fn a_workload_session_copies_only_as_numbers_and_filters() {
-        let mut s = Snapshot::from_resources(
-            decode_documents(
-                "kind: Node\nmetadata: {name: a}\nspec: {bgp: {ipv4Address: 10.0.0.1/24}}\n---\n\
-                 kind: BGPFilter\nmetadata: {name: f}\nspec: {importV4: [{action: Reject}]}\n---\n\
-                 kind: BGPPeer\nmetadata: {name: vm}\n\
-                 spec: {localWorkloadSelector: has(vm), asNumber: 64516, localASNumber: 65002,\n\
-                 filters: [f], ttlSecurity: 2, maxRestartTime: 90s, keepaliveTime: 10s,\n\
-                 nextHopMode: Self, numAllowedLocalASNumbers: 1,\n\
-                 password: {secretKeyRef: {name: bgp, key: pw}}}\n",
-                "test",
-            )
-            .unwrap()
-            .into_iter()
-            .map(|d| match d {
-                Decoded::Resource(r) => r,
-                Decoded::Skipped(w) => panic!("{w}"),
-            }),
+        let mut s = crate::snapshot::from_yaml(
+            "kind: Node\nmetadata: {name: a}\nspec: {bgp: {ipv4Address: 10.0.0.1/24}}\n---\n\
+             kind: BGPFilter\nmetadata: {name: f}\nspec: {importV4: [{action: Reject}]}\n---\n\
+             kind: BGPPeer\nmetadata: {name: vm}\n\
+             spec: {localWorkloadSelector: has(vm), asNumber: 64516, localASNumber: 65002,\n\
+             filters: [f], ttlSecurity: 2, maxRestartTime: 90s, keepaliveTime: 10s,\n\
+             nextHopMode: Self, numAllowedLocalASNumbers: 1,\n\
+             password: {secretKeyRef: {name: bgp, key: pw}}}\n",
         );
         let mut secrets = crate::resources::Secrets::new();
         secrets.insert("bgp", "pw", crate::resources::Secret::new("pw"));

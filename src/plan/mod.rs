@@ -254,20 +254,13 @@ fn strict_bind(cluster: &Cluster<'_>, peers: &[Peer], warnings: &mut Vec<Warning
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::resources::decode::{Decoded, decode_documents};
-    use crate::snapshot::Event;
 
     #[test]
     fn a_keepalive_above_birds_hold_time_withholds_only_that_session() {
-        let mut s = Snapshot::new();
         let yaml = "kind: Node\nmetadata: {name: a}\nspec: {bgp: {ipv4Address: 10.0.0.1/24}}\n---\n\
              kind: BGPPeer\nmetadata: {name: slow}\nspec: {peerIP: 10.0.0.9, asNumber: 65100, keepaliveTime: 1000s}\n---\n\
              kind: BGPPeer\nmetadata: {name: ok}\nspec: {peerIP: 10.0.0.8, asNumber: 65100, keepaliveTime: 240s}\n";
-        for d in decode_documents(yaml, "test").unwrap() {
-            if let Decoded::Resource(r) = d {
-                s.apply(Event::Upsert(r));
-            }
-        }
+        let s = crate::snapshot::from_yaml(yaml);
         let p = plan(&s, "a", &PlanOptions::default());
         let names: Vec<&str> = p.peers.iter().map(|p| p.name.as_str()).collect();
         assert_eq!(names, ["Global_10_0_0_8"]);
@@ -282,16 +275,11 @@ mod tests {
 
     #[test]
     fn a_link_local_source_address_withholds_the_sessions_that_use_it() {
-        let mut s = Snapshot::new();
         let yaml = "kind: Node\nmetadata: {name: a}\nspec: {bgp: {ipv4Address: 10.0.0.1/24, ipv6Address: 'fe80::5/64'}}\n---\n\
              kind: Node\nmetadata: {name: b}\nspec: {bgp: {ipv4Address: 10.0.0.2/24, ipv6Address: 'fd00::2/64'}}\n---\n\
              kind: BGPPeer\nmetadata: {name: v6}\nspec: {peerIP: 'fd00::9', asNumber: 65100}\n---\n\
              kind: BGPPeer\nmetadata: {name: unbound}\nspec: {peerIP: 'fd00::8', asNumber: 65100, sourceAddress: None}\n";
-        for d in decode_documents(yaml, "test").unwrap() {
-            if let Decoded::Resource(r) = d {
-                s.apply(Event::Upsert(r));
-            }
-        }
+        let s = crate::snapshot::from_yaml(yaml);
         let p = plan(&s, "a", &PlanOptions::default());
         let names: Vec<&str> = p.peers.iter().map(|p| p.name.as_str()).collect();
         // The IPv4 mesh session and the session without a source address stay.
@@ -309,17 +297,12 @@ mod tests {
     #[test]
     fn a_restart_time_beyond_what_bird_reads_costs_only_its_session_or_value() {
         // BIRD reads numbers up to 2^32 - 1 ("Number out of range" fails the whole config).
-        let mut s = Snapshot::new();
         let yaml = "kind: Node\nmetadata: {name: a}\nspec: {bgp: {ipv4Address: 10.0.0.1/24}}\n---\n\
              kind: Node\nmetadata: {name: b}\nspec: {bgp: {ipv4Address: 10.0.0.2/24}}\n---\n\
              kind: BGPConfiguration\nmetadata: {name: default}\nspec: {nodeMeshMaxRestartTime: 2000000h}\n---\n\
              kind: BGPPeer\nmetadata: {name: long}\nspec: {peerIP: 10.0.0.9, asNumber: 65100, maxRestartTime: 1193047h}\n---\n\
              kind: BGPPeer\nmetadata: {name: ok}\nspec: {peerIP: 10.0.0.8, asNumber: 65100, maxRestartTime: 1193046h}\n";
-        for d in decode_documents(yaml, "test").unwrap() {
-            if let Decoded::Resource(r) = d {
-                s.apply(Event::Upsert(r));
-            }
-        }
+        let s = crate::snapshot::from_yaml(yaml);
         let p = plan(&s, "a", &PlanOptions::default());
         let names: Vec<(&str, Option<i64>)> = p
             .peers
@@ -348,14 +331,9 @@ mod tests {
     fn an_ipv6_only_node_without_a_router_id_override_is_warned_about() {
         // BIRD would take the lowest IPv4 address of the host (often the same docker0 or
         // link-local address on every node: equal router IDs break iBGP).
-        let mut s = Snapshot::new();
         let yaml = "kind: Node\nmetadata: {name: a}\nspec: {bgp: {ipv6Address: fd00::1/64}}\n---\n\
              kind: Node\nmetadata: {name: b}\nspec: {bgp: {ipv6Address: fd00::2/64}}\n";
-        for d in decode_documents(yaml, "test").unwrap() {
-            if let Decoded::Resource(r) = d {
-                s.apply(Event::Upsert(r));
-            }
-        }
+        let s = crate::snapshot::from_yaml(yaml);
         let p = plan(&s, "a", &PlanOptions::default());
         assert_eq!(p.router_id, None);
         let w: Vec<String> = p.warnings.iter().map(ToString::to_string).collect();
@@ -377,16 +355,11 @@ mod tests {
 
     #[test]
     fn a_link_local_or_unspecified_neighbor_is_withheld() {
-        let mut s = Snapshot::new();
         let yaml = "kind: Node\nmetadata: {name: a}\nspec: {bgp: {ipv6Address: fd00::1/64}}\n---\n\
              kind: BGPPeer\nmetadata: {name: ll}\nspec: {peerIP: 'fe80::1', asNumber: 65100}\n---\n\
              kind: BGPPeer\nmetadata: {name: any}\nspec: {peerIP: '::', asNumber: 65100}\n---\n\
              kind: BGPPeer\nmetadata: {name: ok}\nspec: {peerIP: 'fd00::9', asNumber: 65100}\n";
-        for d in decode_documents(yaml, "test").unwrap() {
-            if let Decoded::Resource(r) = d {
-                s.apply(Event::Upsert(r));
-            }
-        }
+        let s = crate::snapshot::from_yaml(yaml);
         let p = plan(&s, "a", &PlanOptions::default());
         let names: Vec<&str> = p.peers.iter().map(|p| p.name.as_str()).collect();
         assert_eq!(names, ["Global_fd00__9"]);

@@ -486,15 +486,9 @@ fn communities(
 mod tests {
     use super::*;
     use crate::plan::{PlanOptions, plan};
-    use crate::resources::decode::{Decoded, decode_documents};
 
     fn snapshot(yaml: &str) -> Snapshot {
-        Snapshot::from_resources(decode_documents(yaml, "t").unwrap().into_iter().map(
-            |d| match d {
-                Decoded::Resource(r) => r,
-                Decoded::Skipped(w) => panic!("{w}"),
-            },
-        ))
+        crate::snapshot::from_yaml(yaml)
     }
 
     const CLUSTER: &str = "kind: Node\nmetadata: {name: a}\nspec: {bgp: {ipv4Address: 10.0.0.1/24}}\n---\n\

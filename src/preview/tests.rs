@@ -2,18 +2,9 @@
 
 use super::change::{Change, apply, deletes, upserts};
 use super::*;
-use crate::resources::decode::{Decoded, decode_documents};
 
 fn snapshot(yaml: &str) -> Snapshot {
-    Snapshot::from_resources(
-        decode_documents(yaml, "t")
-            .unwrap()
-            .into_iter()
-            .map(|d| match d {
-                Decoded::Resource(r) => r,
-                Decoded::Skipped(w) => panic!("{w}"),
-            }),
-    )
+    crate::snapshot::from_yaml(yaml)
 }
 
 fn changed(before: &Snapshot, steps: Vec<Change>) -> Snapshot {

@@ -2,18 +2,9 @@ use proptest::prelude::*;
 
 use super::*;
 use crate::plan::{PlanOptions, plan};
-use crate::resources::decode::{Decoded, decode_documents};
 
 pub(crate) fn snapshot(yaml: &str) -> Snapshot {
-    Snapshot::from_resources(
-        decode_documents(yaml, "test")
-            .unwrap()
-            .into_iter()
-            .map(|d| match d {
-                Decoded::Resource(r) => r,
-                Decoded::Skipped(w) => panic!("{w}"),
-            }),
-    )
+    crate::snapshot::from_yaml(yaml)
 }
 
 pub(crate) fn expected_for(s: &Snapshot, node: &str) -> Expected {

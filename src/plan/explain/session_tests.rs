@@ -2,20 +2,11 @@
 
 use super::*;
 use crate::plan::{PlanOptions, plan_in};
-use crate::resources::decode::{Decoded, decode_documents};
 use crate::snapshot::Snapshot;
 use serde_json::json;
 
 fn snapshot(yaml: &str) -> Snapshot {
-    Snapshot::from_resources(
-        decode_documents(yaml, "t")
-            .unwrap()
-            .into_iter()
-            .map(|d| match d {
-                Decoded::Resource(r) => r,
-                Decoded::Skipped(w) => panic!("{w}"),
-            }),
-    )
+    crate::snapshot::from_yaml(yaml)
 }
 
 fn explain(s: &Snapshot, node: &str, session: &str) -> SessionExplanation {
