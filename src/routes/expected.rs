@@ -454,7 +454,10 @@ pub fn expected(snapshot: &Snapshot, plan: &Plan) -> Expected {
             continue;
         }
         let family = if v4 { Family::IPv4 } else { Family::IPv6 };
-        let Some(owner_node) = snapshot.nodes.get(owner) else {
+        let owner_node = snapshot.nodes.get(owner);
+        // A Node perch skipped as invalid is still a node whose BIRD may advertise the block:
+        // its block stays expected (fail closed), only a node absent from the datastore is not.
+        if owner_node.is_none() && !snapshot.skipped.contains_key(&format!("Node/{owner}")) {
             // An affinity left by a deleted node: no BIRD advertises the block, no session
             // could bring it (Calico's confd routes it neither).
             ignored.push(IgnoredBlock {
@@ -465,11 +468,9 @@ pub fn expected(snapshot: &Snapshot, plan: &Plan) -> Expected {
                 ),
             });
             continue;
-        };
+        }
         let owner_address = owner_node
-            .spec
-            .bgp
-            .as_ref()
+            .and_then(|n| n.spec.bgp.as_ref())
             .and_then(|b| {
                 if v4 {
                     b.ipv4_address.as_deref()

@@ -475,3 +475,22 @@ fn a_block_of_a_node_that_is_no_node_resource_is_ignored_with_why() {
     assert!(e.ignored.is_empty());
     assert!(e.routes.iter().any(|r| r.prefix == net("10.244.3.0/26")));
 }
+
+#[test]
+fn a_block_of_a_node_perch_skipped_as_invalid_stays_expected() {
+    // A Node refused by validation is still a node whose BIRD may advertise its block: the
+    // block is expected (and judged), never quietly ignored as a deleted node's.
+    let mut y = MESH3.to_string() + PLAIN_POOL;
+    y += &block("a-1", "a", "10.244.1.0/26", "confirmed");
+    y += &block("bad-1", "bad", "10.244.3.0/26", "confirmed");
+    y += "kind: Node\nmetadata: {name: bad}\nspec: {bgp: {ipv4Address: 999.1.1.1/24}}\n";
+    let s = snapshot(&y);
+    assert!(s.skipped.contains_key("Node/bad"), "{:?}", s.skipped);
+    let e = expected_for(&s, "a");
+    assert!(e.ignored.is_empty(), "{:?}", e.ignored);
+    assert!(
+        e.routes.iter().any(|r| r.prefix == net("10.244.3.0/26")),
+        "{:?}",
+        e.routes
+    );
+}
