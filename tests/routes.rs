@@ -11,7 +11,7 @@ mod support;
 use lab::migration::{self, GUIDE, REFLECTORS};
 use lab::node::Placement;
 use lab::resources as res;
-use lab::routes::{all_ok, get_json, missing_behind, verdicts};
+use lab::routes::{all_ok, get_json, missing_behind, verdicts, wait_verdicts};
 use lab::{CONVERGE, Lab, until};
 use perch::routes::kernel::{KernelEntry, read_main_table};
 use serde_json::Value;
@@ -254,16 +254,6 @@ fn perch_run_checks_the_routes_and_reports_a_session_disabled_by_hand() {
         &ledger,
     );
     let ok = all_ok(3);
-    let wait_routes = |what: &str, deadline, want: &[String]| {
-        until(deadline, what, || {
-            let (code, v) = get_json(&lab, "node-1", "/routes")?;
-            if code == 200 && verdicts(&v) == want {
-                Ok(v)
-            } else {
-                Err(format!("{code} {v}"))
-            }
-        })
-    };
     let ready = |want: bool| {
         until(CONVERGE, &format!("/readyz ready={want}"), || {
             let (code, body) = lab.node("node-1").get("/readyz").ok_or("no answer")?;
@@ -276,7 +266,7 @@ fn perch_run_checks_the_routes_and_reports_a_session_disabled_by_hand() {
     };
 
     // Healthy: every block ok, counted in /status and the metrics, and ready.
-    let v = wait_routes("every block ok", CONVERGE, &ok);
+    let v = wait_verdicts(&lab, "node-1", &ok);
     assert_eq!(v["kernelChecked"], false, "{v}");
     assert!(
         v["kernelNote"]
@@ -307,7 +297,7 @@ fn perch_run_checks_the_routes_and_reports_a_session_disabled_by_hand() {
     assert!(n1.bird.birdc(&["disable", &to_2]).contains("disabled"));
     let disabled = std::time::Instant::now();
     let want = missing_behind(3, &[2], &to_2);
-    wait_routes("the block behind the session missing", CONVERGE, &want);
+    wait_verdicts(&lab, "node-1", &want);
     eprintln!(
         "missing in /routes {} ms after birdc disable",
         disabled.elapsed().as_millis()
@@ -328,7 +318,7 @@ fn perch_run_checks_the_routes_and_reports_a_session_disabled_by_hand() {
 
     // Enabled again: ok once BIRD has the route back, and ready.
     assert!(n1.bird.birdc(&["enable", &to_2]).contains("enabled"));
-    wait_routes("every block ok again", CONVERGE, &ok);
+    wait_verdicts(&lab, "node-1", &ok);
     ready(true);
 
     // However many readers, at most one check per status interval.
