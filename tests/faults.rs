@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use serde_json::Value;
 use support::bird::{BirdNode, bird_node, wait_for};
-use support::perch::{Perch, http_get};
+use support::perch::{Perch, http_get, metric};
 
 const CLUSTER: &str = "\
 kind: BGPConfiguration
@@ -81,14 +81,6 @@ fn refused(st: &Value) -> Vec<Value> {
         .as_array()
         .cloned()
         .unwrap_or_default()
-}
-
-fn metric(port: u16, name: &str) -> Option<f64> {
-    let (_, body) = http_get(port, "/metrics")?;
-    body.lines()
-        .find(|l| l.split_whitespace().next() == Some(name))
-        .and_then(|l| l.split_whitespace().nth(1))
-        .and_then(|v| v.parse().ok())
 }
 
 #[test]

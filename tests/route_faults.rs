@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use serde_json::Value;
 use support::bird::{BirdNode, bird_node, wait_for};
-use support::perch::{Perch, http_get};
+use support::perch::{Perch, http_get, metric};
 
 /// One node owning one block of one pool: its check expects the block's blackhole.
 const CLUSTER: &str = "\
@@ -40,14 +40,6 @@ fn start(s: &BirdNode) -> Perch {
 
 fn readyz(port: u16) -> Option<(u16, String)> {
     http_get(port, "/readyz")
-}
-
-fn metric(port: u16, name: &str) -> Option<f64> {
-    let (_, body) = http_get(port, "/metrics")?;
-    body.lines()
-        .find(|l| l.split_whitespace().next() == Some(name))
-        .and_then(|l| l.split_whitespace().nth(1))
-        .and_then(|v| v.parse().ok())
 }
 
 fn routes(port: u16) -> Option<(u16, Value)> {

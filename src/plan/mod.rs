@@ -98,7 +98,7 @@ pub const BIRD_HOLD_TIME: i64 = 240;
 
 /// The largest number BIRD's config reads (2^32 - 1): a `graceful restart time` above it
 /// fails the whole config ("Number out of range").
-pub const BIRD_MAX_NUMBER: i64 = u32::MAX as i64;
+pub const BIRD_MAX_NUMBER: i64 = crate::resources::validate::BIRD_MAX_NUMBER;
 
 /// Drops the sessions BIRD would refuse, so that one BGPPeer cannot stop every later
 /// configure (each rule checked against `bird -p`): `keepalive time` above the hold time
@@ -114,28 +114,25 @@ fn withhold_refused_by_bird(peers: &mut Vec<Peer>, warnings: &mut Vec<Warning>) 
         IpAddr::V4(_) => false,
     };
     peers.retain(|p| {
-        let link_local = is_link_local(&p.peer_ip);
-        let link_local_source = p.source_address.filter(is_link_local);
-        let why = match p.keepalive_time {
-            Some(k) if k > BIRD_HOLD_TIME => format!(
+        let why = if let Some(k) = p.keepalive_time.filter(|k| *k > BIRD_HOLD_TIME) {
+            format!(
                 "keepaliveTime {k}s is above BIRD's hold time ({BIRD_HOLD_TIME}s), which BIRD refuses"
-            ),
-            _ if p.graceful_restart_time.is_some_and(|t| t > BIRD_MAX_NUMBER) => format!(
-                "maxRestartTime {}s is above {BIRD_MAX_NUMBER}s, the largest number BIRD reads",
-                p.graceful_restart_time.unwrap_or_default()
-            ),
-            _ if link_local => format!(
+            )
+        } else if let Some(t) = p.graceful_restart_time.filter(|t| *t > BIRD_MAX_NUMBER) {
+            format!("maxRestartTime {t}s is above {BIRD_MAX_NUMBER}s, the largest number BIRD reads")
+        } else if is_link_local(&p.peer_ip) {
+            format!(
                 "peer address {} is link-local, which BIRD refuses without an interface",
                 p.peer_ip
-            ),
-            _ if link_local_source.is_some() => format!(
-                "source address {} (this node's ipv6Address) is link-local, which BIRD refuses without an interface",
-                link_local_source.unwrap_or(p.peer_ip)
-            ),
-            _ if p.peer_ip.is_unspecified() && p.peer_ip.is_ipv6() => {
-                "peer address :: is unspecified, which BIRD refuses".to_owned()
-            }
-            _ => return true,
+            )
+        } else if let Some(a) = p.source_address.filter(is_link_local) {
+            format!(
+                "source address {a} (this node's ipv6Address) is link-local, which BIRD refuses without an interface"
+            )
+        } else if p.peer_ip.is_unspecified() && p.peer_ip.is_ipv6() {
+            "peer address :: is unspecified, which BIRD refuses".to_owned()
+        } else {
+            return true;
         };
         for origin in &p.origin {
             warnings.push(Warning::new(

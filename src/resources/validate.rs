@@ -18,6 +18,9 @@ use super::{
 };
 use crate::selector::Selector;
 
+/// The largest number BIRD's config reads (2^32 - 1): more fails the whole config ("Number
+/// out of range").
+pub(crate) const BIRD_MAX_NUMBER: i64 = u32::MAX as i64;
 /// Every problem with `r`; empty when Calico would accept it.
 pub(crate) fn validate(r: &Resource) -> Vec<String> {
     let mut errs = Vec::new();
@@ -75,19 +78,19 @@ pub(crate) fn salvage(r: &mut Resource) -> Vec<String> {
         && !valid_log_level(level)
     {
         notes.push(format!(
-            "spec.logSeverityScreen {level:?} is not a log level; Info is used"
+            "spec.logSeverityScreen {level:?} is not a log level; BIRD logs nothing for it, as confd turns it into none"
         ));
-        s.log_severity_screen = None;
+        s.log_severity_screen = Some("None".into());
     }
     if let Some(v) = s
         .service_load_balancer_aggregation
         .as_deref()
         .filter(|v| !["Enabled", "Disabled"].contains(v))
     {
+        // Kept as given: the plan aggregates only `Enabled`, as confd does.
         notes.push(format!(
             "spec.serviceLoadBalancerAggregation {v:?} is not Enabled or Disabled; LoadBalancer ranges are not aggregated, as Calico treats it"
         ));
-        s.service_load_balancer_aggregation = Some("Disabled".into());
     }
     if s.listen_port == Some(0) {
         notes.push("spec.listenPort 0 is not a port; ignored".into());
@@ -173,14 +176,13 @@ pub(crate) fn salvage(r: &mut Resource) -> Vec<String> {
         notes.push("spec.nodeMeshMaxRestartTime is negative; ignored".into());
         s.node_mesh_max_restart_time = None;
     }
-    // BIRD reads numbers up to 2^32 - 1; more would fail the whole config.
+    // More than BIRD reads would fail the whole config.
     if let Some(d) = s
         .node_mesh_max_restart_time
-        .take_if(|d| d.rounded_seconds() > i64::from(u32::MAX))
+        .take_if(|d| d.rounded_seconds() > BIRD_MAX_NUMBER)
     {
         notes.push(format!(
-            "spec.nodeMeshMaxRestartTime {d} is above {}s, the largest number BIRD reads; ignored",
-            u32::MAX
+            "spec.nodeMeshMaxRestartTime {d} is above {BIRD_MAX_NUMBER}s, the largest number BIRD reads; ignored"
         ));
     }
     if !is_default {
@@ -722,6 +724,26 @@ mod tests {
             }
             assert_eq!(validate(&r), Vec::<String>::new(), "{yaml}");
         }
+    }
+
+    #[test]
+    fn an_unknown_log_level_logs_nothing_as_confd_reads_it() {
+        // confd turns every level but Debug and Info into none; so does salvage, on a node's
+        // BGPConfiguration too (not the global level, not Info).
+        let mut r = one(
+            "kind: BGPConfiguration\nmetadata: {name: node.a}\nspec: {logSeverityScreen: verbose}\n",
+        );
+        let notes = salvage(&mut r);
+        assert_eq!(
+            notes,
+            [
+                "spec.logSeverityScreen \"verbose\" is not a log level; BIRD logs nothing for it, as confd turns it into none"
+            ]
+        );
+        let Resource::BgpConfiguration(c) = r else {
+            panic!()
+        };
+        assert_eq!(c.spec.log_severity_screen.as_deref(), Some("None"));
     }
 }
 

@@ -37,6 +37,15 @@ pub fn free_port() -> u16 {
         .port()
 }
 
+/// The value of metric `name` (a line `name value`, no labels) on perch's `/metrics`.
+pub fn metric(port: u16, name: &str) -> Option<f64> {
+    let (_, body) = http_get(port, "/metrics")?;
+    body.lines()
+        .find(|l| l.split_whitespace().next() == Some(name))
+        .and_then(|l| l.split_whitespace().nth(1))
+        .and_then(|v| v.parse().ok())
+}
+
 /// `GET path` on 127.0.0.1:port; returns (status code, body).
 pub fn http_get(port: u16, path: &str) -> Option<(u16, String)> {
     let mut s = TcpStream::connect(("127.0.0.1", port)).ok()?;
