@@ -12,9 +12,9 @@
 //! that family (the call becomes `RejectAll`), with a warning naming the filter and why. A
 //! rule Calico's validator refuses arrives here already rewritten by the snapshot
 //! (`resources::filter_rules`) as a `Reject` of what its valid matches select, in its place,
-//! with a warning on `BGPFilter/<name>` naming the field. A rule with a field perch does not
-//! know (a newer Calico's) becomes a `Reject` of what its known matches select, with a
-//! warning. Either way the rule can only reject more; the filter's other rules stay.
+//! with a warning on `BGPFilter/<name>` naming the field; so does a rule with a field perch
+//! does not know (a newer Calico's), as a `Reject` of what its known matches select. Either
+//! way the rule can only reject more; the filter's other rules stay.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
@@ -281,7 +281,7 @@ pub(crate) fn decide(
                 }
                 let f = functions
                     .entry((peer.family, name.clone(), direction))
-                    .or_insert_with(|| function(name, peer.family, direction, rules, warnings));
+                    .or_insert_with(|| function(name, peer.family, direction, rules));
                 calls.push(FilterCall::Function {
                     filter: name.clone(),
                     symbol: f.symbol.clone(),
@@ -309,27 +309,9 @@ fn function(
     family: Family,
     direction: FilterDirection,
     rules: &[BgpFilterRule],
-    warnings: &mut Vec<Warning>,
 ) -> FilterFunction {
     let digit = if family == Family::IPv4 { "4" } else { "6" };
-    let field = format!("{}V{digit}", direction.word());
-    let rules: Vec<FilterRule> = rules
-        .iter()
-        .enumerate()
-        .map(|(i, r)| {
-            let (rule, unknown) = rule(r, family);
-            if !unknown.is_empty() {
-                warnings.push(Warning::new(
-                    format!("BGPFilter/{name}"),
-                    format!(
-                        "spec.{field}[{i}]: perch does not know {}; this rule rejects the routes its other matches select",
-                        unknown.join(", ")
-                    ),
-                ));
-            }
-            rule
-        })
-        .collect();
+    let rules: Vec<FilterRule> = rules.iter().map(|r| rule(r, family)).collect();
     FilterFunction {
         filter: name.to_owned(),
         family,
@@ -340,9 +322,9 @@ fn function(
     }
 }
 
-/// One validated rule as typed matches and operations, and the fields perch does not know.
-fn rule(r: &BgpFilterRule, family: Family) -> (FilterRule, Vec<String>) {
-    let mut unknown: Vec<String> = r.extra.keys().map(|k| format!("field {k:?}")).collect();
+/// One validated rule as typed matches and operations (a rule with a field perch does not
+/// know arrives as a `Reject` of its known matches).
+fn rule(r: &BgpFilterRule, family: Family) -> FilterRule {
     let mut matches = Vec::new();
     if let Some(net) = r
         .cidr
@@ -357,9 +339,6 @@ fn rule(r: &BgpFilterRule, family: Family) -> (FilterRule, Vec<String>) {
             _ => PrefixOperator::In,
         };
         let max_len: i64 = if family == Family::IPv4 { 32 } else { 128 };
-        if let Some(pl) = &r.prefix_length {
-            unknown.extend(pl.extra.keys().map(|k| format!("field prefixLength.{k:?}")));
-        }
         let lengths = r.prefix_length.as_ref().map(|pl| {
             let own = i64::from(net.prefix_len());
             let lo = pl.min.map_or(own, |m| m.max(own));
@@ -379,7 +358,6 @@ fn rule(r: &BgpFilterRule, family: Family) -> (FilterRule, Vec<String>) {
         matches.push(RuleMatch::Interface(i.to_owned()));
     }
     if let Some(c) = &r.communities {
-        unknown.extend(c.extra.keys().map(|k| format!("field communities.{k:?}")));
         // Calico allows exactly one value and matches the first.
         if let Some(v) = c.values.first().and_then(|v| parse_community(v)) {
             matches.push(RuleMatch::Community(Community(v)));
@@ -394,24 +372,7 @@ fn rule(r: &BgpFilterRule, family: Family) -> (FilterRule, Vec<String>) {
         matches.push(RuleMatch::LocalPref(LOCAL_PREF_BASE - p as u32));
     }
     let mut operations = Vec::new();
-    for (i, op) in r.operations.iter().enumerate() {
-        unknown.extend(op.extra.keys().map(|k| format!("operations[{i}].{k:?}")));
-        let nested = [
-            ("addCommunity", op.add_community.as_ref().map(|c| &c.extra)),
-            (
-                "prependASPath",
-                op.prepend_as_path.as_ref().map(|p| &p.extra),
-            ),
-            ("setPriority", op.set_priority.as_ref().map(|p| &p.extra)),
-        ];
-        for (name, extra) in nested {
-            unknown.extend(
-                extra
-                    .into_iter()
-                    .flat_map(|e| e.keys())
-                    .map(|k| format!("operations[{i}].{name}.{k:?}")),
-            );
-        }
+    for op in &r.operations {
         if let Some(c) = op
             .add_community
             .as_ref()
@@ -433,24 +394,17 @@ fn rule(r: &BgpFilterRule, family: Family) -> (FilterRule, Vec<String>) {
         Some("eBGP") => Some(PeerKind::Ebgp),
         _ => None,
     };
-    let mut action = if r.action == "Accept" {
+    let action = if r.action == "Accept" {
         RuleAction::Accept
     } else {
         RuleAction::Reject
     };
-    if !unknown.is_empty() {
-        action = RuleAction::Reject;
-        operations.clear();
+    FilterRule {
+        matches,
+        peer_type,
+        operations,
+        action,
     }
-    (
-        FilterRule {
-            matches,
-            peer_type,
-            operations,
-            action,
-        },
-        unknown,
-    )
 }
 
 /// The unquoted BIRD symbol of a BGPFilter function (`bgp_<name>_importFilterV4`), with

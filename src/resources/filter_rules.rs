@@ -36,6 +36,9 @@ enum RuleFault {
     Priority,
     /// `operations`: cleared (a Reject has none).
     Operations,
+    /// A field perch does not know (a newer Calico's), at any depth: nothing is dropped, the
+    /// rule rejects what its known matches select. Not an error for `perch apply`.
+    Unknown,
 }
 
 /// Every problem Calico's validator finds in a BGPFilter's rules, each naming its field.
@@ -84,7 +87,14 @@ pub(crate) fn salvage_filter(f: &mut BgpFilter) -> Vec<String> {
     ] {
         for (i, r) in rules.iter_mut().enumerate() {
             let at = format!("spec.{field}[{i}]");
-            let faults = rule_faults(r, &at, v4);
+            let mut faults = rule_faults(r, &at, v4);
+            let unknown = unknown_fields(r);
+            if !unknown.is_empty() {
+                faults.push((
+                    RuleFault::Unknown,
+                    format!("{at}: perch does not know {}", unknown.join(", ")),
+                ));
+            }
             if faults.is_empty() {
                 continue;
             }
@@ -108,6 +118,44 @@ pub(crate) fn salvage_filter(f: &mut BgpFilter) -> Vec<String> {
     notes
 }
 
+/// The fields of `r` perch does not know, at any depth: `field "x"`,
+/// `field prefixLength."x"`, `operations[0]."x"`, `operations[0].addCommunity."x"`.
+fn unknown_fields(r: &BgpFilterRule) -> Vec<String> {
+    let mut out: Vec<String> = r.extra.keys().map(|k| format!("field {k:?}")).collect();
+    let nested = [
+        ("prefixLength", r.prefix_length.as_ref().map(|p| &p.extra)),
+        ("communities", r.communities.as_ref().map(|c| &c.extra)),
+    ];
+    for (name, extra) in nested {
+        out.extend(
+            extra
+                .into_iter()
+                .flat_map(|e| e.keys())
+                .map(|k| format!("field {name}.{k:?}")),
+        );
+    }
+    for (i, op) in r.operations.iter().enumerate() {
+        out.extend(op.extra.keys().map(|k| format!("operations[{i}].{k:?}")));
+        let nested = [
+            ("addCommunity", op.add_community.as_ref().map(|c| &c.extra)),
+            (
+                "prependASPath",
+                op.prepend_as_path.as_ref().map(|p| &p.extra),
+            ),
+            ("setPriority", op.set_priority.as_ref().map(|p| &p.extra)),
+        ];
+        for (name, extra) in nested {
+            out.extend(
+                extra
+                    .into_iter()
+                    .flat_map(|e| e.keys())
+                    .map(|k| format!("operations[{i}].{name}.{k:?}")),
+            );
+        }
+    }
+    out
+}
+
 fn drop_fault(r: &mut BgpFilterRule, fault: RuleFault) {
     let drop_prefix = |r: &mut BgpFilterRule| {
         r.cidr = None;
@@ -115,7 +163,7 @@ fn drop_fault(r: &mut BgpFilterRule, fault: RuleFault) {
         r.prefix_length = None;
     };
     match fault {
-        RuleFault::Action | RuleFault::Operations => {}
+        RuleFault::Action | RuleFault::Operations | RuleFault::Unknown => {}
         RuleFault::Prefix => drop_prefix(r),
         RuleFault::PrefixLength if r.match_operator.as_deref() == Some("In") => {
             r.prefix_length = None

@@ -156,9 +156,8 @@ pub(super) fn port_fact(p: &Peer) -> Fact {
 
 /// What fails closed in the session's BGPFilters: a whole filter (missing or invalid as a
 /// whole) rejecting every route, or single rules rejecting instead (the snapshot's notes on
-/// `BGPFilter/<name>`, and the plan's on rules with a field perch does not know: the same
-/// sentences as the plan's warnings).
-fn filter_facts(cluster: &Cluster<'_>, plan: &Plan, p: &Peer) -> Vec<String> {
+/// `BGPFilter/<name>`: the same sentences as the plan's warnings).
+fn filter_facts(cluster: &Cluster<'_>, p: &Peer) -> Vec<String> {
     let mut out = Vec::new();
     for name in &p.filters {
         let reject_all = p.import_filters.iter().find_map(|c| match c {
@@ -171,10 +170,12 @@ fn filter_facts(cluster: &Cluster<'_>, plan: &Plan, p: &Peer) -> Vec<String> {
             ));
             continue;
         }
-        let resource = format!("BGPFilter/{name}");
-        let notes = cluster.snapshot.ignored_values.get(&resource);
-        let planned = plan.warnings.iter().filter(|w| w.resource == resource);
-        for w in notes.into_iter().flatten().chain(planned) {
+        let notes = cluster
+            .snapshot
+            .ignored_values
+            .get(&format!("BGPFilter/{name}"));
+        for w in notes.into_iter().flatten() {
+            // A filter named twice on one session is explained once.
             let fact = format!("BGPFilter {name}: {}", w.message);
             if !out.contains(&fact) {
                 out.push(fact);
@@ -184,12 +185,7 @@ fn filter_facts(cluster: &Cluster<'_>, plan: &Plan, p: &Peer) -> Vec<String> {
     out
 }
 
-pub(super) fn options(
-    cluster: &Cluster<'_>,
-    plan: &Plan,
-    p: &Peer,
-    winner: Option<&BgpPeer>,
-) -> Vec<String> {
+pub(super) fn options(cluster: &Cluster<'_>, p: &Peer, winner: Option<&BgpPeer>) -> Vec<String> {
     let mut out = Vec::new();
     let from = winner.map_or("the default BGPConfiguration".to_owned(), |w| {
         format!("BGPPeer {}", w.metadata.name)
@@ -242,7 +238,7 @@ pub(super) fn options(
             "BGPFilters {}: {from}'s filters",
             p.filters.join(", ")
         ));
-        out.extend(filter_facts(cluster, plan, p));
+        out.extend(filter_facts(cluster, p));
     }
     if let Some(n) = p.next_hop {
         let mode = serde_json::to_value(n).unwrap_or_default();

@@ -163,7 +163,7 @@ pub fn explain_session(cluster: &Cluster<'_>, plan: &Plan, p: &Peer) -> SessionE
         passive: passive_fact(plan, p),
         route_reflector_client: rr_fact(cluster, plan, p),
         port: port_fact(p),
-        options: options(cluster, plan, p, winner),
+        options: options(cluster, p, winner),
     }
 }
 
